@@ -1,0 +1,151 @@
+//! Accounts: creating users, checking passwords, bootstrapping the first administrator.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+use crate::error::{DomainError, DomainResult, FieldError};
+use crate::ports::Store;
+use crate::user::{Actor, Email, NewPassword, NewUser, User, UserId, UserName};
+
+/// Input for creating a user, still unparsed.
+#[derive(Debug, Clone)]
+pub struct CreateUser {
+    /// Login email.
+    pub email: String,
+    /// Password in clear (hashed before it is stored).
+    pub password: String,
+    /// Display name.
+    pub name: String,
+    /// Whether the new user is an administrator.
+    pub is_admin: bool,
+}
+
+/// Users and passwords.
+pub struct AccountService {
+    store: Arc<dyn Store>,
+    /// Verified against when the email is unknown, so timing does not reveal which emails exist.
+    dummy_hash: String,
+}
+
+impl AccountService {
+    /// The service over this store.
+    pub fn new(store: Arc<dyn Store>) -> DomainResult<Self> {
+        let dummy_hash = hash_password("a password no account has")?;
+        Ok(Self { store, dummy_hash })
+    }
+
+    /// Creates a user (administrators only, except at bootstrap).
+    pub async fn create_user(&self, actor: &Actor, input: CreateUser) -> DomainResult<User> {
+        actor.require_admin()?;
+        self.insert(input).await
+    }
+
+    /// The user whose email and password match; `Unauthenticated` otherwise, the same for both cases.
+    pub async fn authenticate(&self, email: &str, password: &str) -> DomainResult<User> {
+        let user = match Email::parse(email) {
+            Ok(email) => self.store.user_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let hash = user
+            .as_ref()
+            .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
+        let matches = verify_password(password, hash);
+        match user {
+            Some(user) if matches => Ok(user),
+            _ => Err(DomainError::Unauthenticated(
+                "invalid email or password".into(),
+            )),
+        }
+    }
+
+    /// The user behind an id, if it still exists.
+    pub async fn user(&self, id: UserId) -> DomainResult<User> {
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// Creates the first administrator when no administrator exists; answers whether it did.
+    pub async fn ensure_first_admin(&self, email: &str, password: &str) -> DomainResult<bool> {
+        if self.store.admin_exists().await? {
+            return Ok(false);
+        }
+        self.insert(CreateUser {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            name: "Administrator".to_owned(),
+            is_admin: true,
+        })
+        .await?;
+        Ok(true)
+    }
+
+    /// Creates a user without a caller (the command line).
+    pub async fn insert(&self, input: CreateUser) -> DomainResult<User> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let email = collect(Email::parse(&input.email), &mut errors);
+        let name = collect(UserName::parse(&input.name), &mut errors);
+        let password = collect(NewPassword::parse(&input.password), &mut errors);
+        let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+            return Err(DomainError::Validation(errors));
+        };
+        let password_hash = hash_password(password.expose())?;
+        self.store
+            .insert_user(NewUser {
+                email,
+                name,
+                password_hash,
+                is_admin: input.is_admin,
+            })
+            .await
+    }
+}
+
+fn collect<T>(parsed: DomainResult<T>, errors: &mut Vec<FieldError>) -> Option<T> {
+    match parsed {
+        Ok(value) => Some(value),
+        Err(DomainError::Validation(mut more)) => {
+            errors.append(&mut more);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// An argon2id PHC string for `password`, with a random salt.
+pub fn hash_password(password: &str) -> DomainResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DomainError::Unexpected(anyhow::anyhow!("hashing a password failed: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash` (false for a malformed hash).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_and_verify_only_the_right_password() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

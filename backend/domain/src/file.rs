@@ -1,0 +1,249 @@
+//! Files: every uploaded object, as the store keeps it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::DomainError;
+use crate::user::UserId;
+
+/// A file's database id; also the `<id>` of its `file_url:<id>` cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub i64);
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a file is for; it decides which content types are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileType {
+    /// A member's or user's picture.
+    Avatar,
+    /// A material's document or cover.
+    Material,
+    /// A payment receipt.
+    Receipt,
+    /// An image attached to a post.
+    PostImage,
+    /// Anything else.
+    General,
+}
+
+impl FileType {
+    /// Every file type, in the order the API documents them.
+    pub const ALL: [FileType; 5] = [
+        FileType::Avatar,
+        FileType::Material,
+        FileType::Receipt,
+        FileType::PostImage,
+        FileType::General,
+    ];
+
+    /// The wire and database name (`avatar`, `post_image`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileType::Avatar => "avatar",
+            FileType::Material => "material",
+            FileType::Receipt => "receipt",
+            FileType::PostImage => "post_image",
+            FileType::General => "general",
+        }
+    }
+}
+
+impl fmt::Display for FileType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FileType {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FileType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "file_type",
+                    "must be one of avatar, material, receipt, post_image, general",
+                )
+            })
+    }
+}
+
+/// Whether the object behind a file is in the object store yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    /// A direct upload was started; the object may not exist yet.
+    Pending,
+    /// The object is stored and may be shown.
+    Uploaded,
+}
+
+impl FileStatus {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Pending => "pending",
+            FileStatus::Uploaded => "uploaded",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(FileStatus::Pending),
+            "uploaded" => Some(FileStatus::Uploaded),
+            _ => None,
+        }
+    }
+}
+
+/// A file as stored.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    /// Database id.
+    pub id: FileId,
+    /// What the file is for.
+    pub file_type: FileType,
+    /// The object's key in the object store.
+    pub object_key: String,
+    /// The name the uploader gave it.
+    pub original_name: String,
+    /// The content type sniffed from the bytes (or declared, while pending).
+    pub content_type: String,
+    /// Size in bytes (declared, while pending).
+    pub size: i64,
+    /// Pending or uploaded.
+    pub status: FileStatus,
+    /// Who uploaded it.
+    pub uploaded_by: UserId,
+    /// When the row was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the store needs to create a file row.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// What the file is for.
+    pub file_type: FileType,
+    /// The object's key in the object store.
+    pub object_key: String,
+    /// The name the uploader gave it.
+    pub original_name: String,
+    /// Content type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Pending or uploaded.
+    pub status: FileStatus,
+    /// Who uploads it.
+    pub uploaded_by: UserId,
+}
+
+/// Which files a caller may see. Computed from the caller, passed to every file query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileScope {
+    /// Every file (administrators).
+    All,
+    /// Only the files this user uploaded.
+    UploadedBy(UserId),
+}
+
+impl FileScope {
+    /// Whether a file is inside this scope.
+    pub fn contains(&self, file: &StoredFile) -> bool {
+        match self {
+            FileScope::All => true,
+            FileScope::UploadedBy(user) => file.uploaded_by == *user,
+        }
+    }
+}
+
+/// Filters for listing files.
+#[derive(Debug, Clone, Copy)]
+pub struct FileFilter {
+    /// Who is asking.
+    pub scope: FileScope,
+    /// Only files of this type.
+    pub file_type: Option<FileType>,
+}
+
+/// A page request: 1-based page number and page size (1 to 100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1-based page number.
+    pub page: u32,
+    /// Items per page.
+    pub per_page: u32,
+}
+
+impl PageRequest {
+    /// The largest page size allowed.
+    pub const MAX_PER_PAGE: u32 = 100;
+
+    /// Parses optional `page` and `per_page` (defaults 1 and 20).
+    pub fn parse(page: Option<u32>, per_page: Option<u32>) -> Result<Self, DomainError> {
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(20);
+        let mut errors = Vec::new();
+        if page == 0 || page > 1_000_000 {
+            errors.push(crate::FieldError::new("page", "must be 1 or more"));
+        }
+        if per_page == 0 || per_page > Self::MAX_PER_PAGE {
+            errors.push(crate::FieldError::new("per_page", "must be 1 to 100"));
+        }
+        if errors.is_empty() {
+            Ok(Self { page, per_page })
+        } else {
+            Err(DomainError::Validation(errors))
+        }
+    }
+
+    /// How many rows to skip.
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+}
+
+/// One page of results and the total count.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// How many items match in all.
+    pub total: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_types_round_trip_through_their_names() {
+        for t in FileType::ALL {
+            assert_eq!(t.as_str().parse::<FileType>().unwrap(), t);
+        }
+        assert!("video".parse::<FileType>().is_err());
+    }
+
+    #[test]
+    fn page_requests_default_and_reject_out_of_range() {
+        assert_eq!(
+            PageRequest::parse(None, None).unwrap(),
+            PageRequest {
+                page: 1,
+                per_page: 20
+            }
+        );
+        assert!(PageRequest::parse(Some(0), None).is_err());
+        assert!(PageRequest::parse(None, Some(101)).is_err());
+        assert_eq!(PageRequest::parse(Some(3), Some(10)).unwrap().offset(), 20);
+    }
+}

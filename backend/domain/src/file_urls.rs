@@ -1,0 +1,458 @@
+//! The file-URL cache (seed `001`): a file's view URL is signed for `FILE_URL_EXPIRES` and kept
+//! under `file_url:<id>` for `FILE_URL_CACHE_TTL`. Concurrent misses on one file sign once.
+//! An entry is never served with less than the safety floor of validity left. URLs are bearer
+//! credentials: they are never logged.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::future::{BoxFuture, FutureExt, Shared};
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::content_type;
+use crate::error::{DomainError, DomainResult};
+use crate::file::{FileId, StoredFile};
+use crate::ports::{Cache, GetUrlOptions, ObjectStore, SignedUrl};
+
+/// The key namespace of file URLs.
+pub const FILE_URL_NAMESPACE: &str = "file_url";
+
+/// The cache key of a file's URL: exactly `file_url:<id>`.
+pub fn file_url_key(id: FileId) -> String {
+    format!("{FILE_URL_NAMESPACE}:{id}")
+}
+
+/// The file id in a `file_url:<id>` key.
+pub fn file_id_from_key(key: &str) -> Option<FileId> {
+    key.strip_prefix("file_url:")?.parse().ok().map(FileId)
+}
+
+/// How long URLs live and are cached.
+#[derive(Debug, Clone, Copy)]
+pub struct UrlPolicy {
+    /// How long an entry stays in the cache (`FILE_URL_CACHE_TTL`, 2700 s).
+    pub cache_ttl: Duration,
+    /// How long a signed URL is valid (`FILE_URL_EXPIRES`, 14400 s).
+    pub url_expires: Duration,
+    /// A cached URL with less validity left than this is re-signed (`FILE_URL_SAFETY_FLOOR`, 300 s).
+    pub safety_floor: Duration,
+}
+
+impl Default for UrlPolicy {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(2700),
+            url_expires: Duration::from_secs(14400),
+            safety_floor: Duration::from_secs(300),
+        }
+    }
+}
+
+impl UrlPolicy {
+    /// Checks the policy makes sense: a URL must outlive its cache entry by the safety floor.
+    pub fn check(&self) -> Result<(), String> {
+        if self.cache_ttl.is_zero() {
+            return Err("FILE_URL_CACHE_TTL must be at least 1 second".into());
+        }
+        if self.url_expires > Duration::from_secs(7 * 24 * 3600) {
+            return Err(
+                "FILE_URL_EXPIRES must be at most 604800 seconds (7 days, the S3 maximum)".into(),
+            );
+        }
+        if self.url_expires < self.cache_ttl + self.safety_floor {
+            return Err(format!(
+                "FILE_URL_EXPIRES ({}) must be at least FILE_URL_CACHE_TTL ({}) plus FILE_URL_SAFETY_FLOOR ({}), or cached URLs would expire while cached",
+                self.url_expires.as_secs(),
+                self.cache_ttl.as_secs(),
+                self.safety_floor.as_secs()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What is stored under `file_url:<id>`: the URL and when it stops working.
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedUrl {
+    url: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+/// Hit and miss counts of one cache namespace, counted by the app (Redis cannot tell namespaces apart).
+#[derive(Debug, Default)]
+pub struct NamespaceCounters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl NamespaceCounters {
+    /// Counts one hit.
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one miss.
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hits so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Misses so far.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
+/// The URL cache's counters since start.
+#[derive(Debug, Default)]
+pub struct UrlCacheCounters {
+    /// Reads of `file_url:*`.
+    pub lookups: NamespaceCounters,
+    /// Signing calls made to the object store.
+    signatures: AtomicU64,
+}
+
+impl UrlCacheCounters {
+    /// How many URLs were signed since start.
+    pub fn signatures(&self) -> u64 {
+        self.signatures.load(Ordering::Relaxed)
+    }
+}
+
+type SharedSigning = Shared<BoxFuture<'static, Result<SignedUrl, Arc<DomainError>>>>;
+
+/// Signs and caches file view URLs.
+pub struct FileUrls {
+    cache: Arc<dyn Cache>,
+    objects: Arc<dyn ObjectStore>,
+    clock: Arc<dyn Clock>,
+    policy: UrlPolicy,
+    counters: Arc<UrlCacheCounters>,
+    in_flight: Arc<Mutex<HashMap<FileId, SharedSigning>>>,
+}
+
+impl FileUrls {
+    /// The URL service over these ports.
+    pub fn new(
+        cache: Arc<dyn Cache>,
+        objects: Arc<dyn ObjectStore>,
+        clock: Arc<dyn Clock>,
+        policy: UrlPolicy,
+    ) -> Self {
+        Self {
+            cache,
+            objects,
+            clock,
+            policy,
+            counters: Arc::default(),
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> UrlPolicy {
+        self.policy
+    }
+
+    /// The counters since start.
+    pub fn counters(&self) -> &UrlCacheCounters {
+        &self.counters
+    }
+
+    /// The cache these URLs live in.
+    pub fn cache(&self) -> &Arc<dyn Cache> {
+        &self.cache
+    }
+
+    /// The view URL of an uploaded file: from the cache when a fresh entry is there, else signed
+    /// (once, however many callers ask at the same moment) and cached.
+    pub async fn url_for(&self, file: &StoredFile) -> DomainResult<SignedUrl> {
+        match self.cache.get(&file_url_key(file.id)).await {
+            Ok(Some(raw)) => {
+                if let Some(url) = self.usable(&raw) {
+                    self.counters.lookups.hit();
+                    tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
+                    return Ok(url);
+                }
+            }
+            Ok(None) => {}
+            // The cache logs its own failures once per episode; we fall back to signing.
+            Err(_) => {}
+        }
+        self.counters.lookups.miss();
+        tracing::info!(file_id = %file.id, "generating new signed URL for file {} (cache miss)", file.id);
+        self.sign_once(file).await
+    }
+
+    /// The view URLs of many uploaded files: one cache round trip, then the misses signed in
+    /// parallel and written back in one pipeline.
+    pub async fn urls_for(&self, files: &[StoredFile]) -> DomainResult<HashMap<FileId, SignedUrl>> {
+        let keys: Vec<String> = files.iter().map(|f| file_url_key(f.id)).collect();
+        let cached = if keys.is_empty() {
+            Vec::new()
+        } else {
+            self.cache.get_many(&keys).await.unwrap_or_default()
+        };
+        let mut urls = HashMap::with_capacity(files.len());
+        let mut missing = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            match cached
+                .get(i)
+                .and_then(Option::as_deref)
+                .and_then(|raw| self.usable(raw))
+            {
+                Some(url) => {
+                    self.counters.lookups.hit();
+                    tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
+                    urls.insert(file.id, url);
+                }
+                None => {
+                    self.counters.lookups.miss();
+                    tracing::info!(file_id = %file.id, "generating new signed URL for file {} (cache miss)", file.id);
+                    missing.push(file.clone());
+                }
+            }
+        }
+        urls.extend(self.sign_and_store(&missing).await?);
+        Ok(urls)
+    }
+
+    /// Signs fresh URLs for these files and caches them, whatever is cached now (warm, refresh).
+    /// Answers how many were cached.
+    pub async fn resign(&self, files: &[StoredFile]) -> DomainResult<usize> {
+        Ok(self.sign_and_store(files).await?.len())
+    }
+
+    /// Removes a file's cached URL at once (delete, replace).
+    pub async fn evict(&self, id: FileId) {
+        if let Err(e) = self.cache.delete(&[file_url_key(id)]).await {
+            tracing::warn!(file_id = %id, error = %e, "could not evict the cached URL; it expires with its TTL");
+        }
+    }
+
+    /// Parses a cache entry and keeps it only if it is valid for at least the safety floor.
+    fn usable(&self, raw: &str) -> Option<SignedUrl> {
+        let cached: CachedUrl = serde_json::from_str(raw).ok()?;
+        let expires_at = DateTime::from_timestamp(cached.expires_at, 0)?;
+        let floor = TimeDelta::from_std(self.policy.safety_floor).ok()?;
+        (expires_at - self.clock.now() >= floor).then_some(SignedUrl {
+            url: cached.url,
+            expires_at,
+        })
+    }
+
+    /// The entry to cache for a signed URL and its TTL: never longer than the URL stays valid
+    /// beyond the safety floor. `None` when it should not be cached at all.
+    fn entry(&self, id: FileId, url: &SignedUrl) -> Option<(String, String, Duration)> {
+        let valid_for = (url.expires_at - self.clock.now()).to_std().ok()?;
+        let ttl = self
+            .policy
+            .cache_ttl
+            .min(valid_for.checked_sub(self.policy.safety_floor)?);
+        if ttl < Duration::from_secs(1) {
+            return None;
+        }
+        let value = serde_json::to_string(&CachedUrl {
+            url: url.url.clone(),
+            expires_at: url.expires_at.timestamp(),
+        })
+        .ok()?;
+        Some((file_url_key(id), value, ttl))
+    }
+
+    /// Signs (once across concurrent callers) and caches one file's URL.
+    async fn sign_once(&self, file: &StoredFile) -> DomainResult<SignedUrl> {
+        let id = file.id;
+        let flight = {
+            let mut in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            in_flight
+                .entry(id)
+                .or_insert_with(|| self.signing(file.clone()).boxed().shared())
+                .clone()
+        };
+        let result = flight.clone().await;
+        {
+            let mut in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if in_flight.get(&id).is_some_and(|f| f.ptr_eq(&flight)) {
+                in_flight.remove(&id);
+            }
+        }
+        result.map_err(|e| match Arc::try_unwrap(e) {
+            Ok(e) => e,
+            Err(shared) => {
+                DomainError::Unexpected(anyhow::anyhow!("signing file {id} failed: {shared}"))
+            }
+        })
+    }
+
+    /// The future that signs one URL and caches it; shared by concurrent callers.
+    fn signing(
+        &self,
+        file: StoredFile,
+    ) -> impl std::future::Future<Output = Result<SignedUrl, Arc<DomainError>>> + Send + 'static
+    {
+        let cache = Arc::clone(&self.cache);
+        let objects = Arc::clone(&self.objects);
+        let counters = Arc::clone(&self.counters);
+        let this = self.detached();
+        async move {
+            counters.signatures.fetch_add(1, Ordering::Relaxed);
+            let url = objects
+                .presign_get(&file.object_key, this.policy.url_expires, &view_options(&file))
+                .await
+                .map_err(|e| {
+                    tracing::error!(file_id = %file.id, error = %e, "failed to generate signed URL for file {}", file.id);
+                    Arc::new(e)
+                })?;
+            if let Some((key, value, ttl)) = this.entry(file.id, &url) {
+                if cache.set(&key, &value, ttl).await.is_ok() {
+                    tracing::info!(file_id = %file.id, "cached URL for file {} for {} seconds", file.id, ttl.as_secs());
+                }
+            }
+            Ok(url)
+        }
+    }
+
+    /// Signs many URLs in parallel (bounded) and writes them to the cache in one pipeline.
+    async fn sign_and_store(
+        &self,
+        files: &[StoredFile],
+    ) -> DomainResult<HashMap<FileId, SignedUrl>> {
+        const PARALLEL_SIGNING: usize = 16;
+        let signed: Vec<(FileId, DomainResult<SignedUrl>)> = stream::iter(files.iter().cloned())
+            .map(|file| async move {
+                self.counters.signatures.fetch_add(1, Ordering::Relaxed);
+                let url = self
+                    .objects
+                    .presign_get(
+                        &file.object_key,
+                        self.policy.url_expires,
+                        &view_options(&file),
+                    )
+                    .await;
+                (file.id, url)
+            })
+            .buffer_unordered(PARALLEL_SIGNING)
+            .collect()
+            .await;
+        let mut urls = HashMap::with_capacity(signed.len());
+        for (id, url) in signed {
+            urls.insert(id, url?);
+        }
+        let entries: Vec<_> = urls
+            .iter()
+            .filter_map(|(id, url)| self.entry(*id, url))
+            .collect();
+        if !entries.is_empty() && self.cache.set_many(&entries).await.is_ok() {
+            tracing::info!(count = entries.len(), "cached {} file URLs", entries.len());
+        }
+        Ok(urls)
+    }
+
+    /// A copy of the parts the signing future needs, so it can outlive `&self`.
+    fn detached(&self) -> Self {
+        Self {
+            cache: Arc::clone(&self.cache),
+            objects: Arc::clone(&self.objects),
+            clock: Arc::clone(&self.clock),
+            policy: self.policy,
+            counters: Arc::clone(&self.counters),
+            in_flight: Arc::clone(&self.in_flight),
+        }
+    }
+}
+
+/// Response headers for viewing a file: its type, shown inline; non-images carry their name.
+pub fn view_options(file: &StoredFile) -> GetUrlOptions {
+    let content_disposition = if content_type::is_image(&file.content_type) {
+        "inline".to_owned()
+    } else {
+        inline_with_filename(&file.original_name)
+    };
+    GetUrlOptions {
+        content_type: file.content_type.clone(),
+        content_disposition,
+    }
+}
+
+/// `inline; filename="…"; filename*=UTF-8''…` (RFC 6266): an ASCII fallback and the exact name.
+fn inline_with_filename(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// The instant `now + d`, saturating.
+pub fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_exactly_file_url_and_the_id() {
+        assert_eq!(file_url_key(FileId(123)), "file_url:123");
+        assert_eq!(file_id_from_key("file_url:123"), Some(FileId(123)));
+        assert_eq!(file_id_from_key("flask_cache_file_url:123"), None);
+        assert_eq!(file_id_from_key("file_url:abc"), None);
+    }
+
+    #[test]
+    fn a_url_must_outlive_its_cache_entry() {
+        assert!(UrlPolicy::default().check().is_ok());
+        let bad = UrlPolicy {
+            url_expires: Duration::from_secs(2800),
+            ..UrlPolicy::default()
+        };
+        assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn non_ascii_names_are_encoded_in_the_disposition() {
+        assert_eq!(
+            inline_with_filename("relatório final.pdf"),
+            "inline; filename=\"relat_rio final.pdf\"; filename*=UTF-8''relat%C3%B3rio%20final.pdf"
+        );
+        assert_eq!(
+            inline_with_filename("a\"b.pdf"),
+            "inline; filename=\"a_b.pdf\"; filename*=UTF-8''a%22b.pdf"
+        );
+    }
+}

@@ -1,0 +1,16 @@
+//! Tessera's domain: entities, the newtypes that parse input, the services that hold the rules,
+//! and the ports (traits) those services need. No web framework, database driver, Redis client
+//! or cloud SDK is allowed in here; `.ci/run` checks that.
+
+pub mod accounts;
+pub mod cache_admin;
+pub mod clock;
+pub mod content_type;
+pub mod error;
+pub mod file;
+pub mod file_urls;
+pub mod files;
+pub mod ports;
+pub mod user;
+
+pub use error::{DomainError, FieldError};

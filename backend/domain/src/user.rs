@@ -1,0 +1,186 @@
+//! Users: accounts that log in, and the newtypes that parse their input.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{DomainError, DomainResult};
+
+/// A user's database id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+/// A user account as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Database id.
+    pub id: UserId,
+    /// Login email, lower-cased.
+    pub email: Email,
+    /// Display name.
+    pub name: String,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// Administrators see and manage everything.
+    pub is_admin: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the store needs to create a user (the password is already hashed).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login email.
+    pub email: Email,
+    /// Display name.
+    pub name: UserName,
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the user is an administrator.
+    pub is_admin: bool,
+}
+
+/// Who is making a request: the authenticated user, as the services need to know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The caller's user id.
+    pub user_id: UserId,
+    /// Whether the caller is an administrator.
+    pub is_admin: bool,
+}
+
+impl Actor {
+    /// Refuses anyone but an administrator.
+    pub fn require_admin(&self) -> DomainResult<()> {
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(DomainError::AdminRequired)
+        }
+    }
+}
+
+/// A syntactically valid email address, trimmed and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an email: one `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 chars.
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(char::is_whitespace)
+            && match email.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                }
+                None => false,
+            };
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(DomainError::invalid(
+                "email",
+                "must be a valid email address",
+            ))
+        }
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: 1 to 200 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserName(String);
+
+impl UserName {
+    /// Parses a display name.
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let name = raw.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(DomainError::invalid("name", "must be 1 to 200 characters"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password that meets the policy: 8 to 256 characters.
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+impl NewPassword {
+    /// Parses a password against the policy.
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let len = raw.chars().count();
+        if !(8..=256).contains(&len) {
+            return Err(DomainError::invalid(
+                "password",
+                "must be 8 to 256 characters",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The password's text, for hashing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Ana@Example.ORG ").unwrap().as_str(),
+            "ana@example.org"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.org",
+            "a b@example.org",
+            "ana@example",
+            "a@b@c.org",
+            "ana@.org",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn short_passwords_are_refused_and_never_printed() {
+        assert!(NewPassword::parse("short").is_err());
+        let password = NewPassword::parse("long enough secret").unwrap();
+        assert_eq!(format!("{password:?}"), "NewPassword(***)");
+    }
+
+    #[test]
+    fn names_must_not_be_blank() {
+        assert!(UserName::parse("   ").is_err());
+        assert_eq!(UserName::parse(" Ana ").unwrap().as_str(), "Ana");
+    }
+}

@@ -1,0 +1,203 @@
+//! The in-process cache (no `REDIS_URL`): moka with a TTL per entry, behaving like the Redis
+//! cache for every call the domain makes. It never degrades.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::future::Cache as Moka;
+use moka::Expiry;
+use tessera_domain::ports::{Cache, CacheBackend, CacheError, CacheInfo};
+
+#[derive(Clone)]
+struct Entry {
+    value: Arc<str>,
+    expires_at: Instant,
+}
+
+struct ExpireAtEntryTime;
+
+impl Expiry<String, Entry> for ExpireAtEntryTime {
+    fn expire_after_create(&self, _key: &String, entry: &Entry, now: Instant) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _key: &String,
+        entry: &Entry,
+        now: Instant,
+        _current: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+}
+
+/// The in-process implementation of the cache port.
+#[derive(Clone)]
+pub struct MemoryCache {
+    entries: Moka<String, Entry>,
+    max_entries: u64,
+}
+
+impl MemoryCache {
+    /// A cache holding at most `max_entries` entries (least recently used go first).
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            entries: Moka::builder()
+                .max_capacity(max_entries)
+                .expire_after(ExpireAtEntryTime)
+                .build(),
+            max_entries,
+        }
+    }
+
+    fn live(&self, entry: Entry) -> Option<Entry> {
+        (entry.expires_at > Instant::now()).then_some(entry)
+    }
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    fn backend(&self) -> CacheBackend {
+        CacheBackend::InProcess
+    }
+
+    fn is_degraded(&self) -> bool {
+        false
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self
+            .entries
+            .get(key)
+            .await
+            .and_then(|e| self.live(e))
+            .map(|e| e.value.to_string()))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key).await?);
+        }
+        Ok(values)
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let entry = Entry {
+            value: Arc::from(value),
+            expires_at: Instant::now() + ttl,
+        };
+        self.entries.insert(key.to_owned(), entry).await;
+        Ok(())
+    }
+
+    async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError> {
+        for (key, value, ttl) in entries {
+            self.set(key, value, *ttl).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
+        let mut deleted = 0;
+        for key in keys {
+            if self
+                .entries
+                .remove(key)
+                .await
+                .and_then(|e| self.live(e))
+                .is_some()
+            {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+        let now = Instant::now();
+        let mut keys: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(key, entry)| key.starts_with(prefix) && entry.expires_at > now)
+            .map(|(key, _)| key.as_ref().clone())
+            .collect();
+        keys.sort_unstable();
+        Ok(keys)
+    }
+
+    async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError> {
+        let now = Instant::now();
+        let mut ttls = Vec::with_capacity(keys.len());
+        for key in keys {
+            ttls.push(
+                self.entries
+                    .get(key)
+                    .await
+                    .map(|e| e.expires_at.saturating_duration_since(now))
+                    .filter(|d| !d.is_zero()),
+            );
+        }
+        Ok(ttls)
+    }
+
+    async fn info(&self) -> Result<CacheInfo, CacheError> {
+        self.entries.run_pending_tasks().await;
+        Ok(CacheInfo {
+            total_keys: Some(self.entries.entry_count()),
+            redis: None,
+            max_entries: Some(self.max_entries),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_expire_with_their_own_ttl() {
+        let cache = MemoryCache::new(100);
+        cache
+            .set("file_url:1", "a", Duration::from_millis(30))
+            .await
+            .unwrap();
+        cache
+            .set("file_url:2", "b", Duration::from_secs(60))
+            .await
+            .unwrap();
+        cache
+            .set("other:1", "c", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.scan_prefix("file_url:").await.unwrap(),
+            vec!["file_url:1", "file_url:2"]
+        );
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(cache.get("file_url:1").await.unwrap(), None);
+        assert_eq!(
+            cache.scan_prefix("file_url:").await.unwrap(),
+            vec!["file_url:2"]
+        );
+        let ttls = cache
+            .ttls(&["file_url:2".into(), "file_url:9".into()])
+            .await
+            .unwrap();
+        assert!(ttls[0].unwrap() > Duration::from_secs(59));
+        assert_eq!(ttls[1], None);
+        assert_eq!(
+            cache
+                .delete(&["file_url:2".into(), "file_url:2".into()])
+                .await
+                .unwrap(),
+            1
+        );
+    }
+}

@@ -190,6 +190,15 @@ impl LocalObjects {
     }
 }
 
+/// A key for one purpose derived from the server secret (HMAC-SHA256), so one secret never
+/// signs two kinds of thing.
+pub fn derive_key(secret: &[u8], purpose: &[u8]) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    mac.update(purpose);
+    mac.finalize().into_bytes().to_vec()
+}
+
 /// The segments of a valid object key: 1 to 512 bytes of `[A-Za-z0-9._-]` segments joined by
 /// `/`, none empty, none `.` or `..`.
 pub fn checked_key(key: &str) -> Option<Vec<&str>> {

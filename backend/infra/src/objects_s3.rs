@@ -56,8 +56,15 @@ pub struct S3Objects {
     bucket: String,
     credentials: Option<SharedCredentialsProvider>,
     /// The last credential expiry seen and when it was read, so signing does not ask the chain every time.
-    expiry_memo: Arc<Mutex<Option<(Option<SystemTime>, SystemTime)>>>,
+    expiry_memo: Arc<Mutex<Option<ExpiryMemo>>>,
     clock: Arc<dyn Clock>,
+}
+
+/// A credential expiry (`None`: never) and when it was read.
+#[derive(Clone, Copy)]
+struct ExpiryMemo {
+    expiry: Option<SystemTime>,
+    read_at: SystemTime,
 }
 
 const EXPIRY_MEMO_FOR: Duration = Duration::from_secs(60);
@@ -97,12 +104,12 @@ impl S3Objects {
         let provider = self.credentials.as_ref()?;
         let mut memo = self.expiry_memo.lock().await;
         let now = SystemTime::now();
-        if let Some((expiry, read_at)) = *memo {
-            let fresh = now
-                .duration_since(read_at)
-                .is_ok_and(|age| age < EXPIRY_MEMO_FOR);
-            if fresh {
-                return expiry;
+        if let Some(seen) = *memo {
+            if now
+                .duration_since(seen.read_at)
+                .is_ok_and(|age| age < EXPIRY_MEMO_FOR)
+            {
+                return seen.expiry;
             }
         }
         let expiry = provider
@@ -110,7 +117,10 @@ impl S3Objects {
             .await
             .ok()
             .and_then(|c| c.expiry());
-        *memo = Some((expiry, now));
+        *memo = Some(ExpiryMemo {
+            expiry,
+            read_at: now,
+        });
         expiry
     }
 

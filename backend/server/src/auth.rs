@@ -1,0 +1,188 @@
+//! Bearer access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `jti`, issuer and audience, the
+//! algorithm pinned. `AuthUser` turns a request's bearer token into the domain's `Actor`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use chrono::Utc;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tessera_domain::user::{Actor, User, UserId};
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+const ISSUER: &str = "tessera";
+const AUDIENCE: &str = "tessera-api";
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// A unique token id.
+    pub jti: String,
+    /// Always `tessera`.
+    pub iss: String,
+    /// Always `tessera-api`.
+    pub aud: String,
+}
+
+/// Issues and checks access tokens.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl JwtKeys {
+    /// Keys from the shared secret; tokens live for `ttl`.
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    /// How long tokens live.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A new access token for `user`.
+    pub fn issue(&self, user: &User) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.0.to_string(),
+            exp: now + self.ttl.as_secs() as i64,
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            ApiError::Domain(
+                anyhow::Error::new(e)
+                    .context("signing an access token")
+                    .into(),
+            )
+        })
+    }
+
+    /// The user id of a valid token.
+    pub fn verify(&self, token: &str) -> Result<UserId, ApiError> {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| ApiError::unauthenticated("the access token is invalid or expired"))?;
+        data.claims
+            .sub
+            .parse()
+            .map(UserId)
+            .map_err(|_| ApiError::unauthenticated("the access token is invalid or expired"))
+    }
+}
+
+/// The bearer token of a request, if it has one.
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// An authenticated caller. Extracting it answers 401 when the token is missing, invalid,
+/// expired, or its user no longer exists.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+impl AuthUser {
+    /// The caller as the domain sees it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.0.id,
+            is_admin: self.0.is_admin,
+        }
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                ApiError::Domain(anyhow::anyhow!("application state missing").into())
+            })?;
+            let token =
+                token.ok_or_else(|| ApiError::unauthenticated("Authentication required"))?;
+            let user_id = state.jwt.verify(&token)?;
+            let user =
+                state.accounts.user(user_id).await.map_err(|_| {
+                    ApiError::unauthenticated("the access token is invalid or expired")
+                })?;
+            Ok(AuthUser(user))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tessera_domain::user::Email;
+
+    use super::*;
+
+    fn user() -> User {
+        User {
+            id: UserId(7),
+            email: Email::parse("ana@example.org").unwrap(),
+            name: "Ana".into(),
+            password_hash: String::new(),
+            is_admin: false,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn tokens_verify_with_their_secret_only() {
+        let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60));
+        let token = keys.issue(&user()).unwrap();
+        assert_eq!(keys.verify(&token).unwrap(), UserId(7));
+        let other = JwtKeys::new(&[2; 32], Duration::from_secs(60));
+        assert!(other.verify(&token).is_err());
+        let mut tampered = token.clone();
+        tampered.pop();
+        assert!(keys.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn unsigned_tokens_are_refused() {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = Utc::now().timestamp();
+        let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let claims = engine.encode(
+            format!(r#"{{"sub":"7","exp":{},"iat":{now},"jti":"x","iss":"tessera","aud":"tessera-api"}}"#, now + 60).as_bytes(),
+        );
+        let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60));
+        assert!(keys.verify(&format!("{header}.{claims}.")).is_err());
+    }
+}

@@ -1,0 +1,87 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` and the DTOs.
+//! `tessera openapi` writes it to `openapi/openapi.json`; a test fails when the committed file
+//! differs from what the code generates.
+
+use actix_web::HttpResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{FieldProblem, Problem};
+use crate::routes::{admin_cache, auth, files, health, objects, users};
+
+/// The whole API.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tessera API", description = "Membership, dues and files for hierarchical organisations. Every error is RFC 9457 application/problem+json."),
+    paths(
+        health::healthz, health::readyz,
+        auth::login, auth::me,
+        users::create_user,
+        files::upload_file, files::list_files, files::get_file, files::delete_file, files::start_upload, files::complete_upload,
+        admin_cache::stats, admin_cache::clear, admin_cache::warm, admin_cache::refresh,
+        objects::get_object, objects::put_object,
+    ),
+    components(schemas(Problem, FieldProblem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login and the caller's account"),
+        (name = "users", description = "User administration"),
+        (name = "files", description = "Uploads and signed, cached view URLs"),
+        (name = "admin cache", description = "The file-URL cache: stats, clear, warm, refresh (administrators)"),
+        (name = "objects", description = "Signed URLs of the local-disk object store"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty JSON with a trailing newline, exactly as committed.
+pub fn spec_json() -> String {
+    let mut json = spec().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// Serves the OpenAPI document.
+pub async fn serve_spec() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec_json())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_spec_matches_the_code() {
+        let committed = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../openapi/openapi.json"
+        ))
+        .unwrap_or_default();
+        assert!(
+            committed == super::spec_json(),
+            "openapi/openapi.json is out of date: run `cargo run --bin tessera -- openapi` and commit it"
+        );
+    }
+}

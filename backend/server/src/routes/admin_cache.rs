@@ -1,0 +1,314 @@
+//! The admin cache endpoints of seed `001`, answering the original's shapes:
+//! `{"success":true,…}` with `cleared_count`, `cached_count`, `refreshed_count`.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tessera_domain::cache_admin::{ClearTarget, WarmTarget};
+use tessera_domain::file::{FileId, FileType};
+use tessera_domain::file_urls::FILE_URL_NAMESPACE;
+use tessera_domain::DomainError;
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::problem::{ApiError, Problem};
+use crate::routes::files::FileTypeDto;
+use crate::state::AppState;
+
+/// Hits and misses of one namespace, counted by this instance.
+#[derive(Serialize, ToSchema)]
+pub struct NamespaceDto {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that had to go to the source.
+    pub misses: u64,
+    /// hits / (hits + misses); 0 before any lookup.
+    pub hit_ratio: f64,
+}
+
+/// Redis `INFO` fields, named as Redis names them.
+#[derive(Serialize, ToSchema)]
+pub struct RedisInfoDto {
+    /// Server version.
+    pub redis_version: String,
+    /// Memory in use, bytes.
+    pub used_memory: u64,
+    /// Memory in use, human readable.
+    pub used_memory_human: String,
+    /// Memory limit, bytes (0: none).
+    pub maxmemory: u64,
+    /// Memory limit, human readable.
+    pub maxmemory_human: String,
+    /// Eviction policy.
+    pub maxmemory_policy: String,
+    /// Keys evicted for memory.
+    pub evicted_keys: u64,
+    /// Keys expired.
+    pub expired_keys: u64,
+    /// Clients connected.
+    pub connected_clients: u64,
+    /// Commands processed since start.
+    pub total_commands_processed: u64,
+    /// Server-wide key hits.
+    pub keyspace_hits: u64,
+    /// Server-wide key misses.
+    pub keyspace_misses: u64,
+}
+
+/// Cache statistics.
+#[derive(Serialize, ToSchema)]
+pub struct StatsDto {
+    /// `redis` or `in_process`.
+    pub backend: &'static str,
+    /// True while the cache is failing and being skipped (requests fall back to signing).
+    pub degraded: bool,
+    /// How many `file_url:*` entries exist (null when the cache cannot be asked).
+    pub file_url_entries: Option<u64>,
+    /// `file_url` hits counted by this instance.
+    pub hits: u64,
+    /// `file_url` misses counted by this instance.
+    pub misses: u64,
+    /// `file_url` hit ratio.
+    pub hit_ratio: f64,
+    /// Counts per namespace.
+    pub namespaces: BTreeMap<&'static str, NamespaceDto>,
+    /// Object-store signing calls made by this instance.
+    pub signatures: u64,
+    /// Every key in the cache database (null when unknown).
+    pub total_keys: Option<u64>,
+    /// The in-process cache's capacity (in-process backend only).
+    pub max_entries: Option<u64>,
+    /// Redis server figures (Redis backend only, null when unreachable).
+    pub redis: Option<RedisInfoDto>,
+    /// Seconds a URL stays cached (`FILE_URL_CACHE_TTL`).
+    pub file_url_cache_ttl: u64,
+    /// Seconds a signed URL is valid (`FILE_URL_EXPIRES`).
+    pub file_url_expires: u64,
+}
+
+/// The stats answer.
+#[derive(Serialize, ToSchema)]
+pub struct StatsResponse {
+    /// Always true.
+    pub success: bool,
+    /// The figures.
+    pub stats: StatsDto,
+}
+
+/// What to clear: `{}` every file URL, `{"file_id":N}` one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRequest {
+    /// Only this file's entry.
+    pub file_id: Option<i64>,
+    /// The namespace to clear; only `file_url` exists so far (the default).
+    pub namespace: Option<String>,
+}
+
+/// The clear answer.
+#[derive(Serialize, ToSchema)]
+pub struct ClearResponse {
+    /// Always true.
+    pub success: bool,
+    /// `Cleared N cache entries`.
+    pub message: String,
+    /// How many entries existed and were removed.
+    pub cleared_count: u64,
+}
+
+/// What to warm: `{}` the newest 100 files, `{"file_type":"avatar"}` the newest 100 of a type,
+/// `{"file_ids":[…]}` these files (at most 1000).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarmRequest {
+    /// Only files of this type.
+    pub file_type: Option<FileTypeDto>,
+    /// These files.
+    pub file_ids: Option<Vec<i64>>,
+}
+
+/// The warm answer.
+#[derive(Serialize, ToSchema)]
+pub struct WarmResponse {
+    /// Always true.
+    pub success: bool,
+    /// `Cached N file URLs`.
+    pub message: String,
+    /// How many URLs were signed and cached.
+    pub cached_count: usize,
+}
+
+/// The refresh answer.
+#[derive(Serialize, ToSchema)]
+pub struct RefreshResponse {
+    /// Always true.
+    pub success: bool,
+    /// `Refreshed N expiring URLs`.
+    pub message: String,
+    /// How many entries were re-signed.
+    pub refreshed_count: usize,
+}
+
+/// An optional JSON body: empty means `{}` (the seed's curl calls send none for refresh).
+fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            ApiError::problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("the JSON body does not fit: {e}"),
+            )
+        } else {
+            ApiError::problem(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        }
+    })
+}
+
+/// Cache statistics: entries, app-counted hits and misses, Redis memory and health.
+#[utoipa::path(get, path = "/api/admin/cache/stats", tag = "admin cache", security(("bearer" = [])), responses(
+    (status = 200, description = "Statistics", body = StatsResponse),
+    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an administrator: `{\"error\":\"Admin access required\"}`", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn stats(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let stats = state.cache_admin.stats(&user.actor()).await?;
+    let (hits, misses, hit_ratio) = stats
+        .namespaces
+        .iter()
+        .find(|n| n.namespace == FILE_URL_NAMESPACE)
+        .map_or((0, 0, 0.0), |n| (n.hits, n.misses, n.hit_ratio()));
+    let info = stats.info.unwrap_or_default();
+    Ok(HttpResponse::Ok().json(StatsResponse {
+        success: true,
+        stats: StatsDto {
+            backend: stats.backend.as_str(),
+            degraded: stats.degraded,
+            file_url_entries: stats.file_url_entries,
+            hits,
+            misses,
+            hit_ratio,
+            namespaces: stats
+                .namespaces
+                .iter()
+                .map(|n| {
+                    (
+                        n.namespace,
+                        NamespaceDto {
+                            hits: n.hits,
+                            misses: n.misses,
+                            hit_ratio: n.hit_ratio(),
+                        },
+                    )
+                })
+                .collect(),
+            signatures: stats.signatures,
+            total_keys: info.total_keys,
+            max_entries: info.max_entries,
+            redis: info.redis.map(|r| RedisInfoDto {
+                redis_version: r.redis_version,
+                used_memory: r.used_memory,
+                used_memory_human: r.used_memory_human,
+                maxmemory: r.maxmemory,
+                maxmemory_human: r.maxmemory_human,
+                maxmemory_policy: r.maxmemory_policy,
+                evicted_keys: r.evicted_keys,
+                expired_keys: r.expired_keys,
+                connected_clients: r.connected_clients,
+                total_commands_processed: r.total_commands_processed,
+                keyspace_hits: r.keyspace_hits,
+                keyspace_misses: r.keyspace_misses,
+            }),
+            file_url_cache_ttl: stats.file_url_cache_ttl,
+            file_url_expires: stats.file_url_expires,
+        },
+    }))
+}
+
+/// Clears cached file URLs: `{}` all (`file_url:*` only, found with SCAN, removed with UNLINK
+/// in batches), `{"file_id":N}` one.
+#[utoipa::path(post, path = "/api/admin/cache/clear", tag = "admin cache", security(("bearer" = [])), request_body = ClearRequest, responses(
+    (status = 200, description = "Cleared", body = ClearResponse, example = json!({"success": true, "message": "Cleared 1 cache entries", "cleared_count": 1})),
+    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Unknown namespace or field", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The cache is unavailable", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn clear(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: ClearRequest = optional_json(&body)?;
+    if let Some(namespace) = request.namespace.as_deref() {
+        if namespace != FILE_URL_NAMESPACE {
+            return Err(DomainError::invalid("namespace", "the only namespace is file_url").into());
+        }
+    }
+    let target = match request.file_id {
+        Some(id) => ClearTarget::File(FileId(id)),
+        None => ClearTarget::AllFileUrls,
+    };
+    let cleared_count = state.cache_admin.clear(&user.actor(), target).await?;
+    Ok(HttpResponse::Ok().json(ClearResponse {
+        success: true,
+        message: format!("Cleared {cleared_count} cache entries"),
+        cleared_count,
+    }))
+}
+
+/// Warms the cache: signs URLs in parallel and writes them in one pipeline.
+#[utoipa::path(post, path = "/api/admin/cache/warm", tag = "admin cache", security(("bearer" = [])), request_body = WarmRequest, responses(
+    (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12})),
+    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Both file_type and file_ids, or too many ids", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The cache is unavailable", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn warm(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: WarmRequest = optional_json(&body)?;
+    let target = match (request.file_type, request.file_ids) {
+        (Some(_), Some(_)) => {
+            return Err(
+                DomainError::invalid("file_ids", "give file_type or file_ids, not both").into(),
+            )
+        }
+        (None, Some(ids)) => WarmTarget::Files(ids.into_iter().map(FileId).collect()),
+        (file_type, None) => WarmTarget::Newest(file_type.map(FileType::from)),
+    };
+    let cached_count = state.cache_admin.warm(&user.actor(), target).await?;
+    Ok(HttpResponse::Ok().json(WarmResponse {
+        success: true,
+        message: format!("Cached {cached_count} file URLs"),
+        cached_count,
+    }))
+}
+
+/// Re-signs the cached URLs whose entries have less than five minutes of cache life left.
+#[utoipa::path(post, path = "/api/admin/cache/refresh", tag = "admin cache", security(("bearer" = [])), responses(
+    (status = 200, description = "Refreshed", body = RefreshResponse, example = json!({"success": true, "message": "Refreshed 3 expiring URLs", "refreshed_count": 3})),
+    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The cache is unavailable", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn refresh(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let refreshed_count = state.cache_admin.refresh(&user.actor()).await?;
+    Ok(HttpResponse::Ok().json(RefreshResponse {
+        success: true,
+        message: format!("Refreshed {refreshed_count} expiring URLs"),
+        refreshed_count,
+    }))
+}

@@ -1,0 +1,56 @@
+//! The HTTP routes, one module per resource, and where they are mounted.
+
+use std::path::Path;
+
+use actix_web::web;
+
+pub mod admin_cache;
+pub mod auth;
+pub mod files;
+pub mod health;
+pub mod objects;
+pub mod spa;
+pub mod users;
+
+/// Mounts every route. Resources are registered with `web::resource` so a wrong method on a
+/// known path answers 405, and anything unknown falls through to a problem+json 404.
+pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(web::resource("/api/auth/login").route(web::post().to(auth::login)))
+        .service(web::resource("/api/auth/me").route(web::get().to(auth::me)))
+        .service(web::resource("/api/users").route(web::post().to(users::create_user)))
+        .service(
+            web::resource("/api/files")
+                .route(web::post().to(files::upload_file))
+                .route(web::get().to(files::list_files)),
+        )
+        .service(web::resource("/api/files/uploads").route(web::post().to(files::start_upload)))
+        .service(
+            web::resource("/api/files/{id}/complete").route(web::post().to(files::complete_upload)),
+        )
+        .service(
+            web::resource("/api/files/{id}")
+                .route(web::get().to(files::get_file))
+                .route(web::delete().to(files::delete_file)),
+        )
+        .service(web::resource("/api/admin/cache/stats").route(web::get().to(admin_cache::stats)))
+        .service(web::resource("/api/admin/cache/clear").route(web::post().to(admin_cache::clear)))
+        .service(web::resource("/api/admin/cache/warm").route(web::post().to(admin_cache::warm)))
+        .service(
+            web::resource("/api/admin/cache/refresh").route(web::post().to(admin_cache::refresh)),
+        )
+        .service(
+            web::resource("/api/objects/{key:.*}")
+                .route(web::get().to(objects::get_object))
+                .route(web::put().to(objects::put_object)),
+        )
+        .service(
+            web::resource("/api/openapi.json").route(web::get().to(crate::openapi::serve_spec)),
+        )
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
+                .url("/api/openapi.json", crate::openapi::spec()),
+        )
+        .configure(|cfg| spa::configure(cfg, frontend_dir));
+}

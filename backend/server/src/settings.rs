@@ -1,0 +1,425 @@
+//! Settings from the environment (and `.env` when present). The variable names are a contract
+//! for ops scripts; `.env.example` lists each with its default. A bad value stops start-up with
+//! one line naming the variable and what is wrong with it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use tessera_domain::file_urls::UrlPolicy;
+use tessera_infra::cache_redis::parse_redis_url;
+use tessera_infra::store::DbKind;
+
+/// Where the app runs: decides defaults that must be explicit in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Local development (the default).
+    Development,
+    /// Automated tests.
+    Test,
+    /// Production: `JWT_SECRET` must be set.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// S3 settings, present when `S3_BUCKET` is set.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// `S3_ENDPOINT`.
+    pub endpoint: Option<String>,
+    /// `S3_REGION`.
+    pub region: String,
+    /// `S3_BUCKET`.
+    pub bucket: String,
+    /// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`.
+    pub credentials: Option<(String, String)>,
+    /// `S3_FORCE_PATH_STYLE`.
+    pub force_path_style: bool,
+}
+
+/// Redis settings, present when `REDIS_URL` is set.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `REDIS_URL`.
+    pub url: String,
+    /// `REDIS_POOL_SIZE`.
+    pub pool_size: u32,
+    /// `REDIS_CONNECT_TIMEOUT_MS`.
+    pub connect_timeout: Duration,
+    /// `REDIS_COMMAND_TIMEOUT_MS`.
+    pub command_timeout: Duration,
+}
+
+/// Every setting of the server.
+#[derive(Clone)]
+pub struct Settings {
+    /// `TESSERA_ADDR`: where to listen.
+    pub addr: String,
+    /// `TESSERA_PUBLIC_URL`: the base of local-disk URLs; default `http://<bound address>`.
+    pub public_url: Option<String>,
+    /// `TESSERA_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// `TESSERA_FRONTEND_DIR`: the built SPA.
+    pub frontend_dir: PathBuf,
+    /// `DATABASE_URL` (default SQLite in the data dir).
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `REDIS_URL` and its pool settings; `None` selects the in-process cache.
+    pub redis: Option<RedisConfig>,
+    /// `CACHE_KEY_PREFIX`: empty by default, so keys are exactly `file_url:<id>`.
+    pub cache_key_prefix: String,
+    /// `CACHE_MAX_ENTRIES`: the in-process cache's size.
+    pub cache_max_entries: u64,
+    /// S3 settings; `None` selects the local-disk store.
+    pub s3: Option<S3Config>,
+    /// `JWT_SECRET`; `None` generates one in the data dir (not in production).
+    pub jwt_secret: Option<String>,
+    /// `JWT_ACCESS_TTL`.
+    pub jwt_access_ttl: Duration,
+    /// `TESSERA_ADMIN_EMAIL` and `TESSERA_ADMIN_PASSWORD`.
+    pub bootstrap_admin: Option<(String, String)>,
+    /// `FILE_URL_CACHE_TTL`, `FILE_URL_EXPIRES`, `FILE_URL_SAFETY_FLOOR`.
+    pub url_policy: UrlPolicy,
+    /// `UPLOAD_MAX_BYTES`.
+    pub upload_max_bytes: u64,
+    /// `APP_ENV`.
+    pub app_env: AppEnv,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database",
+                &DbKind::of_url(&self.database_url).map(DbKind::as_str),
+            )
+            .field("redis", &self.redis.is_some())
+            .field("s3", &self.s3.as_ref().map(|s| &s.bucket))
+            .field("app_env", &self.app_env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setting that cannot be used; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+struct Vars(HashMap<String, String>);
+
+impl Vars {
+    /// A variable, `None` when unset or blank.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, name: &str, default: T, what: &str) -> Result<T, SettingsError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| SettingsError(format!("invalid {name}: {raw:?} is not {what}"))),
+        }
+    }
+
+    fn seconds(&self, name: &str, default: u64) -> Result<Duration, SettingsError> {
+        self.parse(name, default, "a whole number of seconds")
+            .map(Duration::from_secs)
+    }
+
+    fn millis(&self, name: &str, default: u64) -> Result<Duration, SettingsError> {
+        let value = self.parse(name, default, "a whole number of milliseconds")?;
+        if value == 0 {
+            return Err(SettingsError(format!("invalid {name}: must be at least 1")));
+        }
+        Ok(Duration::from_millis(value))
+    }
+
+    fn flag(&self, name: &str, default: bool) -> Result<bool, SettingsError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(raw) => Err(SettingsError(format!(
+                "invalid {name}: {raw:?} is not true or false"
+            ))),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(SettingsError(format!("cannot read .env: {e}"))),
+        }
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    /// Builds settings from a map of variables (tests pass their own).
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Self, SettingsError> {
+        let vars = Vars(vars);
+        let addr = vars
+            .get("TESSERA_ADDR")
+            .unwrap_or("127.0.0.1:8080")
+            .to_owned();
+        if addr.parse::<SocketAddr>().is_err() {
+            return Err(SettingsError(format!(
+                "invalid TESSERA_ADDR: {addr:?} is not host:port, e.g. 127.0.0.1:8080"
+            )));
+        }
+        let public_url = vars
+            .get("TESSERA_PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(u) = &public_url {
+            match url::Url::parse(u) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(SettingsError(format!(
+                        "invalid TESSERA_PUBLIC_URL: {u:?} is not an http(s) URL"
+                    )))
+                }
+            }
+        }
+        let data_dir = PathBuf::from(vars.get("TESSERA_DATA_DIR").unwrap_or("./data"));
+        let frontend_dir =
+            PathBuf::from(vars.get("TESSERA_FRONTEND_DIR").unwrap_or("frontend/dist"));
+        let database_url = match vars.get("DATABASE_URL") {
+            Some(url) => {
+                if DbKind::of_url(url).is_none() {
+                    return Err(SettingsError(
+                        "invalid DATABASE_URL: must start with postgres://, postgresql:// or sqlite:".into(),
+                    ));
+                }
+                url.to_owned()
+            }
+            None => tessera_infra::store::sqlite_url(&data_dir),
+        };
+        let database_max_connections =
+            vars.parse("DATABASE_MAX_CONNECTIONS", 10u32, "a whole number")?;
+        if database_max_connections == 0 {
+            return Err(SettingsError(
+                "invalid DATABASE_MAX_CONNECTIONS: must be at least 1".into(),
+            ));
+        }
+        let redis = match vars.get("REDIS_URL") {
+            None => None,
+            Some(url) => {
+                parse_redis_url(url).map_err(|e| {
+                    SettingsError(format!(
+                        "invalid REDIS_URL: {e} (expected redis://host:port/db)"
+                    ))
+                })?;
+                let pool_size = vars.parse("REDIS_POOL_SIZE", 16u32, "a whole number")?;
+                if pool_size == 0 {
+                    return Err(SettingsError(
+                        "invalid REDIS_POOL_SIZE: must be at least 1".into(),
+                    ));
+                }
+                Some(RedisConfig {
+                    url: url.to_owned(),
+                    pool_size,
+                    connect_timeout: vars.millis("REDIS_CONNECT_TIMEOUT_MS", 1000)?,
+                    command_timeout: vars.millis("REDIS_COMMAND_TIMEOUT_MS", 250)?,
+                })
+            }
+        };
+        let s3 = match vars.get("S3_BUCKET") {
+            None => {
+                if vars.get("S3_ENDPOINT").is_some() {
+                    return Err(SettingsError(
+                        "S3_ENDPOINT is set but S3_BUCKET is not: set S3_BUCKET to use S3".into(),
+                    ));
+                }
+                None
+            }
+            Some(bucket) => {
+                let credentials = match (vars.get("S3_ACCESS_KEY_ID"), vars.get("S3_SECRET_ACCESS_KEY")) {
+                    (Some(id), Some(secret)) => Some((id.to_owned(), secret.to_owned())),
+                    (None, None) => None,
+                    _ => {
+                        return Err(SettingsError(
+                            "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither, for the default chain)".into(),
+                        ))
+                    }
+                };
+                let endpoint = vars.get("S3_ENDPOINT").map(str::to_owned);
+                if let Some(e) = &endpoint {
+                    if !matches!(
+                        url::Url::parse(e).map(|u| u.scheme().to_owned()).as_deref(),
+                        Ok("http" | "https")
+                    ) {
+                        return Err(SettingsError(format!(
+                            "invalid S3_ENDPOINT: {e:?} is not an http(s) URL"
+                        )));
+                    }
+                }
+                Some(S3Config {
+                    endpoint,
+                    region: vars.get("S3_REGION").unwrap_or("us-east-1").to_owned(),
+                    bucket: bucket.to_owned(),
+                    credentials,
+                    force_path_style: vars.flag("S3_FORCE_PATH_STYLE", false)?,
+                })
+            }
+        };
+        let app_env = match vars.get("APP_ENV").unwrap_or("development") {
+            "development" | "dev" => AppEnv::Development,
+            "test" => AppEnv::Test,
+            "production" | "prod" => AppEnv::Production,
+            other => {
+                return Err(SettingsError(format!(
+                    "invalid APP_ENV: {other:?} is not development, test or production"
+                )))
+            }
+        };
+        let jwt_secret = vars.get("JWT_SECRET").map(str::to_owned);
+        match &jwt_secret {
+            Some(s) if s.len() < 32 => {
+                return Err(SettingsError(
+                    "invalid JWT_SECRET: must be at least 32 characters".into(),
+                ))
+            }
+            None if app_env == AppEnv::Production => {
+                return Err(SettingsError(
+                    "JWT_SECRET must be set when APP_ENV=production".into(),
+                ))
+            }
+            _ => {}
+        }
+        let bootstrap_admin = match (
+            vars.get("TESSERA_ADMIN_EMAIL"),
+            vars.get("TESSERA_ADMIN_PASSWORD"),
+        ) {
+            (Some(email), Some(password)) => Some((email.to_owned(), password.to_owned())),
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError(
+                    "TESSERA_ADMIN_EMAIL and TESSERA_ADMIN_PASSWORD must be set together".into(),
+                ))
+            }
+        };
+        let url_policy = UrlPolicy {
+            cache_ttl: vars.seconds("FILE_URL_CACHE_TTL", 2700)?,
+            url_expires: vars.seconds("FILE_URL_EXPIRES", 14400)?,
+            safety_floor: vars.seconds("FILE_URL_SAFETY_FLOOR", 300)?,
+        };
+        url_policy.check().map_err(SettingsError)?;
+        let upload_max_bytes = vars.parse(
+            "UPLOAD_MAX_BYTES",
+            10 * 1024 * 1024u64,
+            "a whole number of bytes",
+        )?;
+        if upload_max_bytes == 0 {
+            return Err(SettingsError(
+                "invalid UPLOAD_MAX_BYTES: must be at least 1".into(),
+            ));
+        }
+        let jwt_access_ttl = vars.seconds("JWT_ACCESS_TTL", 900)?;
+        if jwt_access_ttl.is_zero() {
+            return Err(SettingsError(
+                "invalid JWT_ACCESS_TTL: must be at least 1".into(),
+            ));
+        }
+        let log_format = match vars.get("LOG_FORMAT").unwrap_or("human") {
+            "human" | "text" => LogFormat::Human,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(SettingsError(format!(
+                    "invalid LOG_FORMAT: {other:?} is not human or json"
+                )))
+            }
+        };
+        Ok(Self {
+            addr,
+            public_url,
+            data_dir,
+            frontend_dir,
+            database_url,
+            database_max_connections,
+            redis,
+            cache_key_prefix: vars.0.get("CACHE_KEY_PREFIX").cloned().unwrap_or_default(),
+            cache_max_entries: vars.parse("CACHE_MAX_ENTRIES", 100_000u64, "a whole number")?,
+            s3,
+            jwt_secret,
+            jwt_access_ttl,
+            bootstrap_admin,
+            url_policy,
+            upload_max_bytes,
+            app_env,
+            log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::from_vars(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn nothing_set_means_the_embedded_default() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.addr, "127.0.0.1:8080");
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert!(s.redis.is_none() && s.s3.is_none());
+        assert_eq!(s.url_policy.cache_ttl, Duration::from_secs(2700));
+        assert_eq!(s.url_policy.url_expires, Duration::from_secs(14400));
+        assert_eq!(s.upload_max_bytes, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let cases = [
+            ("REDIS_URL", "localhost:6379", "REDIS_URL"),
+            ("TESSERA_ADDR", "nowhere", "TESSERA_ADDR"),
+            ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+            ("FILE_URL_CACHE_TTL", "soon", "FILE_URL_CACHE_TTL"),
+            ("FILE_URL_EXPIRES", "1000", "FILE_URL_EXPIRES"),
+            ("JWT_SECRET", "short", "JWT_SECRET"),
+            ("S3_FORCE_PATH_STYLE", "maybe", "S3_FORCE_PATH_STYLE"),
+            ("APP_ENV", "staging", "APP_ENV"),
+        ];
+        for (name, value, mentioned) in cases {
+            let mut pairs = vec![(name, value)];
+            if name == "S3_FORCE_PATH_STYLE" {
+                pairs.push(("S3_BUCKET", "b"));
+            }
+            let err = settings(&pairs)
+                .err()
+                .unwrap_or_else(|| panic!("{name}={value} should be refused"));
+            assert!(err.0.contains(mentioned), "{err} should name {mentioned}");
+        }
+    }
+
+    #[test]
+    fn production_needs_a_jwt_secret() {
+        assert!(settings(&[("APP_ENV", "production")]).is_err());
+        assert!(settings(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(32))]).is_ok());
+    }
+}

@@ -1,0 +1,235 @@
+//! Start-up: connect the ports, migrate, bootstrap the first admin, bind, and serve.
+//! `Application::build` binds first, so tests can ask for port 0 and read the real port.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tessera_domain::accounts::AccountService;
+use tessera_domain::cache_admin::CacheAdmin;
+use tessera_domain::clock::{Clock, SystemClock};
+use tessera_domain::file_urls::FileUrls;
+use tessera_domain::files::FileService;
+use tessera_domain::ports::{Cache, ObjectStore, Store};
+use tessera_infra::cache_memory::MemoryCache;
+use tessera_infra::cache_redis::{RedisCache, RedisSettings};
+use tessera_infra::objects_local::{derive_key, LocalObjects};
+use tessera_infra::objects_s3::{S3Objects, S3Settings};
+use tessera_infra::store::SqlStore;
+
+use crate::auth::JwtKeys;
+use crate::settings::{AppEnv, Settings};
+use crate::state::AppState;
+use crate::{problem, routes, telemetry};
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects everything, applies migrations, binds `settings.addr` and prepares the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.addr)
+            .with_context(|| format!("cannot listen on TESSERA_ADDR={}", settings.addr))?;
+        let local = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
+        let state = web::Data::new(build_state(settings, &public_url).await?);
+        let server_state = state.clone();
+        let frontend_dir = state.settings.frontend_dir.clone();
+        let json_limit = 64 * 1024;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(server_state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(json_limit)
+                        .error_handler(problem::json_error),
+                )
+                .app_data(web::PathConfig::default().error_handler(problem::path_error))
+                .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
+                .wrap(from_fn(telemetry::request_context))
+                .configure(|cfg| routes::configure(cfg, &frontend_dir))
+                .default_service(web::to(problem::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!(address = %local, "Tessera is listening on http://{local}");
+        Ok(Self {
+            port: local.port(),
+            server,
+            state,
+        })
+    }
+
+    /// The port the server is bound to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests read settings from it).
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is told to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects the store and applies migrations (`tessera migrate` and every start).
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<SqlStore> {
+    if settings.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create TESSERA_DATA_DIR={}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    let store =
+        SqlStore::connect(&settings.database_url, settings.database_max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<AppState> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Store> = Arc::new(connect_store(&settings).await?);
+    let jwt_secret = jwt_secret(&settings)?;
+
+    let cache: Arc<dyn Cache> = match &settings.redis {
+        Some(redis) => Arc::new(
+            RedisCache::new(RedisSettings {
+                url: redis.url.clone(),
+                key_prefix: settings.cache_key_prefix.clone(),
+                pool_size: redis.pool_size,
+                connect_timeout: redis.connect_timeout,
+                command_timeout: redis.command_timeout,
+                admin_timeout: Duration::from_secs(10),
+            })
+            .map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?,
+        ),
+        None => Arc::new(MemoryCache::new(settings.cache_max_entries)),
+    };
+    if cache.ping().await.is_err() {
+        tracing::warn!("the cache does not answer at start; serving without it until it does");
+    }
+
+    let (objects, local_objects): (Arc<dyn ObjectStore>, _) = match &settings.s3 {
+        Some(s3) => {
+            let objects = S3Objects::new(
+                &S3Settings {
+                    endpoint: s3.endpoint.clone(),
+                    region: s3.region.clone(),
+                    bucket: s3.bucket.clone(),
+                    credentials: s3.credentials.clone(),
+                    force_path_style: s3.force_path_style,
+                },
+                Arc::clone(&clock),
+            )
+            .await;
+            (Arc::new(objects), None)
+        }
+        None => {
+            let local = LocalObjects::new(
+                settings.data_dir.join("objects"),
+                public_url,
+                &derive_key(&jwt_secret, b"tessera local object URLs v1"),
+                Arc::clone(&clock),
+            )?;
+            (Arc::new(local.clone()), Some(local))
+        }
+    };
+
+    let urls = Arc::new(FileUrls::new(
+        Arc::clone(&cache),
+        Arc::clone(&objects),
+        Arc::clone(&clock),
+        settings.url_policy,
+    ));
+    let accounts = AccountService::new(Arc::clone(&store))?;
+    if let Some((email, password)) = &settings.bootstrap_admin {
+        if accounts
+            .ensure_first_admin(email, password)
+            .await
+            .context("creating the first admin from TESSERA_ADMIN_EMAIL")?
+        {
+            tracing::info!("created the first admin from TESSERA_ADMIN_EMAIL");
+        }
+    }
+    Ok(AppState {
+        files: FileService::new(
+            Arc::clone(&store),
+            Arc::clone(&objects),
+            Arc::clone(&urls),
+            Arc::clone(&clock),
+            settings.upload_max_bytes,
+        ),
+        cache_admin: CacheAdmin::new(Arc::clone(&store), Arc::clone(&urls)),
+        accounts,
+        jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
+        settings,
+        store,
+        cache,
+        objects,
+        local_objects,
+        urls,
+        clock,
+    })
+}
+
+/// `JWT_SECRET`, or (outside production) a secret generated once and kept in the data dir.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    if settings.app_env == AppEnv::Production {
+        anyhow::bail!("JWT_SECRET must be set when APP_ENV=production");
+    }
+    let path = settings.data_dir.join("jwt_secret");
+    read_or_create_secret(&path)
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read_to_string(path) {
+        Ok(secret) if secret.trim().len() >= 32 => return Ok(secret.trim().as_bytes().to_vec()),
+        Ok(_) => anyhow::bail!(
+            "{} is shorter than 32 characters: delete it to have a new one made",
+            path.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let secret: String = {
+        use rand::Rng;
+        let bytes: [u8; 32] = rand::thread_rng().gen();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    std::io::Write::write_all(&mut file, secret.as_bytes())?;
+    tracing::info!(path = %path.display(), "generated a JWT secret (set JWT_SECRET to choose one)");
+    Ok(secret.into_bytes())
+}

@@ -312,6 +312,12 @@ impl FileUrls {
         let counters = Arc::clone(&self.counters);
         let this = self.detached();
         async move {
+            // A caller that missed just before the previous flight stored its URL must not sign again.
+            if let Ok(Some(raw)) = cache.get(&file_url_key(file.id)).await {
+                if let Some(url) = this.usable(&raw) {
+                    return Ok(url);
+                }
+            }
             counters.signatures.fetch_add(1, Ordering::Relaxed);
             let url = objects
                 .presign_get(&file.object_key, this.policy.url_expires, &view_options(&file))

@@ -1,0 +1,374 @@
+//! Uploads, signed URLs and their cache.
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{pdf, png, Backend, TestApp};
+
+both_backends!(
+    an_uploaded_file_is_served_byte_for_byte_through_its_signed_url,
+    |app: TestApp| async move {
+        let bytes = png();
+        let file = app.upload("avatar", "me.png", bytes.clone()).await;
+        assert_eq!(file["file_type"], "avatar");
+        assert_eq!(file["content_type"], "image/png");
+        assert_eq!(file["size"], bytes.len());
+        assert_eq!(file["original_name"], "me.png");
+        assert!(file["created_at"].is_string() && file["url_expires_at"].is_string());
+
+        let got = app.get_file(file["id"].as_i64().unwrap()).await;
+        let url = got["url"].as_str().unwrap();
+        let res = app.client.get(url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "image/png");
+        assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);
+    }
+);
+
+both_backends!(a_tampered_signature_is_refused, |app: TestApp| async move {
+    let file = app.upload("avatar", "me.png", png()).await;
+    let url = file["url"].as_str().unwrap().to_owned();
+    let signature_param = if app.backend == Backend::Services {
+        "X-Amz-Signature="
+    } else {
+        "signature="
+    };
+    let at = url.find(signature_param).unwrap() + signature_param.len();
+    let mut tampered = url.clone().into_bytes();
+    tampered[at] = if tampered[at] == b'a' { b'b' } else { b'a' };
+    let res = app
+        .client
+        .get(String::from_utf8(tampered).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+});
+
+both_backends!(
+    non_images_are_shown_inline_with_their_name,
+    |app: TestApp| async move {
+        let file = app.upload("material", "relatório.pdf", pdf()).await;
+        let res = app
+            .client
+            .get(file["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/pdf");
+        let disposition = res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(disposition.starts_with("inline"), "{disposition}");
+        assert!(disposition.contains("relat%C3%B3rio.pdf"), "{disposition}");
+    }
+);
+
+both_backends!(
+    the_url_is_cached_under_file_url_id_for_45_minutes_and_valid_for_4_hours,
+    |app: TestApp| async move {
+        let file = app.upload("avatar", "me.png", png()).await;
+        let id = file["id"].as_i64().unwrap();
+        let url = file["url"].as_str().unwrap();
+        let created = chrono::Utc::now();
+        let expires: chrono::DateTime<chrono::Utc> =
+            file["url_expires_at"].as_str().unwrap().parse().unwrap();
+        let validity = (expires - created).num_seconds();
+        assert!(
+            (14390..=14400).contains(&validity),
+            "URL valid for {validity} s"
+        );
+        if app.backend == Backend::Services {
+            assert!(url.contains("X-Amz-Expires=14400"), "{url}");
+            let mut redis = app.redis().await;
+            let ttl: i64 = redis::cmd("TTL")
+                .arg(app.redis_key(&format!("file_url:{id}")))
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            assert!(ttl > 2600 && ttl <= 2700, "TTL {ttl}");
+            let raw: String = redis::cmd("GET")
+                .arg(app.redis_key(&format!("file_url:{id}")))
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            let cached: Value = serde_json::from_str(&raw).unwrap();
+            assert_eq!(cached["url"], url);
+        }
+        assert_eq!(app.stats().await["file_url_entries"], 1);
+    }
+);
+
+both_backends!(
+    a_second_get_does_not_sign_again,
+    |app: TestApp| async move {
+        let file = app.upload("avatar", "me.png", png()).await;
+        let id = file["id"].as_i64().unwrap();
+        let before = app.stats().await;
+        let first = app.get_file(id).await;
+        let second = app.get_file(id).await;
+        let after = app.stats().await;
+        assert_eq!(first["url"], second["url"]);
+        assert_eq!(after["signatures"], before["signatures"]);
+        assert_eq!(
+            after["hits"].as_u64().unwrap(),
+            before["hits"].as_u64().unwrap() + 2
+        );
+    }
+);
+
+both_backends!(
+    fifty_concurrent_first_gets_sign_once,
+    |app: TestApp| async move {
+        let file = app.upload("avatar", "me.png", png()).await;
+        let id = file["id"].as_i64().unwrap();
+        let cleared = app.admin_cache("clear", json!({"file_id": id})).await;
+        assert_eq!(cleared["cleared_count"], 1);
+        let before = app.signatures().await;
+        let path = format!("/api/files/{id}");
+        let responses = join_all((0..50).map(|_| app.get(&path, &app.admin_token))).await;
+        let mut urls = Vec::new();
+        for res in responses {
+            assert_eq!(res.status(), StatusCode::OK);
+            urls.push(
+                res.json::<Value>().await.unwrap()["url"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(
+            app.signatures().await - before,
+            1,
+            "50 concurrent misses must sign once"
+        );
+        urls.dedup();
+        assert_eq!(urls.len(), 1);
+    }
+);
+
+both_backends!(
+    deleting_a_file_evicts_its_url_and_removes_the_object,
+    |app: TestApp| async move {
+        let file = app.upload("avatar", "me.png", png()).await;
+        let id = file["id"].as_i64().unwrap();
+        let url = file["url"].as_str().unwrap().to_owned();
+        let res = app
+            .client
+            .delete(app.url(&format!("/api/files/{id}")))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        if app.backend == Backend::Services {
+            let mut redis = app.redis().await;
+            let exists: i64 = redis::cmd("EXISTS")
+                .arg(app.redis_key(&format!("file_url:{id}")))
+                .query_async(&mut redis)
+                .await
+                .unwrap();
+            assert_eq!(exists, 0);
+        }
+        assert_eq!(
+            app.admin_cache("clear", json!({"file_id": id})).await["cleared_count"],
+            0
+        );
+        assert_eq!(
+            app.get(&format!("/api/files/{id}"), &app.admin_token)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.client.get(url).send().await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+);
+
+both_backends!(
+    files_are_listed_newest_first_with_paging_and_a_type_filter,
+    |app: TestApp| async move {
+        let a = app.upload("avatar", "a.png", png()).await;
+        let b = app.upload("material", "b.pdf", pdf()).await;
+        let c = app.upload("avatar", "c.png", png()).await;
+        let page: Value = app
+            .get("/api/files?per_page=2", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["total"], 3);
+        assert_eq!(page["page"], 1);
+        let ids: Vec<_> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect();
+        assert_eq!(ids, vec![c["id"].clone(), b["id"].clone()]);
+        assert!(page["items"][0]["url"].is_string());
+        let avatars: Value = app
+            .get("/api/files?file_type=avatar", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<_> = avatars["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect();
+        assert_eq!(ids, vec![c["id"].clone(), a["id"].clone()]);
+        let res = app.get("/api/files?per_page=101", &app.admin_token).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
+both_backends!(
+    a_user_sees_only_their_own_files_and_others_are_not_found,
+    |app: TestApp| async move {
+        let ana = app.user_token().await;
+        let bia = app.user_token().await;
+        let res = app.upload_as(&ana, "avatar", "ana.png", png()).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        assert_eq!(
+            app.get(&format!("/api/files/{id}"), &ana).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.get(&format!("/api/files/{id}"), &bia).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        let res = app
+            .client
+            .delete(app.url(&format!("/api/files/{id}")))
+            .bearer_auth(&bia)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let listed: Value = app.get("/api/files", &bia).await.json().await.unwrap();
+        assert_eq!(listed["total"], 0);
+        assert_eq!(
+            app.get(&format!("/api/files/{id}"), &app.admin_token)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+);
+
+both_backends!(
+    content_is_sniffed_and_checked_against_the_file_type,
+    |app: TestApp| async move {
+        let res = app
+            .upload_as(&app.admin_token, "avatar", "fake.png", pdf())
+            .await;
+        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let res = app
+            .upload_as(
+                &app.admin_token,
+                "avatar",
+                "page.png",
+                b"<svg onload=alert(1)></svg>".to_vec(),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let res = app
+            .upload_as(&app.admin_token, "video", "a.png", png())
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let listed: Value = app
+            .get("/api/files", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed["total"], 0, "a refused upload stores nothing");
+    }
+);
+
+both_backends!(
+    a_direct_upload_is_put_to_its_presigned_url_and_completed,
+    |app: TestApp| async move {
+        let bytes = pdf();
+        let res = app
+        .post_json(
+            "/api/files/uploads",
+            &app.admin_token,
+            json!({"file_type": "receipt", "original_name": "recibo.pdf", "content_type": "application/pdf", "size": bytes.len()}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let started: Value = res.json().await.unwrap();
+        let id = started["file"]["id"].as_i64().unwrap();
+        assert_eq!(started["file"]["status"], "pending");
+        assert!(started["file"]["url"].is_null());
+
+        let early = app
+            .post_json(
+                &format!("/api/files/{id}/complete"),
+                &app.admin_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(early.status(), StatusCode::CONFLICT);
+
+        let put = app
+            .client
+            .put(started["upload_url"].as_str().unwrap())
+            .header("content-type", "application/pdf")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success(), "PUT answered {}", put.status());
+
+        let done = app
+            .post_json(
+                &format!("/api/files/{id}/complete"),
+                &app.admin_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(done.status(), StatusCode::OK);
+        let done: Value = done.json().await.unwrap();
+        assert_eq!(done["status"], "uploaded");
+        let fetched = app
+            .client
+            .get(done["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fetched.bytes().await.unwrap().to_vec(), bytes);
+    }
+);
+
+both_backends!(
+    uploads_over_the_limit_answer_413,
+    |app: TestApp| async move {
+        let mut big = png();
+        big.resize(app.upload_max_bytes as usize + 1, 0);
+        let res = app
+            .upload_as(&app.admin_token, "avatar", "big.png", big)
+            .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+        let res = app
+        .post_json(
+            "/api/files/uploads",
+            &app.admin_token,
+            json!({"file_type": "general", "original_name": "big.zip", "content_type": "application/zip", "size": app.upload_max_bytes + 1}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+);

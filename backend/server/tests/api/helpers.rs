@@ -1,0 +1,371 @@
+//! `spawn_app` and a typed `TestApp` with one helper per call.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::Connection;
+use tessera_server::settings::Settings;
+use tessera_server::startup::Application;
+
+pub const ADMIN_EMAIL: &str = "admin@example.org";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// Which implementations the app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, in-process cache, local disk.
+    Embedded,
+    /// PostgreSQL, Redis, S3 (s3s-fs).
+    Services,
+}
+
+/// Runs an async test body once per backend, as two tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_embedded() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Embedded).await;
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_services() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Services).await;
+                ($body)(app).await;
+            }
+        }
+    };
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with ./scripts/test, which starts PostgreSQL, Redis and s3s-fs"))
+}
+
+/// The services' connection details, from `scripts/services up`.
+pub struct Services {
+    pub postgres_url: String,
+    pub redis_url: String,
+    pub s3_endpoint: String,
+    pub s3_access_key: String,
+    pub s3_secret_key: String,
+    pub s3_region: String,
+}
+
+impl Services {
+    pub fn from_env() -> Self {
+        Self {
+            postgres_url: required_env("TESSERA_TEST_POSTGRES_URL"),
+            redis_url: required_env("TESSERA_TEST_REDIS_URL"),
+            s3_endpoint: required_env("TESSERA_TEST_S3_ENDPOINT"),
+            s3_access_key: required_env("TESSERA_TEST_S3_ACCESS_KEY_ID"),
+            s3_secret_key: required_env("TESSERA_TEST_S3_SECRET_ACCESS_KEY"),
+            s3_region: std::env::var("TESSERA_TEST_S3_REGION")
+                .unwrap_or_else(|_| "us-east-1".into()),
+        }
+    }
+}
+
+/// A running app and what it was given.
+pub struct TestApp {
+    pub backend: Backend,
+    pub address: String,
+    pub client: Client,
+    pub admin_token: String,
+    /// The Redis key prefix this test's app uses (Services only).
+    pub key_prefix: String,
+    pub redis_url: Option<String>,
+    pub upload_max_bytes: u64,
+    _data_dir: tempfile::TempDir,
+    database: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.database.take() else {
+            return;
+        };
+        // Drop runs outside async; a thread of its own can block on the cleanup.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Starts the app on `backend` with default settings.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the app on `backend`, with extra settings on top of the test defaults.
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("TESSERA_ADDR".into(), "127.0.0.1:0".into()),
+        (
+            "TESSERA_DATA_DIR".into(),
+            data_dir.path().display().to_string(),
+        ),
+        (
+            "TESSERA_FRONTEND_DIR".into(),
+            data_dir.path().join("no-frontend").display().to_string(),
+        ),
+        (
+            "JWT_SECRET".into(),
+            "a test secret of at least thirty-two characters".into(),
+        ),
+        ("TESSERA_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+        ("TESSERA_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        ("APP_ENV".into(), "test".into()),
+    ]);
+    let mut database = None;
+    let mut key_prefix = String::new();
+    let mut redis_url = None;
+    if backend == Backend::Services {
+        let services = Services::from_env();
+        let name = unique("tessera_test_");
+        let mut conn = sqlx::PgConnection::connect(&services.postgres_url)
+            .await
+            .expect("PostgreSQL is not reachable");
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut url = url::Url::parse(&services.postgres_url).unwrap();
+        url.set_path(&name);
+        vars.insert("DATABASE_URL".into(), url.to_string());
+        database = Some((services.postgres_url.clone(), name));
+
+        key_prefix = format!("{}:", unique("test"));
+        vars.insert("REDIS_URL".into(), services.redis_url.clone());
+        vars.insert("CACHE_KEY_PREFIX".into(), key_prefix.clone());
+        redis_url = Some(services.redis_url.clone());
+
+        let bucket = format!("t{}", &unique("")[..20]);
+        create_bucket(&services, &bucket).await;
+        vars.insert("S3_ENDPOINT".into(), services.s3_endpoint.clone());
+        vars.insert("S3_REGION".into(), services.s3_region.clone());
+        vars.insert("S3_BUCKET".into(), bucket);
+        vars.insert("S3_ACCESS_KEY_ID".into(), services.s3_access_key.clone());
+        vars.insert(
+            "S3_SECRET_ACCESS_KEY".into(),
+            services.s3_secret_key.clone(),
+        );
+        vars.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
+    }
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    if let Some(url) = vars.get("REDIS_URL") {
+        redis_url = Some(url.clone());
+    }
+    let settings = Settings::from_vars(vars).unwrap();
+    let upload_max_bytes = settings.upload_max_bytes;
+    let app = Application::build(settings).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut test_app = TestApp {
+        backend,
+        address,
+        client,
+        admin_token: String::new(),
+        key_prefix,
+        redis_url,
+        upload_max_bytes,
+        _data_dir: data_dir,
+        database,
+    };
+    test_app.admin_token = test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    test_app
+}
+
+async fn create_bucket(services: &Services, bucket: &str) {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(services.s3_region.clone()))
+        .endpoint_url(&services.s3_endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &services.s3_access_key,
+            &services.s3_secret_key,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("creating the test bucket failed");
+}
+
+/// A PNG header followed by random bytes: sniffs as image/png, unique per call.
+pub fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.extend(uuid::Uuid::new_v4().as_bytes());
+    bytes
+}
+
+/// A minimal PDF.
+pub fn pdf() -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend(uuid::Uuid::new_v4().simple().to_string().as_bytes());
+    bytes
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let res = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "login of {email} failed");
+        res.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a non-admin user and answers its token.
+    pub async fn user_token(&self) -> String {
+        let email = format!("{}@example.org", unique("user"));
+        let res = self
+            .post_json("/api/users", &self.admin_token, json!({"email": email, "password": "user-password-1", "name": "Ana", "is_admin": false}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        self.login(&email, "user-password-1").await
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn upload_as(
+        &self,
+        token: &str,
+        file_type: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Response {
+        let form = Form::new()
+            .part("file", Part::bytes(bytes).file_name(name.to_owned()))
+            .text("file_type", file_type.to_owned());
+        self.client
+            .post(self.url("/api/files"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads as the admin; answers the file JSON.
+    pub async fn upload(&self, file_type: &str, name: &str, bytes: Vec<u8>) -> Value {
+        let res = self
+            .upload_as(&self.admin_token, file_type, name, bytes)
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "upload failed: {}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+
+    pub async fn get_file(&self, id: i64) -> Value {
+        let res = self
+            .get(&format!("/api/files/{id}"), &self.admin_token)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub async fn stats(&self) -> Value {
+        let res = self.get("/api/admin/cache/stats", &self.admin_token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()["stats"].clone()
+    }
+
+    pub async fn signatures(&self) -> u64 {
+        self.stats().await["signatures"].as_u64().unwrap()
+    }
+
+    pub async fn admin_cache(&self, action: &str, body: Value) -> Value {
+        let res = self
+            .post_json(
+                &format!("/api/admin/cache/{action}"),
+                &self.admin_token,
+                body,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{action} failed");
+        res.json().await.unwrap()
+    }
+
+    /// A connection to this test's Redis (Services only).
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        let url = self.redis_url.as_ref().expect("this app has no Redis");
+        redis::Client::open(url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// The full Redis key of a cache key.
+    pub fn redis_key(&self, key: &str) -> String {
+        format!("{}{}", self.key_prefix, key)
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests over HTTP against the real server. Every test in `both_backends!` runs
+//! twice: on the embedded default (SQLite, in-process cache, local disk) and on the services
+//! (PostgreSQL, Redis, the SigV4-checking S3 server s3s-fs) that `scripts/services up` starts.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod helpers;
+
+mod admin_cache;
+mod errors;
+mod files;
+mod resilience;
+mod startup;

@@ -1,0 +1,210 @@
+//! Redis stopped or hung: the API keeps answering, quickly, shows "degraded", and the cache
+//! comes back by itself. Each test runs its own throw-away redis-server.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{png, spawn_app_with, Backend, TestApp};
+
+struct PrivateRedis {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateRedis {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Self {
+            child: None,
+            port,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        redis.restart();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/services installs it)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(client) = redis::Client::open(self.url()) {
+                if let Ok(mut conn) = client.get_connection() {
+                    if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn timed_get(app: &TestApp, id: i64) -> Duration {
+    let started = Instant::now();
+    let res = app.get(&format!("/api/files/{id}"), &app.admin_token).await;
+    let took = started.elapsed();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.json::<Value>().await.unwrap()["url"].is_string());
+    took
+}
+
+async fn wait_for_cache(app: &TestApp, degraded: bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready: Value = app
+            .client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let status = ready["checks"]["cache"]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if (status == "degraded") == degraded {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cache never became {}",
+            if degraded { "degraded" } else { "up" }
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_stopped_gets_still_succeed_and_the_cache_comes_back() {
+    let mut redis = PrivateRedis::start();
+    let app = spawn_app_with(Backend::Embedded, &[("REDIS_URL", &redis.url())]).await;
+    let id = app.upload("avatar", "a.png", png()).await["id"]
+        .as_i64()
+        .unwrap();
+    timed_get(&app, id).await;
+
+    redis.stop();
+    for _ in 0..10 {
+        let took = timed_get(&app, id).await;
+        assert!(
+            took < Duration::from_secs(2),
+            "a get took {took:?} with Redis stopped"
+        );
+    }
+    let stats = app.stats().await;
+    assert_eq!(stats["degraded"], true);
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "degraded");
+
+    redis.restart();
+    wait_for_cache(&app, false).await;
+    timed_get(&app, id).await;
+    let stats = app.stats().await;
+    assert_eq!(stats["degraded"], false);
+    assert_eq!(
+        stats["file_url_entries"], 1,
+        "the URL is cached again after recovery"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_hung_one_request_pays_a_small_bound_and_the_rest_skip_it() {
+    let redis = PrivateRedis::start();
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("REDIS_URL", &redis.url()),
+            ("REDIS_COMMAND_TIMEOUT_MS", "250"),
+        ],
+    )
+    .await;
+    let id = app.upload("avatar", "a.png", png()).await["id"]
+        .as_i64()
+        .unwrap();
+
+    redis.signal("-STOP");
+    let first = timed_get(&app, id).await;
+    assert!(
+        first < Duration::from_secs(2),
+        "the first get took {first:?}"
+    );
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        slowest = slowest.max(timed_get(&app, id).await);
+    }
+    assert!(
+        slowest < Duration::from_millis(200),
+        "with the breaker open a get took {slowest:?}"
+    );
+    assert_eq!(app.stats().await["degraded"], true);
+
+    redis.signal("-CONT");
+    wait_for_cache(&app, false).await;
+    timed_get(&app, id).await;
+}

@@ -1,0 +1,35 @@
+//! Start-up refuses bad settings with one clear line.
+
+use std::process::Command;
+
+#[test]
+fn a_bad_redis_url_stops_start_up_with_a_line_naming_it() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("serve")
+        .current_dir(data.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TESSERA_DATA_DIR", data.path())
+        .env("REDIS_URL", "localhost:6379")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("invalid REDIS_URL"), "{stderr}");
+}
+
+#[test]
+fn an_inconsistent_url_policy_stops_start_up() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(data.path())
+        .env_clear()
+        .env("TESSERA_DATA_DIR", data.path())
+        .env("FILE_URL_EXPIRES", "600")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("FILE_URL_EXPIRES"));
+}

@@ -432,6 +432,196 @@ pub fn after(now: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::AtomicUsize;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use crate::clock::SystemClock;
+    use crate::error::DomainResult;
+    use crate::file::{FileStatus, FileType};
+    use crate::ports::{CacheBackend, CacheError, CacheInfo, ObjectMeta};
+    use crate::user::UserId;
+
+    /// A cache in a map, without TTLs: enough to watch what the URL service stores.
+    #[derive(Default)]
+    struct MapCache(Mutex<HashMap<String, String>>);
+
+    #[async_trait]
+    impl Cache for MapCache {
+        fn backend(&self) -> CacheBackend {
+            CacheBackend::InProcess
+        }
+        fn is_degraded(&self) -> bool {
+            false
+        }
+        async fn ping(&self) -> Result<(), CacheError> {
+            Ok(())
+        }
+        async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+            Ok(self.0.lock().unwrap().get(key).cloned())
+        }
+        async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+            let map = self.0.lock().unwrap();
+            Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+        }
+        async fn set(&self, key: &str, value: &str, _ttl: Duration) -> Result<(), CacheError> {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(key.to_owned(), value.to_owned());
+            Ok(())
+        }
+        async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError> {
+            for (k, v, ttl) in entries {
+                self.set(k, v, *ttl).await?;
+            }
+            Ok(())
+        }
+        async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
+            let mut map = self.0.lock().unwrap();
+            Ok(keys.iter().filter(|k| map.remove(*k).is_some()).count() as u64)
+        }
+        async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+            Ok(self
+                .0
+                .lock()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned()
+                .collect())
+        }
+        async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError> {
+            Ok(keys.iter().map(|_| None).collect())
+        }
+        async fn info(&self) -> Result<CacheInfo, CacheError> {
+            Ok(CacheInfo::default())
+        }
+    }
+
+    /// Signs slowly and counts, so concurrent misses overlap.
+    #[derive(Default)]
+    struct SlowSigner(AtomicUsize);
+
+    #[async_trait]
+    impl ObjectStore for SlowSigner {
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+        async fn ping(&self) -> DomainResult<()> {
+            Ok(())
+        }
+        async fn put(&self, _: &str, _: Bytes, _: &str) -> DomainResult<()> {
+            Ok(())
+        }
+        async fn head(&self, _: &str) -> DomainResult<Option<ObjectMeta>> {
+            Ok(None)
+        }
+        async fn read_prefix(&self, _: &str, _: usize) -> DomainResult<Bytes> {
+            Ok(Bytes::new())
+        }
+        async fn delete(&self, _: &str) -> DomainResult<()> {
+            Ok(())
+        }
+        async fn presign_get(
+            &self,
+            key: &str,
+            expires: Duration,
+            _: &GetUrlOptions,
+        ) -> DomainResult<SignedUrl> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(SignedUrl {
+                url: format!("https://objects.test/{key}?n={n}"),
+                expires_at: after(Utc::now(), expires),
+            })
+        }
+        async fn presign_put(
+            &self,
+            key: &str,
+            expires: Duration,
+            _: &str,
+        ) -> DomainResult<SignedUrl> {
+            self.presign_get(
+                key,
+                expires,
+                &GetUrlOptions {
+                    content_type: String::new(),
+                    content_disposition: String::new(),
+                },
+            )
+            .await
+        }
+    }
+
+    fn file(id: i64) -> StoredFile {
+        StoredFile {
+            id: FileId(id),
+            file_type: FileType::Avatar,
+            object_key: format!("avatar/{id}.png"),
+            original_name: "a.png".into(),
+            content_type: "image/png".into(),
+            size: 1,
+            status: FileStatus::Uploaded,
+            uploaded_by: UserId(1),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_on_one_file_sign_once_and_share_the_url() {
+        let cache = Arc::new(MapCache::default());
+        let signer = Arc::new(SlowSigner::default());
+        let urls = Arc::new(FileUrls::new(
+            cache.clone(),
+            signer.clone(),
+            Arc::new(SystemClock),
+            UrlPolicy::default(),
+        ));
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let urls = Arc::clone(&urls);
+                tokio::spawn(async move { urls.url_for(&file(7)).await.unwrap().url })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for task in tasks {
+            seen.push(task.await.unwrap());
+        }
+        seen.dedup();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(signer.0.load(Ordering::SeqCst), 1);
+        assert_eq!(urls.counters().signatures(), 1);
+        assert!(cache.0.lock().unwrap().contains_key("file_url:7"));
+        // A later read is a hit.
+        urls.url_for(&file(7)).await.unwrap();
+        assert_eq!(signer.0.load(Ordering::SeqCst), 1);
+        assert_eq!(urls.counters().lookups.hits(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_entry_below_the_safety_floor_is_signed_again() {
+        let cache = Arc::new(MapCache::default());
+        let signer = Arc::new(SlowSigner::default());
+        let urls = FileUrls::new(
+            cache.clone(),
+            signer.clone(),
+            Arc::new(SystemClock),
+            UrlPolicy::default(),
+        );
+        let stale =
+            serde_json::json!({"url": "https://old", "expires_at": Utc::now().timestamp() + 299})
+                .to_string();
+        cache
+            .set("file_url:3", &stale, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let url = urls.url_for(&file(3)).await.unwrap();
+        assert_ne!(url.url, "https://old");
+        assert_eq!(signer.0.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn keys_are_exactly_file_url_and_the_id() {
         assert_eq!(file_url_key(FileId(123)), "file_url:123");

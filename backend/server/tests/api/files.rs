@@ -372,3 +372,34 @@ both_backends!(
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_with_less_than_the_safety_floor_left_is_resigned_not_served() {
+    let app = crate::helpers::spawn_app(Backend::Services).await;
+    let file = app.upload("avatar", "me.png", png()).await;
+    let id = file["id"].as_i64().unwrap();
+    let key = app.redis_key(&format!("file_url:{id}"));
+    let stale = json!({"url": "http://127.0.0.1:9/stale", "expires_at": chrono::Utc::now().timestamp() + 100}).to_string();
+    let mut redis = app.redis().await;
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(&stale)
+        .arg("EX")
+        .arg(2000)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let before = app.signatures().await;
+    let got = app.get_file(id).await;
+    assert_ne!(got["url"], "http://127.0.0.1:9/stale");
+    assert_eq!(app.signatures().await - before, 1);
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 2600,
+        "the fresh URL replaced the stale entry (TTL {ttl})"
+    );
+}

@@ -131,7 +131,8 @@ impl UrlCacheCounters {
 
 type SharedSigning = Shared<BoxFuture<'static, Result<SignedUrl, Arc<DomainError>>>>;
 
-/// Signs and caches file view URLs.
+/// Signs and caches file view URLs. Cloning is cheap and shares everything (counters included).
+#[derive(Clone)]
 pub struct FileUrls {
     cache: Arc<dyn Cache>,
     objects: Arc<dyn ObjectStore>,
@@ -307,19 +308,17 @@ impl FileUrls {
         file: StoredFile,
     ) -> impl std::future::Future<Output = Result<SignedUrl, Arc<DomainError>>> + Send + 'static
     {
-        let cache = Arc::clone(&self.cache);
-        let objects = Arc::clone(&self.objects);
-        let counters = Arc::clone(&self.counters);
-        let this = self.detached();
+        let this = self.clone();
         async move {
             // A caller that missed just before the previous flight stored its URL must not sign again.
-            if let Ok(Some(raw)) = cache.get(&file_url_key(file.id)).await {
+            if let Ok(Some(raw)) = this.cache.get(&file_url_key(file.id)).await {
                 if let Some(url) = this.usable(&raw) {
                     return Ok(url);
                 }
             }
-            counters.signatures.fetch_add(1, Ordering::Relaxed);
-            let url = objects
+            this.counters.signatures.fetch_add(1, Ordering::Relaxed);
+            let url = this
+                .objects
                 .presign_get(&file.object_key, this.policy.url_expires, &view_options(&file))
                 .await
                 .map_err(|e| {
@@ -327,7 +326,7 @@ impl FileUrls {
                     Arc::new(e)
                 })?;
             if let Some((key, value, ttl)) = this.entry(file.id, &url) {
-                if cache.set(&key, &value, ttl).await.is_ok() {
+                if this.cache.set(&key, &value, ttl).await.is_ok() {
                     tracing::info!(file_id = %file.id, "cached URL for file {} for {} seconds", file.id, ttl.as_secs());
                 }
             }
@@ -369,18 +368,6 @@ impl FileUrls {
             tracing::info!(count = entries.len(), "cached {} file URLs", entries.len());
         }
         Ok(urls)
-    }
-
-    /// A copy of the parts the signing future needs, so it can outlive `&self`.
-    fn detached(&self) -> Self {
-        Self {
-            cache: Arc::clone(&self.cache),
-            objects: Arc::clone(&self.objects),
-            clock: Arc::clone(&self.clock),
-            policy: self.policy,
-            counters: Arc::clone(&self.counters),
-            in_flight: Arc::clone(&self.in_flight),
-        }
     }
 }
 

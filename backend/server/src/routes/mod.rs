@@ -48,9 +48,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
         .service(
             web::resource("/api/openapi.json").route(web::get().to(crate::openapi::serve_spec)),
         )
+        .service(web::redirect("/api/docs", "/api/docs/"))
         .service(
+            // The UI reads the spec served above; it does not register a second copy.
             utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}")
-                .url("/api/openapi.json", crate::openapi::spec()),
+                .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
         )
         .configure(|cfg| spa::configure(cfg, frontend_dir));
 }

@@ -222,7 +222,7 @@ both_backends!(health_and_docs_are_served, |app: TestApp| async move {
         .await
         .unwrap();
     assert!(spec["paths"]["/api/admin/cache/stats"].is_object());
-    let docs = app.client.get(app.url("/api/docs/")).send().await.unwrap();
+    let docs = app.client.get(app.url("/api/docs")).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("swagger"));
     let me: Value = app

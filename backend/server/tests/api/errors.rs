@@ -94,22 +94,10 @@ both_backends!(
             .unwrap();
         assert_problem(oversize, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 
-        let bad_path = app
-            .client
-            .get(app.url("/api/files/not-a-number"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let bad_path = app.get("/api/files/not-a-number", &token).await;
         assert_problem(bad_path, StatusCode::BAD_REQUEST, "invalid_path_parameter").await;
 
-        let bad_query = app
-            .client
-            .get(app.url("/api/files?page=minus-one"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let bad_query = app.get("/api/files?page=minus-one", &token).await;
         assert_problem(bad_query, StatusCode::BAD_REQUEST, "invalid_query").await;
 
         let not_multipart = app

@@ -7,6 +7,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 
 use crate::error::{DomainError, DomainResult, FieldError};
+use crate::org::OrgUnitId;
 use crate::ports::Store;
 use crate::user::{Actor, Email, NewPassword, NewUser, User, UserId, UserName};
 
@@ -21,6 +22,10 @@ pub struct CreateUser {
     pub name: String,
     /// Whether the new user is an administrator.
     pub is_admin: bool,
+    /// Whether the new user is a treasurer.
+    pub is_treasurer: bool,
+    /// The new user's org unit.
+    pub org_unit_id: Option<OrgUnitId>,
 }
 
 /// Users and passwords.
@@ -54,7 +59,7 @@ impl AccountService {
             .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
         let matches = verify_password(password, hash);
         match user {
-            Some(user) if matches => Ok(user),
+            Some(user) if matches && user.is_active => Ok(user),
             _ => Err(DomainError::Unauthenticated(
                 "invalid email or password".into(),
             )),
@@ -79,6 +84,8 @@ impl AccountService {
             password: password.to_owned(),
             name: "Administrator".to_owned(),
             is_admin: true,
+            is_treasurer: false,
+            org_unit_id: None,
         })
         .await?;
         Ok(true)
@@ -90,7 +97,14 @@ impl AccountService {
         let email = collect(Email::parse(&input.email), &mut errors);
         let name = collect(UserName::parse(&input.name), &mut errors);
         let password = collect(NewPassword::parse(&input.password), &mut errors);
-        let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+        if let Some(id) = input.org_unit_id {
+            if self.store.org_unit_by_id(id).await?.is_none() {
+                errors.push(FieldError::new("org_unit_id", "no such org unit"));
+            }
+        }
+        let (Some(email), Some(name), Some(password), true) =
+            (email, name, password, errors.is_empty())
+        else {
             return Err(DomainError::Validation(errors));
         };
         let password_hash = hash_password(password.expose())?;
@@ -100,6 +114,8 @@ impl AccountService {
                 name,
                 password_hash,
                 is_admin: input.is_admin,
+                is_treasurer: input.is_treasurer,
+                org_unit_id: input.org_unit_id,
             })
             .await
     }

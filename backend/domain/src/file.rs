@@ -6,7 +6,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use crate::error::DomainError;
-use crate::user::UserId;
+use crate::org::{OrgUnitId, UnitPath};
+use crate::user::{Actor, UnitScope, UserId};
 
 /// A file's database id; also the `<id>` of its `file_url:<id>` cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -124,6 +125,10 @@ pub struct StoredFile {
     pub status: FileStatus,
     /// Who uploaded it.
     pub uploaded_by: UserId,
+    /// The org unit it belongs to (the uploader's unless given).
+    pub org_unit_id: Option<OrgUnitId>,
+    /// That unit's path, for scope checks.
+    pub unit_path: Option<UnitPath>,
     /// When the row was created.
     pub created_at: DateTime<Utc>,
 }
@@ -145,29 +150,36 @@ pub struct NewFile {
     pub status: FileStatus,
     /// Who uploads it.
     pub uploaded_by: UserId,
+    /// The org unit it belongs to.
+    pub org_unit_id: Option<OrgUnitId>,
 }
 
-/// Which files a caller may see. Computed from the caller, passed to every file query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileScope {
-    /// Every file (administrators).
-    All,
-    /// Only the files this user uploaded.
-    UploadedBy(UserId),
+/// Which files a caller may see: those of the units in its scope, and its own uploads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileScope {
+    /// The caller (its own uploads are always visible to it).
+    pub user_id: UserId,
+    /// The units whose files it sees.
+    pub units: UnitScope,
 }
 
 impl FileScope {
+    /// The file scope of an actor.
+    pub fn of(actor: &Actor) -> Self {
+        Self {
+            user_id: actor.user_id,
+            units: actor.units.clone(),
+        }
+    }
+
     /// Whether a file is inside this scope.
     pub fn contains(&self, file: &StoredFile) -> bool {
-        match self {
-            FileScope::All => true,
-            FileScope::UploadedBy(user) => file.uploaded_by == *user,
-        }
+        file.uploaded_by == self.user_id || self.units.contains(file.unit_path.as_ref())
     }
 }
 
 /// Filters for listing files.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct FileFilter {
     /// Who is asking.
     pub scope: FileScope,

@@ -552,6 +552,8 @@ mod tests {
             size: 1,
             status: FileStatus::Uploaded,
             uploaded_by: UserId(1),
+            org_unit_id: None,
+            unit_path: None,
             created_at: Utc::now(),
         }
     }

@@ -13,6 +13,7 @@ use crate::file::{
     FileFilter, FileId, FileScope, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
 };
 use crate::file_urls::FileUrls;
+use crate::org::OrgUnitId;
 use crate::ports::{ObjectStore, SignedUrl, Store};
 use crate::user::Actor;
 
@@ -48,15 +49,8 @@ pub struct DirectUploadRequest {
     pub content_type: String,
     /// The size the client will send.
     pub size: u64,
-}
-
-/// Which files the actor may see: administrators all, others their own uploads.
-pub fn scope_of(actor: &Actor) -> FileScope {
-    if actor.is_admin {
-        FileScope::All
-    } else {
-        FileScope::UploadedBy(actor.user_id)
-    }
+    /// The org unit the file belongs to (default: the uploader's).
+    pub org_unit_id: Option<OrgUnitId>,
 }
 
 /// Files: storage, rows, URLs.
@@ -95,6 +89,7 @@ impl FileService {
     pub async fn upload(
         &self,
         actor: &Actor,
+        org_unit_id: Option<OrgUnitId>,
         file_type: FileType,
         original_name: &str,
         bytes: Bytes,
@@ -109,6 +104,7 @@ impl FileService {
         if bytes.is_empty() {
             return Err(DomainError::invalid("file", "must not be empty"));
         }
+        let org_unit_id = self.unit_for(actor, org_unit_id).await?;
         let content_type = content_type::sniff(&bytes)
             .filter(|ct| content_type::is_allowed(file_type, ct))
             .ok_or_else(|| not_accepted(file_type))?;
@@ -125,6 +121,7 @@ impl FileService {
                 size,
                 status: FileStatus::Uploaded,
                 uploaded_by: actor.user_id,
+                org_unit_id,
             })
             .await;
         let file = match inserted {
@@ -172,6 +169,7 @@ impl FileService {
                 limit: self.max_bytes,
             });
         }
+        let org_unit_id = self.unit_for(actor, request.org_unit_id).await?;
         let object_key = self.object_key(request.file_type, &request.content_type);
         let upload = self
             .objects
@@ -187,6 +185,7 @@ impl FileService {
                 size: i64::try_from(request.size).unwrap_or(i64::MAX),
                 status: FileStatus::Pending,
                 uploaded_by: actor.user_id,
+                org_unit_id,
             })
             .await?;
         Ok(DirectUpload { file, upload })
@@ -250,7 +249,7 @@ impl FileService {
         page: PageRequest,
     ) -> DomainResult<Page<FileView>> {
         let filter = FileFilter {
-            scope: scope_of(actor),
+            scope: FileScope::of(actor),
             file_type,
         };
         let found = self.store.list_files(filter, page).await?;
@@ -284,8 +283,26 @@ impl FileService {
         self.store
             .file_by_id(id)
             .await?
-            .filter(|file| scope_of(actor).contains(file))
+            .filter(|file| FileScope::of(actor).contains(file))
             .ok_or(DomainError::NotFound("file"))
+    }
+
+    /// The unit a new file belongs to: the requested one if it is in the actor's scope, else the actor's own.
+    async fn unit_for(
+        &self,
+        actor: &Actor,
+        requested: Option<OrgUnitId>,
+    ) -> DomainResult<Option<OrgUnitId>> {
+        let Some(id) = requested else {
+            return Ok(actor.org_unit_id);
+        };
+        match self.store.org_unit_by_id(id).await? {
+            Some(unit) if actor.units.contains(Some(&unit.path)) => Ok(Some(unit.id)),
+            _ => Err(DomainError::invalid(
+                "org_unit_id",
+                "no such org unit in your scope",
+            )),
+        }
     }
 
     async fn view(&self, file: StoredFile) -> DomainResult<FileView> {

@@ -10,6 +10,8 @@ pub mod error;
 pub mod file;
 pub mod file_urls;
 pub mod files;
+pub mod org;
+pub mod org_units;
 pub mod ports;
 pub mod user;
 

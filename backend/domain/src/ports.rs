@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::DomainResult;
 use crate::file::{FileFilter, FileId, FileType, NewFile, Page, PageRequest, StoredFile};
-use crate::user::{Email, NewUser, User, UserId};
+use crate::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
+use crate::user::{Email, NewUser, UnitScope, User, UserId};
 
 /// The relational store.
 #[async_trait]
@@ -25,6 +26,31 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>>;
     /// Whether at least one administrator exists.
     async fn admin_exists(&self) -> DomainResult<bool>;
+
+    /// Creates an org unit under `parent` (or as a root) and answers it with its path.
+    async fn insert_org_unit(
+        &self,
+        name: &str,
+        kind: OrgUnitKind,
+        parent: Option<&OrgUnit>,
+    ) -> DomainResult<OrgUnit>;
+    /// The org unit with this id, if any.
+    async fn org_unit_by_id(&self, id: OrgUnitId) -> DomainResult<Option<OrgUnit>>;
+    /// The org units inside a scope, ordered by path (parents before children).
+    async fn list_org_units(&self, scope: &UnitScope) -> DomainResult<Vec<OrgUnit>>;
+    /// Renames an org unit.
+    async fn rename_org_unit(&self, id: OrgUnitId, name: &str) -> DomainResult<OrgUnit>;
+    /// Moves a unit under `new_parent`, rewriting the paths of its whole subtree in one statement.
+    async fn move_org_unit(
+        &self,
+        unit: &OrgUnit,
+        new_parent: &OrgUnit,
+        new_path: &UnitPath,
+    ) -> DomainResult<OrgUnit>;
+    /// What still refers to a unit: (child units, users, files).
+    async fn org_unit_dependents(&self, id: OrgUnitId) -> DomainResult<(i64, i64, i64)>;
+    /// Deletes an org unit with no dependents; `false` when it did not exist.
+    async fn delete_org_unit(&self, id: OrgUnitId) -> DomainResult<bool>;
 
     /// Creates a file row.
     async fn insert_file(&self, file: NewFile) -> DomainResult<StoredFile>;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{DomainError, DomainResult};
+use crate::org::{OrgUnitId, OrgUnitKind, UnitPath};
 
 /// A user's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,8 +22,25 @@ pub struct User {
     pub password_hash: String,
     /// Administrators see and manage everything.
     pub is_admin: bool,
+    /// Treasurers also see every due and payment of the organisation.
+    pub is_treasurer: bool,
+    /// Inactive users cannot log in or use a token.
+    pub is_active: bool,
+    /// The org unit the user belongs to (administrators may have none).
+    pub org_unit: Option<UserUnit>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+}
+
+/// The org unit of a user, as far as access needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserUnit {
+    /// The unit's id.
+    pub id: OrgUnitId,
+    /// Its level.
+    pub kind: OrgUnitKind,
+    /// Its materialized path.
+    pub path: UnitPath,
 }
 
 /// What the store needs to create a user (the password is already hashed).
@@ -36,18 +54,78 @@ pub struct NewUser {
     pub password_hash: String,
     /// Whether the user is an administrator.
     pub is_admin: bool,
+    /// Whether the user is a treasurer.
+    pub is_treasurer: bool,
+    /// The user's org unit.
+    pub org_unit_id: Option<OrgUnitId>,
 }
 
-/// Who is making a request: the authenticated user, as the services need to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which org units' data a caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitScope {
+    /// Every unit (administrators and the central committee).
+    All,
+    /// This unit and everything below it.
+    Subtree(UnitPath),
+    /// No unit (a user without one sees only what it uploaded itself).
+    Nothing,
+}
+
+impl UnitScope {
+    /// Whether data of a unit with this path is inside the scope.
+    pub fn contains(&self, path: Option<&UnitPath>) -> bool {
+        match (self, path) {
+            (UnitScope::All, _) => true,
+            (UnitScope::Subtree(root), Some(path)) => root.contains(path),
+            _ => false,
+        }
+    }
+
+    /// A short stable tag for cache keys that depend on the scope (`all`, `u/1/4/`, `none`).
+    pub fn cache_tag(&self) -> String {
+        match self {
+            UnitScope::All => "all".into(),
+            UnitScope::Subtree(path) => format!("u{}", path.as_str()),
+            UnitScope::Nothing => "none".into(),
+        }
+    }
+}
+
+/// Who is making a request, computed once per request from the authenticated user: every
+/// service takes it, so no query can forget the caller's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The caller's user id.
     pub user_id: UserId,
     /// Whether the caller is an administrator.
     pub is_admin: bool,
+    /// Whether the caller is a treasurer.
+    pub is_treasurer: bool,
+    /// The caller's org unit, if any.
+    pub org_unit_id: Option<OrgUnitId>,
+    /// Which units' data the caller sees.
+    pub units: UnitScope,
 }
 
 impl Actor {
+    /// The actor of a user: administrators and central-committee users see everything; regional,
+    /// sector and cell users their subtree.
+    pub fn of(user: &User) -> Self {
+        let units = match &user.org_unit {
+            _ if user.is_admin => UnitScope::All,
+            Some(unit) if unit.kind == OrgUnitKind::Central => UnitScope::All,
+            Some(unit) => UnitScope::Subtree(unit.path.clone()),
+            None => UnitScope::Nothing,
+        };
+        Self {
+            user_id: user.id,
+            is_admin: user.is_admin,
+            is_treasurer: user.is_treasurer,
+            org_unit_id: user.org_unit.as_ref().map(|u| u.id),
+            units,
+        }
+    }
+
     /// Refuses anyone but an administrator.
     pub fn require_admin(&self) -> DomainResult<()> {
         if self.is_admin {

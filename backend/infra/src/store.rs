@@ -14,10 +14,11 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 use tessera_domain::error::DomainResult;
 use tessera_domain::file::{
-    FileFilter, FileId, FileScope, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
+    FileFilter, FileId, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
 };
+use tessera_domain::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
 use tessera_domain::ports::Store;
-use tessera_domain::user::{Email, NewUser, User, UserId};
+use tessera_domain::user::{Email, NewUser, UnitScope, User, UserId, UserUnit};
 use tessera_domain::DomainError;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -118,9 +119,17 @@ impl SqlStore {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, is_admin, created_at";
-const FILE_COLUMNS: &str =
-    "id, file_type, object_key, original_name, content_type, size, status, uploaded_by, created_at";
+/// Users with their org unit's kind and path, which access needs on every request.
+const USER_SELECT: &str =
+    "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.is_treasurer, u.is_active, \
+     u.created_at, u.org_unit_id, ou.kind AS unit_kind, ou.path AS unit_path \
+     FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id";
+/// Files with their org unit's path, for scope checks.
+const FILE_SELECT: &str =
+    "SELECT f.id, f.file_type, f.object_key, f.original_name, f.content_type, f.size, f.status, \
+     f.uploaded_by, f.org_unit_id, ou.path AS unit_path, f.created_at \
+     FROM files f LEFT JOIN org_units ou ON ou.id = f.org_unit_id";
+const UNIT_COLUMNS: &str = "id, name, kind, parent_id, path";
 
 fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
@@ -144,7 +153,37 @@ fn user_from_row(row: &AnyRow) -> Result<User, DomainError> {
         name: row.try_get("name").map_err(db_error)?,
         password_hash: row.try_get("password_hash").map_err(db_error)?,
         is_admin: get_bool(row, "is_admin").map_err(db_error)?,
+        is_treasurer: get_bool(row, "is_treasurer").map_err(db_error)?,
+        is_active: get_bool(row, "is_active").map_err(db_error)?,
+        org_unit: match row
+            .try_get::<Option<i64>, _>("org_unit_id")
+            .map_err(db_error)?
+        {
+            None => None,
+            Some(id) => {
+                let kind: String = row.try_get("unit_kind").map_err(db_error)?;
+                Some(UserUnit {
+                    id: OrgUnitId(id),
+                    kind: OrgUnitKind::from_str(&kind)?,
+                    path: UnitPath::from_stored(row.try_get("unit_path").map_err(db_error)?),
+                })
+            }
+        },
         created_at: time(row.try_get("created_at").map_err(db_error)?),
+    })
+}
+
+fn unit_from_row(row: &AnyRow) -> Result<OrgUnit, DomainError> {
+    let kind: String = row.try_get("kind").map_err(db_error)?;
+    Ok(OrgUnit {
+        id: OrgUnitId(row.try_get("id").map_err(db_error)?),
+        name: row.try_get("name").map_err(db_error)?,
+        kind: OrgUnitKind::from_str(&kind)?,
+        parent_id: row
+            .try_get::<Option<i64>, _>("parent_id")
+            .map_err(db_error)?
+            .map(OrgUnitId),
+        path: UnitPath::from_stored(row.try_get("path").map_err(db_error)?),
     })
 }
 
@@ -164,6 +203,14 @@ fn file_from_row(row: &AnyRow) -> Result<StoredFile, DomainError> {
             ))
         })?,
         uploaded_by: UserId(row.try_get("uploaded_by").map_err(db_error)?),
+        org_unit_id: row
+            .try_get::<Option<i64>, _>("org_unit_id")
+            .map_err(db_error)?
+            .map(OrgUnitId),
+        unit_path: row
+            .try_get::<Option<String>, _>("unit_path")
+            .map_err(db_error)?
+            .map(UnitPath::from_stored),
         created_at: time(row.try_get("created_at").map_err(db_error)?),
     })
 }
@@ -181,6 +228,23 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+fn id_of(row: &AnyRow) -> Result<i64, DomainError> {
+    row.try_get("id").map_err(db_error)
+}
+
+/// The scope condition on a unit path column, and its binds: `(all, start, end)`.
+fn scope_binds(scope: &UnitScope) -> (i64, String, String) {
+    match scope {
+        UnitScope::All => (1, String::new(), String::new()),
+        UnitScope::Subtree(path) => {
+            let (start, end) = path.subtree_range();
+            (0, start, end)
+        }
+        // An empty range: nothing is inside.
+        UnitScope::Nothing => (0, String::new(), String::new()),
+    }
+}
+
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> DomainResult<()> {
@@ -192,32 +256,36 @@ impl Store for SqlStore {
     }
 
     async fn insert_user(&self, user: NewUser) -> DomainResult<User> {
-        let sql = format!(
-            "INSERT INTO users (email, name, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(user.email.as_str())
-            .bind(user.name.as_str())
-            .bind(&user.password_hash)
-            .bind(user.is_admin)
-            .bind(now_ms())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    DomainError::Conflict {
-                        code: "email_taken",
-                        message: "a user with this email already exists".into(),
-                    }
-                } else {
-                    db_error(e)
+        let row = sqlx::query(
+            "INSERT INTO users (email, name, password_hash, is_admin, is_treasurer, org_unit_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(user.email.as_str())
+        .bind(user.name.as_str())
+        .bind(&user.password_hash)
+        .bind(user.is_admin)
+        .bind(user.is_treasurer)
+        .bind(user.org_unit_id.map(|u| u.0))
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Conflict {
+                    code: "email_taken",
+                    message: "a user with this email already exists".into(),
                 }
-            })?;
-        user_from_row(&row)
+            } else {
+                db_error(e)
+            }
+        })?;
+        self.user_by_id(UserId(id_of(&row)?))
+            .await?
+            .ok_or(DomainError::NotFound("user"))
     }
 
     async fn user_by_email(&self, email: &Email) -> DomainResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let sql = format!("{USER_SELECT} WHERE u.email = $1");
         let row = sqlx::query(&sql)
             .bind(email.as_str())
             .fetch_optional(&self.pool)
@@ -227,7 +295,7 @@ impl Store for SqlStore {
     }
 
     async fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let sql = format!("{USER_SELECT} WHERE u.id = $1");
         let row = sqlx::query(&sql)
             .bind(id.0)
             .fetch_optional(&self.pool)
@@ -245,28 +313,161 @@ impl Store for SqlStore {
         Ok(row.try_get::<i64, _>("n").map_err(db_error)? > 0)
     }
 
-    async fn insert_file(&self, file: NewFile) -> DomainResult<StoredFile> {
-        let sql = format!(
-            "INSERT INTO files (file_type, object_key, original_name, content_type, size, status, uploaded_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {FILE_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(file.file_type.as_str())
-            .bind(&file.object_key)
-            .bind(&file.original_name)
-            .bind(&file.content_type)
-            .bind(file.size)
-            .bind(file.status.as_str())
-            .bind(file.uploaded_by.0)
+    async fn insert_org_unit(
+        &self,
+        name: &str,
+        kind: OrgUnitKind,
+        parent: Option<&OrgUnit>,
+    ) -> DomainResult<OrgUnit> {
+        // The path holds the unit's own id, known only after the insert: a placeholder first,
+        // then the real path, in one transaction.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let placeholder = format!("pending:{}", uuid::Uuid::new_v4());
+        let row = sqlx::query("INSERT INTO org_units (name, kind, parent_id, path, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+            .bind(name)
+            .bind(kind.as_str())
+            .bind(parent.map(|p| p.id.0))
+            .bind(&placeholder)
             .bind(now_ms())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(db_error)?;
-        file_from_row(&row)
+        let id = OrgUnitId(id_of(&row)?);
+        let path = match parent {
+            Some(parent) => parent.path.child(id),
+            None => UnitPath::root(id),
+        };
+        sqlx::query("UPDATE org_units SET path = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(path.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(OrgUnit {
+            id,
+            name: name.to_owned(),
+            kind,
+            parent_id: parent.map(|p| p.id),
+            path,
+        })
+    }
+
+    async fn org_unit_by_id(&self, id: OrgUnitId) -> DomainResult<Option<OrgUnit>> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM org_units WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(unit_from_row).transpose()
+    }
+
+    async fn list_org_units(&self, scope: &UnitScope) -> DomainResult<Vec<OrgUnit>> {
+        let (all, start, end) = scope_binds(scope);
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM org_units WHERE CAST($1 AS BIGINT) = 1 OR (path >= $2 AND path < $3) ORDER BY path"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(all)
+            .bind(start)
+            .bind(end)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(unit_from_row).collect()
+    }
+
+    async fn rename_org_unit(&self, id: OrgUnitId, name: &str) -> DomainResult<OrgUnit> {
+        sqlx::query("UPDATE org_units SET name = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        self.org_unit_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("org unit"))
+    }
+
+    async fn move_org_unit(
+        &self,
+        unit: &OrgUnit,
+        new_parent: &OrgUnit,
+        new_path: &UnitPath,
+    ) -> DomainResult<OrgUnit> {
+        let (start, end) = unit.path.subtree_range();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("UPDATE org_units SET parent_id = $2 WHERE id = $1")
+            .bind(unit.id.0)
+            .bind(new_parent.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        // Every path in the subtree swaps its old prefix for the new one, in one statement.
+        sqlx::query(
+            "UPDATE org_units SET path = CAST($1 AS TEXT) || substr(path, CAST($2 AS INTEGER)) WHERE path >= $3 AND path < $4",
+        )
+        .bind(new_path.as_str())
+        .bind(unit.path.as_str().len() as i64 + 1)
+        .bind(start)
+        .bind(end)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        self.org_unit_by_id(unit.id)
+            .await?
+            .ok_or(DomainError::NotFound("org unit"))
+    }
+
+    async fn org_unit_dependents(&self, id: OrgUnitId) -> DomainResult<(i64, i64, i64)> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM org_units WHERE parent_id = $1) AS units, \
+                    (SELECT COUNT(*) FROM users WHERE org_unit_id = $1) AS users, \
+                    (SELECT COUNT(*) FROM files WHERE org_unit_id = $1) AS files",
+        )
+        .bind(id.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let count = |c: &str| row.try_get::<i64, _>(c).map_err(db_error);
+        Ok((count("units")?, count("users")?, count("files")?))
+    }
+
+    async fn delete_org_unit(&self, id: OrgUnitId) -> DomainResult<bool> {
+        let result = sqlx::query("DELETE FROM org_units WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn insert_file(&self, file: NewFile) -> DomainResult<StoredFile> {
+        let row = sqlx::query(
+            "INSERT INTO files (file_type, object_key, original_name, content_type, size, status, uploaded_by, org_unit_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(file.file_type.as_str())
+        .bind(&file.object_key)
+        .bind(&file.original_name)
+        .bind(&file.content_type)
+        .bind(file.size)
+        .bind(file.status.as_str())
+        .bind(file.uploaded_by.0)
+        .bind(file.org_unit_id.map(|u| u.0))
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        self.file_by_id(FileId(id_of(&row)?))
+            .await?
+            .ok_or(DomainError::NotFound("file"))
     }
 
     async fn file_by_id(&self, id: FileId) -> DomainResult<Option<StoredFile>> {
-        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1");
+        let sql = format!("{FILE_SELECT} WHERE f.id = $1");
         let row = sqlx::query(&sql)
             .bind(id.0)
             .fetch_optional(&self.pool)
@@ -281,7 +482,7 @@ impl Store for SqlStore {
         for chunk in ids.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT {FILE_COLUMNS} FROM files WHERE status = 'uploaded' AND id IN ({})",
+                "{FILE_SELECT} WHERE f.status = 'uploaded' AND f.id IN ({})",
                 placeholders.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -300,27 +501,33 @@ impl Store for SqlStore {
         filter: FileFilter,
         page: PageRequest,
     ) -> DomainResult<Page<StoredFile>> {
-        // Filters are optional binds ("$n IS NULL OR column = $n") so there is one statement to plan.
-        let uploader = match filter.scope {
-            FileScope::All => None,
-            FileScope::UploadedBy(user) => Some(user.0),
-        };
+        // Optional filters are binds ("$n IS NULL OR …") so there is one statement to plan; the
+        // casts tell PostgreSQL the type of a parameter that may only meet NULL.
+        let (all, start, end) = scope_binds(&filter.scope.units);
         let file_type = filter.file_type.map(FileType::as_str);
-        // The casts tell PostgreSQL the type of a parameter that may only be compared with NULL.
-        let condition =
-            "status = 'uploaded' AND (CAST($1 AS BIGINT) IS NULL OR uploaded_by = $1) AND (CAST($2 AS TEXT) IS NULL OR file_type = $2)";
-        let count_sql = format!("SELECT COUNT(*) AS n FROM files WHERE {condition}");
+        let condition = "f.status = 'uploaded' \
+             AND (CAST($1 AS BIGINT) = 1 OR f.uploaded_by = $2 OR (ou.path >= $3 AND ou.path < $4)) \
+             AND (CAST($5 AS TEXT) IS NULL OR f.file_type = $5)";
+        let count_sql = format!(
+            "SELECT COUNT(*) AS n FROM files f LEFT JOIN org_units ou ON ou.id = f.org_unit_id WHERE {condition}"
+        );
         let total: i64 = sqlx::query(&count_sql)
-            .bind(uploader)
+            .bind(all)
+            .bind(filter.scope.user_id.0)
+            .bind(&start)
+            .bind(&end)
             .bind(file_type)
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?
             .try_get("n")
             .map_err(db_error)?;
-        let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE {condition} ORDER BY id DESC LIMIT $3 OFFSET $4");
+        let sql = format!("{FILE_SELECT} WHERE {condition} ORDER BY f.id DESC LIMIT $6 OFFSET $7");
         let rows = sqlx::query(&sql)
-            .bind(uploader)
+            .bind(all)
+            .bind(filter.scope.user_id.0)
+            .bind(&start)
+            .bind(&end)
             .bind(file_type)
             .bind(i64::from(page.per_page))
             .bind(page.offset())
@@ -337,7 +544,7 @@ impl Store for SqlStore {
         limit: u32,
     ) -> DomainResult<Vec<StoredFile>> {
         let sql = format!(
-            "SELECT {FILE_COLUMNS} FROM files WHERE status = 'uploaded' AND (CAST($1 AS TEXT) IS NULL OR file_type = $1) ORDER BY id DESC LIMIT $2"
+            "{FILE_SELECT} WHERE f.status = 'uploaded' AND (CAST($1 AS TEXT) IS NULL OR f.file_type = $1) ORDER BY f.id DESC LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(file_type.map(FileType::as_str))
@@ -354,16 +561,21 @@ impl Store for SqlStore {
         size: i64,
         content_type: &str,
     ) -> DomainResult<StoredFile> {
-        let sql = format!("UPDATE files SET status = 'uploaded', size = $2, content_type = $3 WHERE id = $1 RETURNING {FILE_COLUMNS}");
-        let row = sqlx::query(&sql)
-            .bind(id.0)
-            .bind(size)
-            .bind(content_type)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-            .ok_or(DomainError::NotFound("file"))?;
-        file_from_row(&row)
+        let result = sqlx::query(
+            "UPDATE files SET status = 'uploaded', size = $2, content_type = $3 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(size)
+        .bind(content_type)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        if result.rows_affected() == 0 {
+            return Err(DomainError::NotFound("file"));
+        }
+        self.file_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("file"))
     }
 
     async fn delete_file(&self, id: FileId) -> DomainResult<bool> {

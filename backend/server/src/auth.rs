@@ -114,10 +114,7 @@ pub struct AuthUser(pub User);
 impl AuthUser {
     /// The caller as the domain sees it.
     pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: self.0.id,
-            is_admin: self.0.is_admin,
-        }
+        Actor::of(&self.0)
     }
 }
 
@@ -157,6 +154,9 @@ mod tests {
             name: "Ana".into(),
             password_hash: String::new(),
             is_admin: false,
+            is_treasurer: false,
+            is_active: true,
+            org_unit: None,
             created_at: Utc::now(),
         }
     }

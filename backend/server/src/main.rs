@@ -113,6 +113,8 @@ fn main() -> ExitCode {
                         password,
                         name,
                         is_admin: true,
+                        is_treasurer: false,
+                        org_unit_id: None,
                     })
                     .await?;
                 println!(

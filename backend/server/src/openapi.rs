@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldProblem, Problem};
-use crate::routes::{admin_cache, auth, files, health, objects, users};
+use crate::routes::{admin_cache, auth, files, health, objects, org_units, users};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -17,6 +17,7 @@ use crate::routes::{admin_cache, auth, files, health, objects, users};
         health::healthz, health::readyz,
         auth::login, auth::me,
         users::create_user,
+        org_units::create_org_unit, org_units::list_org_units, org_units::get_org_unit, org_units::update_org_unit, org_units::delete_org_unit,
         files::upload_file, files::list_files, files::get_file, files::delete_file, files::start_upload, files::complete_upload,
         admin_cache::stats, admin_cache::clear, admin_cache::warm, admin_cache::refresh,
         objects::get_object, objects::put_object,
@@ -26,6 +27,7 @@ use crate::routes::{admin_cache, auth, files, health, objects, users};
     tags(
         (name = "auth", description = "Login and the caller's account"),
         (name = "users", description = "User administration"),
+        (name = "org units", description = "The organisation tree: central committee, regional committees, sectors, cells"),
         (name = "files", description = "Uploads and signed, cached view URLs"),
         (name = "admin cache", description = "The file-URL cache: stats, clear, warm, refresh (administrators)"),
         (name = "objects", description = "Signed URLs of the local-disk object store"),

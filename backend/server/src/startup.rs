@@ -15,6 +15,7 @@ use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::{Clock, SystemClock};
 use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
+use tessera_domain::org_units::OrgUnitService;
 use tessera_domain::ports::{Cache, ObjectStore, Store};
 use tessera_infra::cache_memory::MemoryCache;
 use tessera_infra::cache_redis::{RedisCache, RedisSettings};
@@ -179,6 +180,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             Arc::clone(&clock),
             settings.upload_max_bytes,
         ),
+        org_units: OrgUnitService::new(Arc::clone(&store)),
         cache_admin: CacheAdmin::new(Arc::clone(&store), Arc::clone(&urls)),
         accounts,
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),

@@ -7,6 +7,7 @@ use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::Clock;
 use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
+use tessera_domain::org_units::OrgUnitService;
 use tessera_domain::ports::{Cache, ObjectStore, Store};
 use tessera_infra::objects_local::LocalObjects;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub cache_admin: CacheAdmin,
     /// Users and passwords.
     pub accounts: AccountService,
+    /// The organisation tree.
+    pub org_units: OrgUnitService,
     /// Access tokens.
     pub jwt: JwtKeys,
     /// The clock.

@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use tessera_domain::file::{FileId, FileType, PageRequest};
 use tessera_domain::files::{DirectUploadRequest, FileView};
+use tessera_domain::org::OrgUnitId;
 use tessera_domain::DomainError;
 use utoipa::{IntoParams, ToSchema};
 
@@ -63,6 +64,8 @@ pub struct FileDto {
     pub status: &'static str,
     /// Who uploaded it.
     pub uploaded_by: i64,
+    /// The org unit it belongs to.
+    pub org_unit_id: Option<i64>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// A signed URL that shows the file (null while pending). Valid until `url_expires_at`.
@@ -82,6 +85,7 @@ impl From<FileView> for FileDto {
             original_name: file.original_name,
             status: file.status.as_str(),
             uploaded_by: file.uploaded_by.0,
+            org_unit_id: file.org_unit_id.map(|u| u.0),
             created_at: file.created_at,
             url_expires_at: view.url.as_ref().map(|u| u.expires_at),
             url: view.url.map(|u| u.url),
@@ -111,6 +115,8 @@ pub struct UploadForm {
     file: Vec<u8>,
     /// What the file is for.
     file_type: FileTypeDto,
+    /// The org unit it belongs to (default: the uploader's); must be in the uploader's scope.
+    org_unit_id: Option<i64>,
 }
 
 /// Listing filters.
@@ -136,6 +142,8 @@ pub struct StartUploadRequest {
     pub content_type: String,
     /// The size that will be PUT, in bytes.
     pub size: u64,
+    /// The org unit it belongs to (default: the uploader's); must be in the uploader's scope.
+    pub org_unit_id: Option<i64>,
 }
 
 /// A started direct upload.
@@ -190,6 +198,7 @@ pub async fn upload_file(
     let limit = state.files.max_bytes();
     let mut file: Option<(String, BytesMut)> = None;
     let mut file_type: Option<String> = None;
+    let mut org_unit: Option<String> = None;
     while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         let part_limit = if name == "file" { limit } else { 1024 };
@@ -212,6 +221,7 @@ pub async fn upload_file(
         match name.as_str() {
             "file" => file = Some((filename, bytes)),
             "file_type" => file_type = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
+            "org_unit_id" => org_unit = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
             _ => {}
         }
     }
@@ -239,12 +249,26 @@ pub async fn upload_file(
             Err(e) => return Err(e.into()),
         },
     };
-    let (Some((name, bytes)), Some(file_type)) = (file, parsed_type) else {
+    let org_unit_id = match org_unit.as_deref() {
+        None | Some("") => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(id) => Some(OrgUnitId(id)),
+            Err(_) => {
+                errors.push(tessera_domain::FieldError::new(
+                    "org_unit_id",
+                    "must be a whole number",
+                ));
+                None
+            }
+        },
+    };
+    let (Some((name, bytes)), Some(file_type), true) = (file, parsed_type, errors.is_empty())
+    else {
         return Err(DomainError::Validation(errors).into());
     };
     let view = state
         .files
-        .upload(&user.actor(), file_type, &name, bytes.freeze())
+        .upload(&user.actor(), org_unit_id, file_type, &name, bytes.freeze())
         .await?;
     tracing::info!(
         file_id = view.file.id.0,
@@ -342,6 +366,7 @@ pub async fn start_upload(
                 original_name: body.original_name,
                 content_type: body.content_type.clone(),
                 size: body.size,
+                org_unit_id: body.org_unit_id.map(OrgUnitId),
             },
         )
         .await?;

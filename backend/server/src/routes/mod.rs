@@ -9,6 +9,7 @@ pub mod auth;
 pub mod files;
 pub mod health;
 pub mod objects;
+pub mod org_units;
 pub mod spa;
 pub mod users;
 
@@ -20,6 +21,17 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
         .service(web::resource("/api/auth/login").route(web::post().to(auth::login)))
         .service(web::resource("/api/auth/me").route(web::get().to(auth::me)))
         .service(web::resource("/api/users").route(web::post().to(users::create_user)))
+        .service(
+            web::resource("/api/org-units")
+                .route(web::post().to(org_units::create_org_unit))
+                .route(web::get().to(org_units::list_org_units)),
+        )
+        .service(
+            web::resource("/api/org-units/{id}")
+                .route(web::get().to(org_units::get_org_unit))
+                .route(web::patch().to(org_units::update_org_unit))
+                .route(web::delete().to(org_units::delete_org_unit)),
+        )
         .service(
             web::resource("/api/files")
                 .route(web::post().to(files::upload_file))

@@ -4,6 +4,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::CreateUser;
+use tessera_domain::org::OrgUnitId;
 use tessera_domain::user::User;
 use utoipa::ToSchema;
 
@@ -22,6 +23,12 @@ pub struct UserDto {
     pub name: String,
     /// Whether the user is an administrator.
     pub is_admin: bool,
+    /// Whether the user is a treasurer.
+    pub is_treasurer: bool,
+    /// Whether the user may log in.
+    pub is_active: bool,
+    /// The user's org unit.
+    pub org_unit_id: Option<i64>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }
@@ -33,6 +40,9 @@ impl From<&User> for UserDto {
             email: user.email.as_str().to_owned(),
             name: user.name.clone(),
             is_admin: user.is_admin,
+            is_treasurer: user.is_treasurer,
+            is_active: user.is_active,
+            org_unit_id: user.org_unit.as_ref().map(|u| u.id.0),
             created_at: user.created_at,
         }
     }
@@ -50,6 +60,11 @@ pub struct CreateUserRequest {
     /// Whether the user is an administrator (default false).
     #[serde(default)]
     pub is_admin: bool,
+    /// The user's org unit: its data and everything below it is what the user sees.
+    pub org_unit_id: Option<i64>,
+    /// Whether the user is a treasurer (default false).
+    #[serde(default)]
+    pub is_treasurer: bool,
 }
 
 /// Creates a user (administrators only).
@@ -58,7 +73,7 @@ pub struct CreateUserRequest {
     (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid fields (an unknown org_unit_id included)", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_user(
     state: web::Data<AppState>,
@@ -75,6 +90,8 @@ pub async fn create_user(
                 password: body.password,
                 name: body.name,
                 is_admin: body.is_admin,
+                is_treasurer: body.is_treasurer,
+                org_unit_id: body.org_unit_id.map(OrgUnitId),
             },
         )
         .await?;

@@ -272,6 +272,33 @@ impl TestApp {
         self.login(&email, "user-password-1").await
     }
 
+    /// Creates an org unit as the admin; answers its id.
+    pub async fn org_unit(&self, name: &str, kind: &str, parent: Option<i64>) -> i64 {
+        let res = self
+            .post_json(
+                "/api/org-units",
+                &self.admin_token,
+                json!({"name": name, "kind": kind, "parent_id": parent}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "creating {name}");
+        res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+    }
+
+    /// Creates a user of an org unit and answers its token.
+    pub async fn unit_user_token(&self, org_unit_id: i64, is_treasurer: bool) -> String {
+        let email = format!("{}@example.org", unique("member"));
+        let res = self
+            .post_json(
+                "/api/users",
+                &self.admin_token,
+                json!({"email": email, "password": "user-password-1", "name": "Bia", "is_admin": false, "org_unit_id": org_unit_id, "is_treasurer": is_treasurer}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        self.login(&email, "user-password-1").await
+    }
+
     pub async fn post_json(&self, path: &str, token: &str, body: Value) -> Response {
         self.client
             .post(self.url(path))

@@ -8,5 +8,6 @@ mod helpers;
 mod admin_cache;
 mod errors;
 mod files;
+mod org_units;
 mod resilience;
 mod startup;

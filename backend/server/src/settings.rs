@@ -97,6 +97,8 @@ pub struct Settings {
     pub app_env: AppEnv,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `TESSERA_CORS_ORIGINS`: origins (besides our own) whose pages may call the API.
+    pub cors_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -347,7 +349,24 @@ impl Settings {
                 )))
             }
         };
+        let cors_origins = match vars.get("TESSERA_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|origin| match url::Url::parse(origin) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none() => {
+                        Ok(origin.trim_end_matches('/').to_owned())
+                    }
+                    _ => Err(SettingsError(format!(
+                        "invalid TESSERA_CORS_ORIGINS: {origin:?} is not an origin like https://app.example.org"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Self {
+            cors_origins,
             addr,
             public_url,
             data_dir,

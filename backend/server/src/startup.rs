@@ -6,8 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tessera_domain::accounts::AccountService;
@@ -48,6 +50,7 @@ impl Application {
         let state = web::Data::new(build_state(settings, &public_url).await?);
         let server_state = state.clone();
         let frontend_dir = state.settings.frontend_dir.clone();
+        let cors_origins = state.settings.cors_origins.clone();
         let json_limit = 64 * 1024;
         let server = HttpServer::new(move || {
             App::new()
@@ -60,6 +63,11 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
+                .wrap(security_headers())
                 .wrap(from_fn(telemetry::request_context))
                 .configure(|cfg| routes::configure(cfg, &frontend_dir))
                 .default_service(web::to(problem::not_found))
@@ -89,6 +97,30 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Cross-origin access for the configured SPA origins: bearer tokens, no cookies.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::HeaderName::from_static(
+            telemetry::REQUEST_ID_HEADER,
+        )])
+        .max_age(3600)
+}
+
+/// Headers every response carries: no MIME sniffing, no framing, no referrer leaks (signed URLs
+/// must not travel in a Referer).
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add(("Cross-Origin-Opener-Policy", "same-origin"))
+        .add((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"))
 }
 
 /// Connects the store and applies migrations (`tessera migrate` and every start).

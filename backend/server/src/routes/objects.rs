@@ -80,12 +80,7 @@ pub async fn get_object(
             file = file.set_content_disposition(disposition);
         }
     }
-    let mut response = file.into_response(&req);
-    response.headers_mut().insert(
-        actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    Ok(response)
+    Ok(file.into_response(&req))
 }
 
 /// Receives a direct upload to the local-disk store through a URL the server signed.

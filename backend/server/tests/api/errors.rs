@@ -221,3 +221,60 @@ both_backends!(health_and_docs_are_served, |app: TestApp| async move {
         .unwrap();
     assert_eq!(me["is_admin"], true);
 });
+
+both_backends!(
+    every_response_carries_the_security_headers,
+    |app: TestApp| async move {
+        for path in ["/healthz", "/api/nothing-here", "/api/files"] {
+            let res = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.headers()["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(res.headers()["x-frame-options"], "DENY", "{path}");
+            assert_eq!(res.headers()["referrer-policy"], "no-referrer", "{path}");
+        }
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_spa_origin_may_call_the_api_and_others_may_not() {
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Embedded,
+        &[("TESSERA_CORS_ORIGINS", "https://app.example.org")],
+    )
+    .await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/files"))
+        .header("origin", "https://app.example.org")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let res = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(&app.admin_token)
+        .header("origin", "https://app.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+    let res = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(&app.admin_token)
+        .header("origin", "https://evil.example.org")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}

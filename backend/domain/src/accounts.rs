@@ -7,9 +7,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 
 use crate::error::{DomainError, DomainResult, FieldError};
+use crate::file::{Page, PageRequest};
 use crate::org::OrgUnitId;
 use crate::ports::Store;
-use crate::user::{Actor, Email, NewPassword, NewUser, User, UserId, UserName};
+use crate::user::{Actor, Email, NewPassword, NewUser, User, UserId, UserName, UserUpdate};
 
 /// Input for creating a user, still unparsed.
 #[derive(Debug, Clone)]
@@ -26,6 +27,25 @@ pub struct CreateUser {
     pub is_treasurer: bool,
     /// The new user's org unit.
     pub org_unit_id: Option<OrgUnitId>,
+}
+
+/// A change to a user, still unparsed; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeUser {
+    /// New login email.
+    pub email: Option<String>,
+    /// New password.
+    pub password: Option<String>,
+    /// New display name.
+    pub name: Option<String>,
+    /// New administrator flag.
+    pub is_admin: Option<bool>,
+    /// New treasurer flag.
+    pub is_treasurer: Option<bool>,
+    /// New active flag (inactive users cannot log in).
+    pub is_active: Option<bool>,
+    /// New org unit (`Some(None)` removes it).
+    pub org_unit_id: Option<Option<OrgUnitId>>,
 }
 
 /// Users and passwords.
@@ -66,12 +86,141 @@ impl AccountService {
         }
     }
 
-    /// The user behind an id, if it still exists.
+    /// The active user behind an id (inactive users' tokens stop working).
     pub async fn user(&self, id: UserId) -> DomainResult<User> {
         self.store
             .user_by_id(id)
             .await?
+            .filter(|u| u.is_active)
             .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// A page of users (administrators only).
+    pub async fn list_users(&self, actor: &Actor, page: PageRequest) -> DomainResult<Page<User>> {
+        actor.require_admin()?;
+        self.store.list_users(page).await
+    }
+
+    /// One user: administrators read anyone, others only themselves.
+    pub async fn get_user(&self, actor: &Actor, id: UserId) -> DomainResult<User> {
+        if !actor.is_admin && actor.user_id != id {
+            return Err(DomainError::NotFound("user"));
+        }
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// Changes a user (administrators only). An administrator cannot demote, deactivate or
+    /// delete itself, so there is always someone left to undo a mistake.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        change: ChangeUser,
+    ) -> DomainResult<User> {
+        actor.require_admin()?;
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        if id == actor.user_id
+            && (change.is_admin == Some(false) || change.is_active == Some(false))
+        {
+            return Err(DomainError::Forbidden(
+                "administrators cannot demote or deactivate themselves".into(),
+            ));
+        }
+        let update = self.parse_change(change).await?;
+        self.store.update_user(id, &update).await
+    }
+
+    /// Changes the caller's own name and password; a new password needs the current one.
+    pub async fn update_self(
+        &self,
+        actor: &Actor,
+        name: Option<String>,
+        password: Option<String>,
+        current_password: Option<String>,
+    ) -> DomainResult<User> {
+        let me = self
+            .store
+            .user_by_id(actor.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        if password.is_some()
+            && !current_password
+                .as_deref()
+                .is_some_and(|p| verify_password(p, &me.password_hash))
+        {
+            return Err(DomainError::invalid(
+                "current_password",
+                "must be your current password to set a new one",
+            ));
+        }
+        let update = self
+            .parse_change(ChangeUser {
+                name,
+                password,
+                ..ChangeUser::default()
+            })
+            .await?;
+        self.store.update_user(actor.user_id, &update).await
+    }
+
+    /// Deletes a user (administrators only, not themselves); one with files is `user_in_use`.
+    pub async fn delete_user(&self, actor: &Actor, id: UserId) -> DomainResult<()> {
+        actor.require_admin()?;
+        if id == actor.user_id {
+            return Err(DomainError::Forbidden(
+                "administrators cannot delete themselves".into(),
+            ));
+        }
+        if !self.store.delete_user(id).await? {
+            return Err(DomainError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn parse_change(&self, change: ChangeUser) -> DomainResult<UserUpdate> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let email = change
+            .email
+            .as_deref()
+            .map(Email::parse)
+            .map(|r| collect(r, &mut errors));
+        let name = change
+            .name
+            .as_deref()
+            .map(UserName::parse)
+            .map(|r| collect(r, &mut errors));
+        let password = change
+            .password
+            .as_deref()
+            .map(NewPassword::parse)
+            .map(|r| collect(r, &mut errors));
+        if let Some(Some(id)) = change.org_unit_id {
+            if self.store.org_unit_by_id(id).await?.is_none() {
+                errors.push(FieldError::new("org_unit_id", "no such org unit"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Validation(errors));
+        }
+        let password_hash = match password.flatten() {
+            Some(p) => Some(hash_password(p.expose())?),
+            None => None,
+        };
+        Ok(UserUpdate {
+            email: email.flatten(),
+            name: name.flatten(),
+            password_hash,
+            is_admin: change.is_admin,
+            is_treasurer: change.is_treasurer,
+            is_active: change.is_active,
+            org_unit_id: change.org_unit_id,
+        })
     }
 
     /// Creates the first administrator when no administrator exists; answers whether it did.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::error::DomainResult;
 use crate::file::{FileFilter, FileId, FileType, NewFile, Page, PageRequest, StoredFile};
 use crate::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
-use crate::user::{Email, NewUser, UnitScope, User, UserId};
+use crate::user::{Email, NewUser, UnitScope, User, UserId, UserUpdate};
 
 /// The relational store.
 #[async_trait]
@@ -26,6 +26,12 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>>;
     /// Whether at least one administrator exists.
     async fn admin_exists(&self) -> DomainResult<bool>;
+    /// A page of users, by id.
+    async fn list_users(&self, page: PageRequest) -> DomainResult<Page<User>>;
+    /// Applies a change to a user; a taken email is a `Conflict` with code `email_taken`.
+    async fn update_user(&self, id: UserId, change: &UserUpdate) -> DomainResult<User>;
+    /// Deletes a user nothing refers to; `Conflict` `user_in_use` when files still do; `false` when absent.
+    async fn delete_user(&self, id: UserId) -> DomainResult<bool>;
 
     /// Creates an org unit under `parent` (or as a root) and answers it with its path.
     async fn insert_org_unit(

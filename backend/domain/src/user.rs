@@ -60,6 +60,25 @@ pub struct NewUser {
     pub org_unit_id: Option<OrgUnitId>,
 }
 
+/// A parsed change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// New login email.
+    pub email: Option<Email>,
+    /// New display name.
+    pub name: Option<UserName>,
+    /// New argon2id hash.
+    pub password_hash: Option<String>,
+    /// New administrator flag.
+    pub is_admin: Option<bool>,
+    /// New treasurer flag.
+    pub is_treasurer: Option<bool>,
+    /// New active flag.
+    pub is_active: Option<bool>,
+    /// New org unit (`Some(None)` removes it).
+    pub org_unit_id: Option<Option<OrgUnitId>>,
+}
+
 /// Which org units' data a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitScope {

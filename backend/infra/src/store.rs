@@ -18,7 +18,7 @@ use tessera_domain::file::{
 };
 use tessera_domain::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
 use tessera_domain::ports::Store;
-use tessera_domain::user::{Email, NewUser, UnitScope, User, UserId, UserUnit};
+use tessera_domain::user::{Email, NewUser, UnitScope, User, UserId, UserUnit, UserUpdate};
 use tessera_domain::DomainError;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -311,6 +311,88 @@ impl Store for SqlStore {
             .await
             .map_err(db_error)?;
         Ok(row.try_get::<i64, _>("n").map_err(db_error)? > 0)
+    }
+
+    async fn list_users(&self, page: PageRequest) -> DomainResult<Page<User>> {
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?
+            .try_get("n")
+            .map_err(db_error)?;
+        let sql = format!("{USER_SELECT} ORDER BY u.id LIMIT $1 OFFSET $2");
+        let rows = sqlx::query(&sql)
+            .bind(i64::from(page.per_page))
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let items = rows.iter().map(user_from_row).collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn update_user(&self, id: UserId, change: &UserUpdate) -> DomainResult<User> {
+        // COALESCE keeps what the change leaves out; the org unit needs a flag because "remove it"
+        // (NULL) is a change of its own.
+        let (set_unit, unit) = match change.org_unit_id {
+            None => (0_i64, None),
+            Some(unit) => (1, unit.map(|u| u.0)),
+        };
+        sqlx::query(
+            "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), \
+             password_hash = COALESCE($4, password_hash), is_admin = COALESCE($5, is_admin), \
+             is_treasurer = COALESCE($6, is_treasurer), is_active = COALESCE($7, is_active), \
+             org_unit_id = CASE WHEN CAST($8 AS BIGINT) = 1 THEN CAST($9 AS BIGINT) ELSE org_unit_id END \
+             WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(change.email.as_ref().map(Email::as_str))
+        .bind(change.name.as_ref().map(|n| n.as_str()))
+        .bind(change.password_hash.as_deref())
+        .bind(change.is_admin)
+        .bind(change.is_treasurer)
+        .bind(change.is_active)
+        .bind(set_unit)
+        .bind(unit)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Conflict {
+                    code: "email_taken",
+                    message: "a user with this email already exists".into(),
+                }
+            } else {
+                db_error(e)
+            }
+        })?;
+        self.user_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    async fn delete_user(&self, id: UserId) -> DomainResult<bool> {
+        let files: i64 = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE uploaded_by = $1")
+            .bind(id.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?
+            .try_get("n")
+            .map_err(db_error)?;
+        if files > 0 {
+            return Err(DomainError::Conflict {
+                code: "user_in_use",
+                message: format!(
+                    "the user uploaded {files} files: deactivate it instead (is_active false)"
+                ),
+            });
+        }
+        let result = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
     }
 
     async fn insert_org_unit(

@@ -63,3 +63,39 @@ pub async fn login(
 pub async fn me(user: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(UserDto::from(&user.0))
 }
+
+/// A change to one's own account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    /// New display name.
+    pub name: Option<String>,
+    /// New password (8 to 256 characters); needs `current_password`.
+    pub password: Option<String>,
+    /// The current password, required with `password`.
+    pub current_password: Option<String>,
+}
+
+/// Changes the caller's own name or password.
+#[utoipa::path(patch, path = "/api/auth/me", tag = "auth", security(("bearer" = [])), request_body = UpdateMeRequest, responses(
+    (status = 200, description = "Changed", body = UserDto),
+    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    (status = 422, description = "Invalid fields, or a wrong current password", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<UpdateMeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let user = state
+        .accounts
+        .update_self(
+            &user.actor(),
+            body.name,
+            body.password,
+            body.current_password,
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
+}

@@ -19,8 +19,22 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/api/auth/login").route(web::post().to(auth::login)))
-        .service(web::resource("/api/auth/me").route(web::get().to(auth::me)))
-        .service(web::resource("/api/users").route(web::post().to(users::create_user)))
+        .service(
+            web::resource("/api/auth/me")
+                .route(web::get().to(auth::me))
+                .route(web::patch().to(auth::update_me)),
+        )
+        .service(
+            web::resource("/api/users")
+                .route(web::post().to(users::create_user))
+                .route(web::get().to(users::list_users)),
+        )
+        .service(
+            web::resource("/api/users/{id}")
+                .route(web::get().to(users::get_user))
+                .route(web::patch().to(users::update_user))
+                .route(web::delete().to(users::delete_user)),
+        )
         .service(
             web::resource("/api/org-units")
                 .route(web::post().to(org_units::create_org_unit))

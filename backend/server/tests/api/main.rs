@@ -11,3 +11,4 @@ mod files;
 mod org_units;
 mod resilience;
 mod startup;
+mod users;

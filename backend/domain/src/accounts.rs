@@ -7,10 +7,19 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 
 use crate::error::{DomainError, DomainResult, FieldError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::file::{Page, PageRequest};
-use crate::org::OrgUnitId;
+use crate::file_urls::NamespaceCounters;
+use crate::org::{OrgUnitId, UnitPath};
+use crate::ports::Cache;
 use crate::ports::Store;
-use crate::user::{Actor, Email, NewPassword, NewUser, User, UserId, UserName, UserUpdate};
+use crate::user::{
+    Actor, Email, NewPassword, NewUser, User, UserId, UserName, UserUnit, UserUpdate,
+};
 
 /// Input for creating a user, still unparsed.
 #[derive(Debug, Clone)]
@@ -51,15 +60,113 @@ pub struct ChangeUser {
 /// Users and passwords.
 pub struct AccountService {
     store: Arc<dyn Store>,
+    cache: Arc<dyn Cache>,
+    profiles: Arc<NamespaceCounters>,
     /// Verified against when the email is unknown, so timing does not reveal which emails exist.
     dummy_hash: String,
 }
 
+/// The key namespace of cached user profiles.
+pub const USER_NAMESPACE: &str = "user";
+/// How long a user profile stays cached (the product's "user data" class).
+pub const USER_PROFILE_TTL: Duration = Duration::from_secs(30 * 60);
+
+/// The cache key of a user's profile: `user:<id>:profile`.
+pub fn profile_key(id: UserId) -> String {
+    format!("{USER_NAMESPACE}:{}:profile", id.0)
+}
+
+/// What is cached of a user: everything access needs, never the password hash.
+#[derive(Serialize, Deserialize)]
+struct CachedProfile {
+    id: i64,
+    email: String,
+    name: String,
+    is_admin: bool,
+    is_treasurer: bool,
+    is_active: bool,
+    unit: Option<(i64, String, String)>,
+    created_at: DateTime<Utc>,
+}
+
+/// Drops every cached profile (after the org tree changed: scopes follow unit paths).
+pub async fn forget_all_profiles(cache: &dyn Cache) {
+    let evicted = match cache.scan_prefix(&format!("{USER_NAMESPACE}:")).await {
+        Ok(keys) if !keys.is_empty() => cache.delete(&keys).await.map(|_| ()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = evicted {
+        tracing::warn!(error = %e, "could not evict cached profiles; they expire with their TTL");
+    }
+}
+
+impl CachedProfile {
+    fn of(user: &User) -> Self {
+        Self {
+            id: user.id.0,
+            email: user.email.as_str().to_owned(),
+            name: user.name.clone(),
+            is_admin: user.is_admin,
+            is_treasurer: user.is_treasurer,
+            is_active: user.is_active,
+            unit: user.org_unit.as_ref().map(|u| {
+                (
+                    u.id.0,
+                    u.kind.as_str().to_owned(),
+                    u.path.as_str().to_owned(),
+                )
+            }),
+            created_at: user.created_at,
+        }
+    }
+
+    /// The user, without its password hash (never needed once a token is checked).
+    fn into_user(self) -> Option<User> {
+        let org_unit = match self.unit {
+            Some((id, kind, path)) => Some(UserUnit {
+                id: OrgUnitId(id),
+                kind: kind.parse().ok()?,
+                path: UnitPath::from_stored(path),
+            }),
+            None => None,
+        };
+        Some(User {
+            id: UserId(self.id),
+            email: Email::parse(&self.email).ok()?,
+            name: self.name,
+            password_hash: String::new(),
+            is_admin: self.is_admin,
+            is_treasurer: self.is_treasurer,
+            is_active: self.is_active,
+            org_unit,
+            created_at: self.created_at,
+        })
+    }
+}
+
 impl AccountService {
-    /// The service over this store.
-    pub fn new(store: Arc<dyn Store>) -> DomainResult<Self> {
+    /// The service over this store, caching profiles in `cache`.
+    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> DomainResult<Self> {
         let dummy_hash = hash_password("a password no account has")?;
-        Ok(Self { store, dummy_hash })
+        Ok(Self {
+            store,
+            cache,
+            profiles: Arc::default(),
+            dummy_hash,
+        })
+    }
+
+    /// Hit and miss counts of the `user` namespace.
+    pub fn profile_counters(&self) -> Arc<NamespaceCounters> {
+        Arc::clone(&self.profiles)
+    }
+
+    /// Drops a user's cached profile (after any change to the user).
+    pub async fn forget(&self, id: UserId) {
+        if let Err(e) = self.cache.delete(&[profile_key(id)]).await {
+            tracing::warn!(user_id = id.0, error = %e, "could not evict a cached profile; it expires with its TTL");
+        }
     }
 
     /// Creates a user (administrators only, except at bootstrap).
@@ -87,10 +194,36 @@ impl AccountService {
     }
 
     /// The active user behind an id (inactive users' tokens stop working).
+    /// Served from `user:<id>:profile` when cached (30 minutes; evicted on every change), without
+    /// its password hash.
     pub async fn user(&self, id: UserId) -> DomainResult<User> {
-        self.store
-            .user_by_id(id)
-            .await?
+        let key = profile_key(id);
+        let cached = match self.cache.get(&key).await {
+            Ok(Some(raw)) => serde_json::from_str::<CachedProfile>(&raw)
+                .ok()
+                .and_then(CachedProfile::into_user),
+            _ => None,
+        };
+        let user = match cached {
+            Some(user) => {
+                self.profiles.hit();
+                user
+            }
+            None => {
+                self.profiles.miss();
+                let user = self
+                    .store
+                    .user_by_id(id)
+                    .await?
+                    .ok_or(DomainError::NotFound("user"))?;
+                if let Ok(raw) = serde_json::to_string(&CachedProfile::of(&user)) {
+                    // A failed write only costs the next request a query.
+                    let _ = self.cache.set(&key, &raw, USER_PROFILE_TTL).await;
+                }
+                user
+            }
+        };
+        Some(user)
             .filter(|u| u.is_active)
             .ok_or(DomainError::NotFound("user"))
     }
@@ -133,7 +266,9 @@ impl AccountService {
             ));
         }
         let update = self.parse_change(change).await?;
-        self.store.update_user(id, &update).await
+        let user = self.store.update_user(id, &update).await?;
+        self.forget(id).await;
+        Ok(user)
     }
 
     /// Changes the caller's own name and password; a new password needs the current one.
@@ -166,7 +301,9 @@ impl AccountService {
                 ..ChangeUser::default()
             })
             .await?;
-        self.store.update_user(actor.user_id, &update).await
+        let user = self.store.update_user(actor.user_id, &update).await?;
+        self.forget(actor.user_id).await;
+        Ok(user)
     }
 
     /// Deletes a user (administrators only, not themselves); one with files is `user_in_use`.
@@ -180,6 +317,7 @@ impl AccountService {
         if !self.store.delete_user(id).await? {
             return Err(DomainError::NotFound("user"));
         }
+        self.forget(id).await;
         Ok(())
     }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::error::{DomainError, DomainResult};
 use crate::file::{FileId, FileType};
-use crate::file_urls::{file_id_from_key, file_url_key, FileUrls, FILE_URL_NAMESPACE};
+use crate::file_urls::{
+    file_id_from_key, file_url_key, FileUrls, NamespaceCounters, FILE_URL_NAMESPACE,
+};
 use crate::ports::{CacheBackend, CacheInfo, Store};
 use crate::user::Actor;
 
@@ -82,12 +84,22 @@ pub enum WarmTarget {
 pub struct CacheAdmin {
     store: Arc<dyn Store>,
     urls: Arc<FileUrls>,
+    namespaces: Vec<(&'static str, Arc<NamespaceCounters>)>,
 }
 
 impl CacheAdmin {
-    /// The service over the store and the URL cache.
-    pub fn new(store: Arc<dyn Store>, urls: Arc<FileUrls>) -> Self {
-        Self { store, urls }
+    /// The service over the store and the URL cache; `namespaces` are the other cache
+    /// namespaces whose counts the stats show.
+    pub fn new(
+        store: Arc<dyn Store>,
+        urls: Arc<FileUrls>,
+        namespaces: Vec<(&'static str, Arc<NamespaceCounters>)>,
+    ) -> Self {
+        Self {
+            store,
+            urls,
+            namespaces,
+        }
     }
 
     /// Counts, memory and health of the cache.
@@ -107,11 +119,17 @@ impl CacheAdmin {
             backend: cache.backend(),
             degraded: cache.is_degraded(),
             file_url_entries,
-            namespaces: vec![NamespaceStats {
+            namespaces: std::iter::once(NamespaceStats {
                 namespace: FILE_URL_NAMESPACE,
                 hits: counters.lookups.hits(),
                 misses: counters.lookups.misses(),
-            }],
+            })
+            .chain(self.namespaces.iter().map(|(namespace, c)| NamespaceStats {
+                namespace,
+                hits: c.hits(),
+                misses: c.misses(),
+            }))
+            .collect(),
             signatures: counters.signatures(),
             info,
             file_url_cache_ttl: policy.cache_ttl.as_secs(),

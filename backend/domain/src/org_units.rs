@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::accounts::forget_all_profiles;
 use crate::error::{DomainError, DomainResult};
 use crate::org::{parse_unit_name, OrgUnit, OrgUnitId, OrgUnitKind};
-use crate::ports::Store;
+use crate::ports::{Cache, Store};
 use crate::user::Actor;
 
 /// A change to an org unit: a new name, a new parent, or both.
@@ -20,12 +21,13 @@ pub struct UnitChange {
 /// Org units.
 pub struct OrgUnitService {
     store: Arc<dyn Store>,
+    cache: Arc<dyn Cache>,
 }
 
 impl OrgUnitService {
-    /// The service over the store.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    /// The service over the store; moves evict the cached user profiles in `cache`.
+    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
+        Self { store, cache }
     }
 
     /// Creates a unit under `parent_id` (none for the central committee); the parent's kind must be
@@ -101,6 +103,8 @@ impl OrgUnitService {
                 check_parent(unit.kind, Some(&parent))?;
                 let new_path = parent.path.child(unit.id);
                 unit = self.store.move_org_unit(&unit, &parent, &new_path).await?;
+                // Cached profiles carry their unit's path, which decides their scope.
+                forget_all_profiles(self.cache.as_ref()).await;
             }
         }
         Ok(unit)

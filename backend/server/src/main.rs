@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tessera_domain::accounts::{AccountService, CreateUser};
+use tessera_infra::cache_memory::MemoryCache;
 use tessera_server::settings::Settings;
 use tessera_server::startup::{connect_store, Application};
 use tessera_server::{openapi, telemetry};
@@ -106,7 +107,9 @@ fn main() -> ExitCode {
                     },
             } => {
                 let store = std::sync::Arc::new(connect_store(&settings).await?);
-                let accounts = AccountService::new(store)?;
+                // No server runs here: an in-process cache is all the service needs.
+                let accounts =
+                    AccountService::new(store, std::sync::Arc::new(MemoryCache::new(16)))?;
                 let user = accounts
                     .insert(CreateUser {
                         email,

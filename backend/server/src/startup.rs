@@ -12,7 +12,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use tessera_domain::accounts::AccountService;
+use tessera_domain::accounts::{AccountService, USER_NAMESPACE};
 use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::{Clock, SystemClock};
 use tessera_domain::file_urls::FileUrls;
@@ -194,7 +194,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         Arc::clone(&clock),
         settings.url_policy,
     ));
-    let accounts = AccountService::new(Arc::clone(&store))?;
+    let accounts = AccountService::new(Arc::clone(&store), Arc::clone(&cache))?;
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
             .ensure_first_admin(email, password)
@@ -212,8 +212,12 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             Arc::clone(&clock),
             settings.upload_max_bytes,
         ),
-        org_units: OrgUnitService::new(Arc::clone(&store)),
-        cache_admin: CacheAdmin::new(Arc::clone(&store), Arc::clone(&urls)),
+        org_units: OrgUnitService::new(Arc::clone(&store), Arc::clone(&cache)),
+        cache_admin: CacheAdmin::new(
+            Arc::clone(&store),
+            Arc::clone(&urls),
+            vec![(USER_NAMESPACE, accounts.profile_counters())],
+        ),
         accounts,
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
         settings,

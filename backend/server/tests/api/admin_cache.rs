@@ -30,7 +30,7 @@ both_backends!(
         let mut other_keys = Vec::new();
         if app.backend == Backend::Services {
             let mut redis = app.redis().await;
-            for key in ["other:1", "file_url_archive:1", "user:1:profile"] {
+            for key in ["other:1", "file_url_archive:1", "user:999999:profile"] {
                 let key = app.redis_key(key);
                 let _: () = redis::cmd("SET")
                     .arg(&key)
@@ -206,6 +206,10 @@ both_backends!(
         assert!(stats["hits"].as_u64().unwrap() >= 1);
         assert!(stats["hit_ratio"].as_f64().unwrap() > 0.0);
         assert_eq!(stats["namespaces"]["file_url"]["hits"], stats["hits"]);
+        assert!(
+            stats["namespaces"]["user"]["hits"].as_u64().unwrap() >= 1,
+            "profiles are cached"
+        );
         assert_eq!(stats["file_url_cache_ttl"], 2700);
         match app.backend {
             Backend::Services => {

@@ -106,6 +106,9 @@ both_backends!(
     |app: TestApp| async move {
         let t = tree(&app).await;
         let s3 = app.org_unit("Setor Norte", "sector", Some(t.cr2)).await;
+        // A user of the moving unit, whose profile (with its unit's path) is cached before the move.
+        let porto = app.unit_user_token(t.s1, false).await;
+        assert_eq!(unit_ids(&app, &porto).await, vec![t.s1, t.c1]);
         let res = app
             .client
             .patch(app.url(&format!("/api/org-units/{}", t.s1)))
@@ -135,6 +138,13 @@ both_backends!(
         let mut expected = vec![t.cr2, t.s1, t.c1, s3];
         expected.sort_unstable();
         assert_eq!(seen, expected);
+        let mut seen = unit_ids(&app, &porto).await;
+        seen.sort_unstable();
+        assert_eq!(
+            seen,
+            vec![t.s1, t.c1],
+            "the moved unit's users keep their subtree"
+        );
         let south = app.unit_user_token(t.cr1, false).await;
         assert!(!unit_ids(&app, &south).await.contains(&t.c1));
         // A unit cannot move below itself or to the wrong level.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
 use crate::org::{OrgUnitId, UnitPath};
+use crate::otp::{accept_once, OtpSecret};
 use crate::ports::Cache;
 use crate::ports::Store;
 use crate::user::{
@@ -85,6 +86,7 @@ struct CachedProfile {
     is_admin: bool,
     is_treasurer: bool,
     is_active: bool,
+    otp_enabled: bool,
     unit: Option<(i64, String, String)>,
     created_at: DateTime<Utc>,
 }
@@ -110,6 +112,7 @@ impl CachedProfile {
             is_admin: user.is_admin,
             is_treasurer: user.is_treasurer,
             is_active: user.is_active,
+            otp_enabled: user.otp_enabled,
             unit: user.org_unit.as_ref().map(|u| {
                 (
                     u.id.0,
@@ -139,6 +142,8 @@ impl CachedProfile {
             is_admin: self.is_admin,
             is_treasurer: self.is_treasurer,
             is_active: self.is_active,
+            otp_enabled: self.otp_enabled,
+            otp_secret: None,
             org_unit,
             created_at: self.created_at,
         })
@@ -175,8 +180,15 @@ impl AccountService {
         self.insert(input).await
     }
 
-    /// The user whose email and password match; `Unauthenticated` otherwise, the same for both cases.
-    pub async fn authenticate(&self, email: &str, password: &str) -> DomainResult<User> {
+    /// The user whose email, password and (when enabled) one-time code match. A wrong email
+    /// or password is `Unauthenticated`, the same for both; then a missing code is
+    /// `OtpRequired` and a wrong, stale or reused one `OtpInvalid`.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+        otp_code: Option<&str>,
+    ) -> DomainResult<User> {
         let user = match Email::parse(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,
@@ -185,12 +197,97 @@ impl AccountService {
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
         let matches = verify_password(password, hash);
-        match user {
-            Some(user) if matches && user.is_active => Ok(user),
-            _ => Err(DomainError::Unauthenticated(
-                "invalid email or password".into(),
-            )),
+        let user = match user {
+            Some(user) if matches && user.is_active => user,
+            _ => {
+                return Err(DomainError::Unauthenticated(
+                    "invalid email or password".into(),
+                ))
+            }
+        };
+        if user.otp_enabled {
+            let code = otp_code.ok_or(DomainError::OtpRequired)?;
+            let secret = stored_secret(&user)?;
+            if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
+                return Err(DomainError::OtpInvalid);
+            }
         }
+        Ok(user)
+    }
+
+    /// Starts enrolment: a new secret for the caller, kept until a correct code enables it.
+    pub async fn otp_setup(&self, actor: &Actor) -> DomainResult<(User, OtpSecret)> {
+        let user = self
+            .store
+            .user_by_id(actor.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        if user.otp_enabled {
+            return Err(DomainError::Conflict {
+                code: "otp_already_enabled",
+                message: "one-time codes are already enabled: disable them first to enrol again"
+                    .into(),
+            });
+        }
+        let secret = OtpSecret::generate();
+        self.store
+            .set_otp(user.id, Some(secret.expose_base32()), false)
+            .await?;
+        Ok((user, secret))
+    }
+
+    /// Turns one-time codes on after a correct code for the enrolled secret.
+    pub async fn otp_enable(&self, actor: &Actor, code: &str) -> DomainResult<()> {
+        let user = self
+            .store
+            .user_by_id(actor.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        if user.otp_enabled {
+            return Ok(());
+        }
+        if user.otp_secret.is_none() {
+            return Err(DomainError::Conflict {
+                code: "otp_not_enrolled",
+                message: "call /api/auth/otp/setup first".into(),
+            });
+        }
+        let secret = stored_secret(&user)?;
+        if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
+            return Err(DomainError::invalid(
+                "code",
+                "the code is wrong or already used",
+            ));
+        }
+        self.store
+            .set_otp(user.id, Some(secret.expose_base32()), true)
+            .await?;
+        self.forget(user.id).await;
+        tracing::info!(user_id = user.id.0, "one-time codes enabled");
+        Ok(())
+    }
+
+    /// Turns one-time codes off; needs a current code.
+    pub async fn otp_disable(&self, actor: &Actor, code: &str) -> DomainResult<()> {
+        let user = self
+            .store
+            .user_by_id(actor.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        if !user.otp_enabled {
+            return Ok(());
+        }
+        let secret = stored_secret(&user)?;
+        if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
+            return Err(DomainError::invalid(
+                "code",
+                "the code is wrong or already used",
+            ));
+        }
+        self.store.set_otp(user.id, None, false).await?;
+        self.forget(user.id).await;
+        tracing::info!(user_id = user.id.0, "one-time codes disabled");
+        Ok(())
     }
 
     /// The active user behind an id (inactive users' tokens stop working).
@@ -361,20 +458,32 @@ impl AccountService {
         })
     }
 
-    /// Creates the first administrator when no administrator exists; answers whether it did.
-    pub async fn ensure_first_admin(&self, email: &str, password: &str) -> DomainResult<bool> {
+    /// Creates the first administrator when no administrator exists, with one-time codes enabled
+    /// when a secret is given; answers whether it did.
+    pub async fn ensure_first_admin(
+        &self,
+        email: &str,
+        password: &str,
+        otp_secret: Option<&OtpSecret>,
+    ) -> DomainResult<bool> {
         if self.store.admin_exists().await? {
             return Ok(false);
         }
-        self.insert(CreateUser {
-            email: email.to_owned(),
-            password: password.to_owned(),
-            name: "Administrator".to_owned(),
-            is_admin: true,
-            is_treasurer: false,
-            org_unit_id: None,
-        })
-        .await?;
+        let admin = self
+            .insert(CreateUser {
+                email: email.to_owned(),
+                password: password.to_owned(),
+                name: "Administrator".to_owned(),
+                is_admin: true,
+                is_treasurer: false,
+                org_unit_id: None,
+            })
+            .await?;
+        if let Some(secret) = otp_secret {
+            self.store
+                .set_otp(admin.id, Some(secret.expose_base32()), true)
+                .await?;
+        }
         Ok(true)
     }
 
@@ -406,6 +515,21 @@ impl AccountService {
             })
             .await
     }
+}
+
+/// The enrolled secret of a user, or an error if the stored one is unusable.
+fn stored_secret(user: &User) -> DomainResult<OtpSecret> {
+    let raw = user.otp_secret.as_deref().ok_or(DomainError::OtpInvalid)?;
+    OtpSecret::parse(raw).map_err(|e| {
+        DomainError::Unexpected(anyhow::anyhow!(
+            "the stored TOTP secret of user {} is unusable: {e}",
+            user.id.0
+        ))
+    })
+}
+
+fn unix_now() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or_default()
 }
 
 fn collect<T>(parsed: DomainResult<T>, errors: &mut Vec<FieldError>) -> Option<T> {

@@ -44,6 +44,12 @@ pub enum DomainError {
     /// The caller is known but the action needs an administrator.
     #[error("Admin access required")]
     AdminRequired,
+    /// The password was right; the account needs a one-time code too.
+    #[error("a one-time code is required")]
+    OtpRequired,
+    /// The one-time code is wrong, expired or already used.
+    #[error("the one-time code is invalid")]
+    OtpInvalid,
     /// No valid credentials were given.
     #[error("{0}")]
     Unauthenticated(String),

@@ -465,6 +465,19 @@ mod tests {
             }
             Ok(())
         }
+        async fn set_if_absent(
+            &self,
+            key: &str,
+            value: &str,
+            _ttl: Duration,
+        ) -> Result<bool, CacheError> {
+            let mut map = self.0.lock().unwrap();
+            if map.contains_key(key) {
+                return Ok(false);
+            }
+            map.insert(key.to_owned(), value.to_owned());
+            Ok(true)
+        }
         async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
             let mut map = self.0.lock().unwrap();
             Ok(keys.iter().filter(|k| map.remove(*k).is_some()).count() as u64)

@@ -12,6 +12,7 @@ pub mod file_urls;
 pub mod files;
 pub mod org;
 pub mod org_units;
+pub mod otp;
 pub mod ports;
 pub mod user;
 

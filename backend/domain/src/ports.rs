@@ -26,6 +26,8 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>>;
     /// Whether at least one administrator exists.
     async fn admin_exists(&self) -> DomainResult<bool>;
+    /// Sets a user's TOTP secret and whether login requires it.
+    async fn set_otp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> DomainResult<()>;
     /// A page of users, by id.
     async fn list_users(&self, page: PageRequest) -> DomainResult<Page<User>>;
     /// Applies a change to a user; a taken email is a `Conflict` with code `email_taken`.
@@ -170,6 +172,13 @@ pub trait Cache: Send + Sync {
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
     /// Stores many entries, each for its own TTL (one pipeline).
     async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError>;
+    /// Stores `value` under `key` for `ttl` only if the key is absent; answers whether it stored.
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
     /// Removes keys; answers how many existed.
     async fn delete(&self, keys: &[String]) -> Result<u64, CacheError>;
     /// Every key that starts with `prefix` (incrementally, never `KEYS`).

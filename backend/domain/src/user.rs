@@ -28,6 +28,11 @@ pub struct User {
     pub is_active: bool,
     /// The org unit the user belongs to (administrators may have none).
     pub org_unit: Option<UserUnit>,
+    /// Whether login needs a one-time code.
+    pub otp_enabled: bool,
+    /// The TOTP secret (base32): enabled, or an enrolment waiting for its first code. Never
+    /// cached or shown after enrolment.
+    pub otp_secret: Option<String>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }

@@ -104,6 +104,25 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let entry = Entry {
+            value: Arc::from(value),
+            expires_at: Instant::now() + ttl,
+        };
+        // One atomic step: concurrent callers see exactly one fresh insert.
+        Ok(self
+            .entries
+            .entry(key.to_owned())
+            .or_insert(entry)
+            .await
+            .is_fresh())
+    }
+
     async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
         let mut deleted = 0;
         for key in keys {

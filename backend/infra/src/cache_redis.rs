@@ -264,6 +264,30 @@ impl Cache for RedisCache {
             .await
     }
 
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let key = self.key(key);
+        let value = value.to_owned();
+        let seconds = ttl.as_secs().max(1);
+        let stored: Option<String> = self
+            .fast(move |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(seconds)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(stored.is_some())
+    }
+
     async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
         let mut deleted = 0;
         for chunk in keys.chunks(BATCH) {

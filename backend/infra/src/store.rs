@@ -122,7 +122,7 @@ impl SqlStore {
 /// Users with their org unit's kind and path, which access needs on every request.
 const USER_SELECT: &str =
     "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.is_treasurer, u.is_active, \
-     u.created_at, u.org_unit_id, ou.kind AS unit_kind, ou.path AS unit_path \
+     u.otp_enabled, u.otp_secret, u.created_at, u.org_unit_id, ou.kind AS unit_kind, ou.path AS unit_path \
      FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id";
 /// Files with their org unit's path, for scope checks.
 const FILE_SELECT: &str =
@@ -155,6 +155,10 @@ fn user_from_row(row: &AnyRow) -> Result<User, DomainError> {
         is_admin: get_bool(row, "is_admin").map_err(db_error)?,
         is_treasurer: get_bool(row, "is_treasurer").map_err(db_error)?,
         is_active: get_bool(row, "is_active").map_err(db_error)?,
+        otp_enabled: get_bool(row, "otp_enabled").map_err(db_error)?,
+        otp_secret: row
+            .try_get::<Option<String>, _>("otp_secret")
+            .map_err(db_error)?,
         org_unit: match row
             .try_get::<Option<i64>, _>("org_unit_id")
             .map_err(db_error)?
@@ -311,6 +315,17 @@ impl Store for SqlStore {
             .await
             .map_err(db_error)?;
         Ok(row.try_get::<i64, _>("n").map_err(db_error)? > 0)
+    }
+
+    async fn set_otp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> DomainResult<()> {
+        sqlx::query("UPDATE users SET otp_secret = $2, otp_enabled = $3 WHERE id = $1")
+            .bind(id.0)
+            .bind(secret)
+            .bind(enabled)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
     }
 
     async fn list_users(&self, page: PageRequest) -> DomainResult<Page<User>> {

@@ -157,6 +157,8 @@ mod tests {
             is_treasurer: false,
             is_active: true,
             org_unit: None,
+            otp_enabled: false,
+            otp_secret: None,
             created_at: Utc::now(),
         }
     }

@@ -151,6 +151,24 @@ fn domain_problem(e: &DomainError) -> Problem {
             p.error = Some("Admin access required".into());
             p
         }
+        DomainError::OtpRequired => {
+            let mut p = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "otp_required",
+                "this account needs a one-time code: send otp_code",
+            );
+            p.error = Some("One-time code required".into());
+            p
+        }
+        DomainError::OtpInvalid => {
+            let mut p = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "otp_invalid",
+                "the one-time code is wrong, expired or already used",
+            );
+            p.error = Some("Invalid one-time code".into());
+            p
+        }
         DomainError::Unauthenticated(detail) => {
             let mut p = Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail.clone());
             p.error = Some(detail.clone());

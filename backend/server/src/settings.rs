@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use tessera_domain::file_urls::UrlPolicy;
+use tessera_domain::otp::OtpSecret;
 use tessera_infra::cache_redis::parse_redis_url;
 use tessera_infra::store::DbKind;
 
@@ -89,6 +90,8 @@ pub struct Settings {
     pub jwt_access_ttl: Duration,
     /// `TESSERA_ADMIN_EMAIL` and `TESSERA_ADMIN_PASSWORD`.
     pub bootstrap_admin: Option<(String, String)>,
+    /// `ADMIN_OTP_SECRET`: one-time codes for the first admin (base32, checked at start).
+    pub admin_otp_secret: Option<OtpSecret>,
     /// `FILE_URL_CACHE_TTL`, `FILE_URL_EXPIRES`, `FILE_URL_SAFETY_FLOOR`.
     pub url_policy: UrlPolicy,
     /// `UPLOAD_MAX_BYTES`.
@@ -318,6 +321,13 @@ impl Settings {
                 ))
             }
         };
+        let admin_otp_secret = match vars.get("ADMIN_OTP_SECRET") {
+            None => None,
+            Some(raw) => Some(
+                OtpSecret::parse(raw)
+                    .map_err(|e| SettingsError(format!("invalid ADMIN_OTP_SECRET: {e}")))?,
+            ),
+        };
         let url_policy = UrlPolicy {
             cache_ttl: vars.seconds("FILE_URL_CACHE_TTL", 2700)?,
             url_expires: vars.seconds("FILE_URL_EXPIRES", 14400)?,
@@ -380,6 +390,7 @@ impl Settings {
             jwt_secret,
             jwt_access_ttl,
             bootstrap_admin,
+            admin_otp_secret,
             url_policy,
             upload_max_bytes,
             app_env,
@@ -423,6 +434,7 @@ mod tests {
             ("JWT_SECRET", "short", "JWT_SECRET"),
             ("S3_FORCE_PATH_STYLE", "maybe", "S3_FORCE_PATH_STYLE"),
             ("APP_ENV", "staging", "APP_ENV"),
+            ("ADMIN_OTP_SECRET", "not base32!", "ADMIN_OTP_SECRET"),
         ];
         for (name, value, mentioned) in cases {
             let mut pairs = vec![(name, value)];

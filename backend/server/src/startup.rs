@@ -197,7 +197,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
     let accounts = AccountService::new(Arc::clone(&store), Arc::clone(&cache))?;
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
-            .ensure_first_admin(email, password)
+            .ensure_first_admin(email, password, settings.admin_otp_secret.as_ref())
             .await
             .context("creating the first admin from TESSERA_ADMIN_EMAIL")?
         {

@@ -19,6 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/api/auth/login").route(web::post().to(auth::login)))
+        .service(web::resource("/api/auth/otp/setup").route(web::post().to(auth::otp_setup)))
+        .service(web::resource("/api/auth/otp/enable").route(web::post().to(auth::otp_enable)))
+        .service(web::resource("/api/auth/otp/disable").route(web::post().to(auth::otp_disable)))
         .service(
             web::resource("/api/auth/me")
                 .route(web::get().to(auth::me))

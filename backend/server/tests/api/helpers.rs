@@ -202,7 +202,32 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         _data_dir: data_dir,
         database,
     };
-    test_app.admin_token = test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    test_app.admin_token = match extra.iter().find(|(k, _)| *k == "ADMIN_OTP_SECRET") {
+        None => test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await,
+        Some((_, secret)) => {
+            let secret = tessera_domain::otp::OtpSecret::parse(secret).unwrap();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let res = test_app
+                .client
+                .post(test_app.url("/api/auth/login"))
+                .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "otp_code": secret.code_at(now)}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status(),
+                StatusCode::OK,
+                "admin login with a one-time code"
+            );
+            res.json::<Value>().await.unwrap()["access_token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
     test_app
 }
 

@@ -9,6 +9,7 @@ mod admin_cache;
 mod errors;
 mod files;
 mod org_units;
+mod otp;
 mod resilience;
 mod startup;
 mod users;

@@ -33,3 +33,17 @@ fn an_inconsistent_url_policy_stops_start_up() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("FILE_URL_EXPIRES"));
 }
+
+#[test]
+fn an_invalid_admin_otp_secret_stops_start_up() {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(data.path())
+        .env_clear()
+        .env("TESSERA_DATA_DIR", data.path())
+        .env("ADMIN_OTP_SECRET", "not-base32!")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid ADMIN_OTP_SECRET"));
+}

@@ -1,0 +1,181 @@
+//! Time-based one-time passwords (RFC 6238 with totp-rs): SHA-1, 6 digits, 30-second steps, one
+//! step of drift either way. A code once accepted is refused again for as long as it could be
+//! valid: the used step is remembered in the cache.
+
+use std::time::Duration;
+
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::ports::Cache;
+use crate::user::UserId;
+
+/// The issuer shown in authenticator apps.
+pub const ISSUER: &str = "Tessera";
+const STEP: u64 = 30;
+const DIGITS: usize = 6;
+/// Long enough to outlive every window a code is accepted in (three steps), with margin.
+const USED_CODE_TTL: Duration = Duration::from_secs(4 * STEP);
+
+/// A base32 TOTP secret of at least 80 bits (the seed's `JBSWY3DPEHPK3PXP` is exactly 80).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpSecret {
+    base32: String,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for OtpSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OtpSecret(***)")
+    }
+}
+
+impl OtpSecret {
+    /// Parses a base32 secret (spaces and case ignored); the error says what is wrong.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let base32: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        let bytes = Secret::Encoded(base32.clone())
+            .to_bytes()
+            .map_err(|_| "not valid base32 (letters A-Z and digits 2-7)".to_owned())?;
+        if bytes.len() < 10 {
+            return Err(format!(
+                "too short: {} bits, at least 80 are needed",
+                bytes.len() * 8
+            ));
+        }
+        Ok(Self { base32, bytes })
+    }
+
+    /// A new random 160-bit secret.
+    pub fn generate() -> Self {
+        let secret = Secret::generate_secret();
+        Self {
+            base32: secret.to_encoded().to_string(),
+            bytes: secret.to_bytes().unwrap_or_default(),
+        }
+    }
+
+    /// The secret in base32, as stored and as typed into an authenticator.
+    pub fn expose_base32(&self) -> &str {
+        &self.base32
+    }
+
+    fn totp(&self, account: &str) -> TOTP {
+        TOTP::new_unchecked(
+            Algorithm::SHA1,
+            DIGITS,
+            0,
+            STEP,
+            self.bytes.clone(),
+            Some(ISSUER.to_owned()),
+            account.to_owned(),
+        )
+    }
+
+    /// The code for a Unix time (tests and the command line use it).
+    pub fn code_at(&self, unix: u64) -> String {
+        self.totp("").generate(unix)
+    }
+
+    /// The time step a code is valid for at `unix`, trying the current step and one either side.
+    pub fn matching_step(&self, code: &str, unix: u64) -> Option<u64> {
+        let code = code.trim();
+        if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let totp = self.totp("");
+        [unix.saturating_sub(STEP), unix, unix + STEP]
+            .into_iter()
+            .find(|t| totp.check(code, *t))
+            .map(|t| t / STEP)
+    }
+
+    /// The `otpauth://` URL authenticator apps scan.
+    pub fn otpauth_url(&self, account: &str) -> String {
+        self.totp(account).get_url()
+    }
+
+    /// The otpauth URL as a QR code, a base64 PNG.
+    pub fn qr_png_base64(&self, account: &str) -> Result<String, String> {
+        self.totp(account).get_qr_base64()
+    }
+}
+
+/// Accepts `code` for `user` once: a valid code whose step was already used is refused.
+/// When the cache is unreachable the code is accepted (logged): logging in must not depend on
+/// Redis, and the drift window is ninety seconds.
+pub async fn accept_once(
+    cache: &dyn Cache,
+    user: UserId,
+    secret: &OtpSecret,
+    code: &str,
+    unix: u64,
+) -> bool {
+    let Some(step) = secret.matching_step(code, unix) else {
+        return false;
+    };
+    match cache
+        .set_if_absent(&format!("otp_used:{}:{step}", user.0), "1", USED_CODE_TTL)
+        .await
+    {
+        Ok(first_use) => first_use,
+        Err(e) => {
+            tracing::warn!(user_id = user.0, error = %e, "cannot record a used one-time code; accepting it without replay protection");
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_secret_is_accepted_and_bad_ones_say_why() {
+        let secret = OtpSecret::parse("JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!(secret.expose_base32(), "JBSWY3DPEHPK3PXP");
+        assert!(OtpSecret::parse("jbsw y3dp ehpk 3pxp").is_ok());
+        assert!(OtpSecret::parse("NOT-BASE32!")
+            .unwrap_err()
+            .contains("base32"));
+        assert!(OtpSecret::parse("JBSWY3DP")
+            .unwrap_err()
+            .contains("too short"));
+        assert_eq!(format!("{secret:?}"), "OtpSecret(***)");
+    }
+
+    #[test]
+    fn codes_are_accepted_one_step_either_side_and_not_two() {
+        let secret = OtpSecret::generate();
+        let now = 1_800_000_000;
+        assert_eq!(
+            secret.matching_step(&secret.code_at(now), now),
+            Some(now / 30)
+        );
+        assert_eq!(
+            secret.matching_step(&secret.code_at(now - 30), now),
+            Some(now / 30 - 1)
+        );
+        assert_eq!(
+            secret.matching_step(&secret.code_at(now + 30), now),
+            Some(now / 30 + 1)
+        );
+        assert_eq!(secret.matching_step(&secret.code_at(now - 60), now), None);
+        assert_eq!(secret.matching_step("12345", now), None);
+        assert_eq!(secret.matching_step("abcdef", now), None);
+    }
+
+    #[test]
+    fn the_otpauth_url_names_the_issuer_and_account() {
+        let secret = OtpSecret::parse("JBSWY3DPEHPK3PXP").unwrap();
+        let url = secret.otpauth_url("ana@example.org");
+        assert!(
+            url.starts_with("otpauth://totp/Tessera:ana%40example.org?"),
+            "{url}"
+        );
+        assert!(url.contains("secret=JBSWY3DPEHPK3PXP"));
+    }
+}

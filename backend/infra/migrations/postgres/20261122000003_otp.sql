@@ -1,0 +1,4 @@
+-- A user's TOTP secret (base32) and whether login requires it. A secret set while otp_enabled is
+-- false is an enrolment waiting for its first correct code.
+ALTER TABLE users ADD COLUMN otp_secret TEXT;
+ALTER TABLE users ADD COLUMN otp_enabled BOOLEAN NOT NULL DEFAULT FALSE;

@@ -1,29 +1,27 @@
-//! Accounts: creating users, checking passwords, bootstrapping the first administrator.
+//! Accounts: creating and changing users, checking passwords and one-time codes, caching
+//! profiles, bootstrapping the first administrator.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-
-use crate::error::{DomainError, DomainResult, FieldError};
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
 use crate::org::{OrgUnitId, UnitPath};
 use crate::otp::{accept_once, OtpSecret};
-use crate::ports::Cache;
-use crate::ports::Store;
+use crate::ports::{Cache, Store};
 use crate::user::{
     Actor, Email, NewPassword, NewUser, User, UserId, UserName, UserUnit, UserUpdate,
 };
 
-/// Input for creating a user, still unparsed.
-#[derive(Debug, Clone)]
+/// Input for creating a user, still unparsed. No `Debug`: it holds a password.
+#[derive(Clone)]
 pub struct CreateUser {
     /// Login email.
     pub email: String,
@@ -39,8 +37,9 @@ pub struct CreateUser {
     pub org_unit_id: Option<OrgUnitId>,
 }
 
-/// A change to a user, still unparsed; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
+/// A change to a user, still unparsed; `None` leaves a field as it is. No `Debug`: it may hold a
+/// password.
+#[derive(Clone, Default)]
 pub struct ChangeUser {
     /// New login email.
     pub email: Option<String>,

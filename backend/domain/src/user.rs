@@ -9,8 +9,8 @@ use crate::org::{OrgUnitId, OrgUnitKind, UnitPath};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(pub i64);
 
-/// A user account as stored.
-#[derive(Debug, Clone)]
+/// A user account as stored. Its `Debug` leaves out the password hash and the TOTP secret.
+#[derive(Clone)]
 pub struct User {
     /// Database id.
     pub id: UserId,
@@ -35,6 +35,20 @@ pub struct User {
     pub otp_secret: Option<String>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("is_admin", &self.is_admin)
+            .field("is_treasurer", &self.is_treasurer)
+            .field("is_active", &self.is_active)
+            .field("org_unit", &self.org_unit)
+            .field("otp_enabled", &self.otp_enabled)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The org unit of a user, as far as access needs it.

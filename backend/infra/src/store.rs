@@ -228,6 +228,18 @@ fn db_error(e: sqlx::Error) -> DomainError {
     }
 }
 
+/// A write to `users`: the only unique column besides the id is the email.
+fn user_write_error(e: sqlx::Error) -> DomainError {
+    if is_unique_violation(&e) {
+        DomainError::Conflict {
+            code: "email_taken",
+            message: "a user with this email already exists".into(),
+        }
+    } else {
+        db_error(e)
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
@@ -273,16 +285,7 @@ impl Store for SqlStore {
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::Conflict {
-                    code: "email_taken",
-                    message: "a user with this email already exists".into(),
-                }
-            } else {
-                db_error(e)
-            }
-        })?;
+        .map_err(user_write_error)?;
         self.user_by_id(UserId(id_of(&row)?))
             .await?
             .ok_or(DomainError::NotFound("user"))
@@ -371,16 +374,7 @@ impl Store for SqlStore {
         .bind(unit)
         .execute(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::Conflict {
-                    code: "email_taken",
-                    message: "a user with this email already exists".into(),
-                }
-            } else {
-                db_error(e)
-            }
-        })?;
+        .map_err(user_write_error)?;
         self.user_by_id(id)
             .await?
             .ok_or(DomainError::NotFound("user"))

@@ -457,6 +457,16 @@ impl AccountService {
         })
     }
 
+    /// Turns one-time codes on with a secret the operator holds (bootstrap and the command line,
+    /// where no code can be asked for first).
+    pub async fn activate_otp(&self, id: UserId, secret: &OtpSecret) -> DomainResult<()> {
+        self.store
+            .set_otp(id, Some(secret.expose_base32()), true)
+            .await?;
+        self.forget(id).await;
+        Ok(())
+    }
+
     /// Creates the first administrator when no administrator exists, with one-time codes enabled
     /// when a secret is given; answers whether it did.
     pub async fn ensure_first_admin(
@@ -479,9 +489,7 @@ impl AccountService {
             })
             .await?;
         if let Some(secret) = otp_secret {
-            self.store
-                .set_otp(admin.id, Some(secret.expose_base32()), true)
-                .await?;
+            self.activate_otp(admin.id, secret).await?;
         }
         Ok(true)
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tessera_domain::accounts::{AccountService, CreateUser};
+use tessera_domain::otp::OtpSecret;
 use tessera_infra::cache_memory::MemoryCache;
 use tessera_server::settings::Settings;
 use tessera_server::startup::{connect_store, Application};
@@ -53,6 +54,12 @@ enum AdminCommand {
         /// Display name.
         #[arg(long, default_value = "Administrator")]
         name: String,
+        /// Enable one-time codes: print the secret, its otpauth URL and a QR code.
+        #[arg(long)]
+        otp: bool,
+        /// Also write the QR code as a PNG here (with --otp); a temp file if this path fails.
+        #[arg(long, requires = "otp")]
+        qr_png: Option<PathBuf>,
     },
 }
 
@@ -104,6 +111,8 @@ fn main() -> ExitCode {
                         email,
                         password,
                         name,
+                        otp,
+                        qr_png,
                     },
             } => {
                 let store = std::sync::Arc::new(connect_store(&settings).await?);
@@ -125,6 +134,11 @@ fn main() -> ExitCode {
                     user.email.as_str(),
                     user.id.0
                 );
+                if otp {
+                    let secret = OtpSecret::generate();
+                    accounts.activate_otp(user.id, &secret).await?;
+                    print_enrolment(&secret, user.email.as_str(), qr_png.as_deref())?;
+                }
             }
             Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
         }
@@ -137,4 +151,63 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints what an authenticator needs: the secret, the otpauth URL and a QR code drawn in the
+/// terminal; writes the PNG where asked, or to the temp dir when that fails (the seed's admins hit
+/// permission errors there), and says where it went.
+fn print_enrolment(
+    secret: &OtpSecret,
+    account: &str,
+    png: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let url = secret.otpauth_url(account);
+    println!("one-time codes enabled; add this account to an authenticator app:");
+    println!("  secret: {}", secret.expose_base32());
+    println!("  url:    {url}");
+    println!("{}", terminal_qr(&url)?);
+    let Some(path) = png else { return Ok(()) };
+    let png = secret
+        .qr_png_base64(account)
+        .map_err(|e| anyhow::anyhow!("drawing the QR code failed: {e}"))?;
+    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png)?;
+    match std::fs::write(path, &png) {
+        Ok(()) => println!("QR code written to {}", path.display()),
+        Err(e) => {
+            let fallback = std::env::temp_dir()
+                .join(format!("tessera-otp-{}.png", uuid::Uuid::new_v4().simple()));
+            std::fs::write(&fallback, &png)?;
+            println!(
+                "could not write {} ({e}); QR code written to {} instead",
+                path.display(),
+                fallback.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A QR code in half-block characters, light modules drawn, for dark terminals.
+fn terminal_qr(text: &str) -> anyhow::Result<String> {
+    use qrcodegen::{QrCode, QrCodeEcc};
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
+        .map_err(|e| anyhow::anyhow!("the URL does not fit a QR code: {e:?}"))?;
+    let border = 2;
+    let size = qr.size();
+    let light = |x: i32, y: i32| !qr.get_module(x, y);
+    let mut out = String::new();
+    let mut y = -border;
+    while y < size + border {
+        for x in -border..size + border {
+            out.push(match (light(x, y), light(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push('\n');
+        y += 2;
+    }
+    Ok(out)
 }

@@ -158,12 +158,8 @@ both_backends!(
         let id = file["id"].as_i64().unwrap();
         let url = file["url"].as_str().unwrap().to_owned();
         let res = app
-            .client
-            .delete(app.url(&format!("/api/files/{id}")))
-            .bearer_auth(&app.admin_token)
-            .send()
-            .await
-            .unwrap();
+            .delete(&format!("/api/files/{id}"), &app.admin_token)
+            .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
         if app.backend == Backend::Services {
             let mut redis = app.redis().await;
@@ -247,13 +243,7 @@ both_backends!(
             app.get(&format!("/api/files/{id}"), &bia).await.status(),
             StatusCode::NOT_FOUND
         );
-        let res = app
-            .client
-            .delete(app.url(&format!("/api/files/{id}")))
-            .bearer_auth(&bia)
-            .send()
-            .await
-            .unwrap();
+        let res = app.delete(&format!("/api/files/{id}"), &bia).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
         let listed: Value = app.get("/api/files", &bia).await.json().await.unwrap();
         assert_eq!(listed["total"], 0);

@@ -110,13 +110,12 @@ both_backends!(
         let porto = app.unit_user_token(t.s1, false).await;
         assert_eq!(unit_ids(&app, &porto).await, vec![t.s1, t.c1]);
         let res = app
-            .client
-            .patch(app.url(&format!("/api/org-units/{}", t.s1)))
-            .bearer_auth(&app.admin_token)
-            .json(&json!({"parent_id": t.cr2, "name": "Setor Porto Novo"}))
-            .send()
-            .await
-            .unwrap();
+            .patch(
+                &format!("/api/org-units/{}", t.s1),
+                &app.admin_token,
+                json!({"parent_id": t.cr2, "name": "Setor Porto Novo"}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK);
         let moved: Value = res.json().await.unwrap();
         assert_eq!(moved["path"], format!("/{}/{}/{}/", t.cc, t.cr2, t.s1));
@@ -149,22 +148,20 @@ both_backends!(
         assert!(!unit_ids(&app, &south).await.contains(&t.c1));
         // A unit cannot move below itself or to the wrong level.
         let res = app
-            .client
-            .patch(app.url(&format!("/api/org-units/{}", t.cr1)))
-            .bearer_auth(&app.admin_token)
-            .json(&json!({"parent_id": t.s2}))
-            .send()
-            .await
-            .unwrap();
+            .patch(
+                &format!("/api/org-units/{}", t.cr1),
+                &app.admin_token,
+                json!({"parent_id": t.s2}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let res = app
-            .client
-            .patch(app.url(&format!("/api/org-units/{}", t.c2)))
-            .bearer_auth(&app.admin_token)
-            .json(&json!({"parent_id": t.cr1}))
-            .send()
-            .await
-            .unwrap();
+            .patch(
+                &format!("/api/org-units/{}", t.c2),
+                &app.admin_token,
+                json!({"parent_id": t.cr1}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 );

@@ -19,13 +19,7 @@ async fn create(app: &TestApp, email: &str) -> Value {
 }
 
 async fn patch(app: &TestApp, path: &str, token: &str, body: Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    app.patch(path, token, body).await
 }
 
 both_backends!(

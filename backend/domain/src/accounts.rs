@@ -16,6 +16,7 @@ use crate::file_urls::NamespaceCounters;
 use crate::org::{OrgUnitId, UnitPath};
 use crate::otp::{accept_once, OtpSecret};
 use crate::ports::{Cache, Store};
+use crate::sessions::{end_all_sessions, revoked_jti_key, session_key, session_owner, SessionId};
 use crate::user::{
     Actor, Email, NewPassword, NewUser, User, UserId, UserName, UserUnit, UserUpdate,
 };
@@ -173,6 +174,18 @@ impl AccountService {
         }
     }
 
+    /// Ends a user's sessions (but `keep`) after its password changed or it was locked out.
+    async fn end_sessions(&self, id: UserId, keep: Option<&SessionId>) {
+        match end_all_sessions(self.cache.as_ref(), id, keep).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(user_id = id.0, ended, "sessions ended"),
+            Err(_) => tracing::warn!(
+                user_id = id.0,
+                "could not end the sessions of a changed user; they end with their TTL"
+            ),
+        }
+    }
+
     /// Creates a user (administrators only, except at bootstrap).
     pub async fn create_user(&self, actor: &Actor, input: CreateUser) -> DomainResult<User> {
         actor.require_admin()?;
@@ -293,13 +306,48 @@ impl AccountService {
     /// Served from `user:<id>:profile` when cached (30 minutes; evicted on every change), without
     /// its password hash.
     pub async fn user(&self, id: UserId) -> DomainResult<User> {
-        let key = profile_key(id);
-        let cached = match self.cache.get(&key).await {
-            Ok(Some(raw)) => serde_json::from_str::<CachedProfile>(&raw)
-                .ok()
-                .and_then(CachedProfile::into_user),
-            _ => None,
+        let cached = self.cache.get(&profile_key(id)).await.ok().flatten();
+        self.profile(id, cached).await
+    }
+
+    /// The active user behind an access token, read in one cache round trip with the token's
+    /// state: a logged-out token (`revoked_jti:<jti>`) or an ended session is `Unauthenticated`.
+    /// When the cache cannot answer, the token's signature and expiry (minutes) are all that is
+    /// checked, so a Redis outage logs nobody out.
+    pub async fn user_for_access(
+        &self,
+        id: UserId,
+        session: Option<&SessionId>,
+        jti: &str,
+    ) -> DomainResult<User> {
+        let mut keys = vec![profile_key(id), revoked_jti_key(jti)];
+        keys.extend(session.map(session_key));
+        let (cached, live) = match self.cache.get_many(&keys).await {
+            Ok(mut values) => {
+                let session_live = match session {
+                    Some(_) => {
+                        values.pop().flatten().and_then(|raw| session_owner(&raw)) == Some(id)
+                    }
+                    None => true,
+                };
+                let revoked = values.pop().flatten().is_some();
+                (values.pop().flatten(), session_live && !revoked)
+            }
+            Err(_) => (None, true),
         };
+        if !live {
+            return Err(DomainError::Unauthenticated(
+                "the session has ended: log in again".into(),
+            ));
+        }
+        self.profile(id, cached).await
+    }
+
+    /// The user from its cached profile, or from the store (caching it) on a miss.
+    async fn profile(&self, id: UserId, cached: Option<String>) -> DomainResult<User> {
+        let cached = cached
+            .and_then(|raw| serde_json::from_str::<CachedProfile>(&raw).ok())
+            .and_then(CachedProfile::into_user);
         let user = match cached {
             Some(user) => {
                 self.profiles.hit();
@@ -314,7 +362,10 @@ impl AccountService {
                     .ok_or(DomainError::NotFound("user"))?;
                 if let Ok(raw) = serde_json::to_string(&CachedProfile::of(&user)) {
                     // A failed write only costs the next request a query.
-                    let _ = self.cache.set(&key, &raw, USER_PROFILE_TTL).await;
+                    let _ = self
+                        .cache
+                        .set(&profile_key(id), &raw, USER_PROFILE_TTL)
+                        .await;
                 }
                 user
             }
@@ -364,13 +415,18 @@ impl AccountService {
         let update = self.parse_change(change).await?;
         let user = self.store.update_user(id, &update).await?;
         self.forget(id).await;
+        if update.password_hash.is_some() || update.is_active == Some(false) {
+            self.end_sessions(id, None).await;
+        }
         Ok(user)
     }
 
-    /// Changes the caller's own name and password; a new password needs the current one.
+    /// Changes the caller's own name and password; a new password needs the current one and
+    /// ends every other session of the caller (all but `current`).
     pub async fn update_self(
         &self,
         actor: &Actor,
+        current: Option<&SessionId>,
         name: Option<String>,
         password: Option<String>,
         current_password: Option<String>,
@@ -399,6 +455,9 @@ impl AccountService {
             .await?;
         let user = self.store.update_user(actor.user_id, &update).await?;
         self.forget(actor.user_id).await;
+        if update.password_hash.is_some() {
+            self.end_sessions(actor.user_id, current).await;
+        }
         Ok(user)
     }
 
@@ -414,6 +473,7 @@ impl AccountService {
             return Err(DomainError::NotFound("user"));
         }
         self.forget(id).await;
+        self.end_sessions(id, None).await;
         Ok(())
     }
 

@@ -482,6 +482,20 @@ mod tests {
             let mut map = self.0.lock().unwrap();
             Ok(keys.iter().filter(|k| map.remove(*k).is_some()).count() as u64)
         }
+        async fn add_member(&self, _: &str, _: &str, _: Duration) -> Result<(), CacheError> {
+            Err(CacheError("sets are not used by the URL service".into()))
+        }
+        async fn members(&self, _: &str) -> Result<Vec<String>, CacheError> {
+            Err(CacheError("sets are not used by the URL service".into()))
+        }
+        async fn remove_member(&self, _: &str, _: &str) -> Result<(), CacheError> {
+            Err(CacheError("sets are not used by the URL service".into()))
+        }
+        async fn count_hit(&self, _: &str, _: Duration) -> Result<(u64, Duration), CacheError> {
+            Err(CacheError(
+                "counters are not used by the URL service".into(),
+            ))
+        }
         async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
             Ok(self
                 .0

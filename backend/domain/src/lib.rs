@@ -14,6 +14,7 @@ pub mod org;
 pub mod org_units;
 pub mod otp;
 pub mod ports;
+pub mod sessions;
 pub mod user;
 
 pub use error::{DomainError, FieldError};

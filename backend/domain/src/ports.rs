@@ -181,6 +181,16 @@ pub trait Cache: Send + Sync {
     ) -> Result<bool, CacheError>;
     /// Removes keys; answers how many existed.
     async fn delete(&self, keys: &[String]) -> Result<u64, CacheError>;
+    /// Adds `member` to the set under `key` and gives the set the TTL `ttl`, in one atomic step.
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), CacheError>;
+    /// The members of the set under `key` (empty when there is none).
+    async fn members(&self, key: &str) -> Result<Vec<String>, CacheError>;
+    /// Removes `member` from the set under `key`.
+    async fn remove_member(&self, key: &str, member: &str) -> Result<(), CacheError>;
+    /// Counts one hit on the counter under `key`, which lives for `window` from its first hit.
+    /// One atomic step, so no counter is ever left without a TTL. Answers the count so far and
+    /// the time left in the window.
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError>;
     /// Every key that starts with `prefix` (incrementally, never `KEYS`).
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError>;
     /// The remaining TTL of each key, in order; `None` for a missing key or one without a TTL.

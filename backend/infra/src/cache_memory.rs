@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::future::Cache as Moka;
+use moka::ops::compute::{CompResult, Op};
 use moka::Expiry;
 use tessera_domain::ports::{Cache, CacheBackend, CacheError, CacheInfo};
 
@@ -31,6 +32,17 @@ impl Expiry<String, Entry> for ExpireAtEntryTime {
     ) -> Option<Duration> {
         Some(entry.expires_at.saturating_duration_since(now))
     }
+}
+
+/// Set members are stored joined by this (members are ids, which never contain it).
+const MEMBER_SEPARATOR: &str = "\n";
+
+fn split_members(value: &str) -> Vec<String> {
+    value
+        .split(MEMBER_SEPARATOR)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The in-process implementation of the cache port.
@@ -139,6 +151,92 @@ impl Cache for MemoryCache {
         Ok(deleted)
     }
 
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), CacheError> {
+        let expires_at = Instant::now() + ttl;
+        self.entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let mut members = current
+                    .map(|e| e.into_value())
+                    .and_then(|e| self.live(e))
+                    .map(|e| split_members(&e.value))
+                    .unwrap_or_default();
+                if !members.iter().any(|m| m == member) {
+                    members.push(member.to_owned());
+                }
+                std::future::ready(Op::Put(Entry {
+                    value: Arc::from(members.join(MEMBER_SEPARATOR)),
+                    expires_at,
+                }))
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn members(&self, key: &str) -> Result<Vec<String>, CacheError> {
+        Ok(self
+            .get(key)
+            .await?
+            .map(|value| split_members(&value))
+            .unwrap_or_default())
+    }
+
+    async fn remove_member(&self, key: &str, member: &str) -> Result<(), CacheError> {
+        self.entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let op = match current.map(|e| e.into_value()).and_then(|e| self.live(e)) {
+                    Some(entry) => {
+                        let members: Vec<String> = split_members(&entry.value)
+                            .into_iter()
+                            .filter(|m| m != member)
+                            .collect();
+                        if members.is_empty() {
+                            Op::Remove
+                        } else {
+                            Op::Put(Entry {
+                                value: Arc::from(members.join(MEMBER_SEPARATOR)),
+                                expires_at: entry.expires_at,
+                            })
+                        }
+                    }
+                    None => Op::Nop,
+                };
+                std::future::ready(op)
+            })
+            .await;
+        Ok(())
+    }
+
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+        let now = Instant::now();
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let entry = match current.map(|e| e.into_value()).and_then(|e| self.live(e)) {
+                    Some(entry) => Entry {
+                        value: Arc::from((entry.value.parse::<u64>().unwrap_or(0) + 1).to_string()),
+                        expires_at: entry.expires_at,
+                    },
+                    None => Entry {
+                        value: Arc::from("1"),
+                        expires_at: now + window,
+                    },
+                };
+                std::future::ready(Op::Put(entry))
+            })
+            .await;
+        let entry = match result {
+            CompResult::Inserted(e) | CompResult::ReplacedWith(e) => e.into_value(),
+            _ => return Err(CacheError("the counter was not stored".into())),
+        };
+        Ok((
+            entry.value.parse().unwrap_or(u64::MAX),
+            entry.expires_at.saturating_duration_since(now),
+        ))
+    }
+
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
         let now = Instant::now();
         let mut keys: Vec<String> = self
@@ -179,6 +277,35 @@ impl Cache for MemoryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn counters_count_within_their_window_then_start_over() {
+        let cache = MemoryCache::new(100);
+        let window = Duration::from_millis(80);
+        assert_eq!(cache.count_hit("rl:a", window).await.unwrap().0, 1);
+        let (count, left) = cache.count_hit("rl:a", window).await.unwrap();
+        assert_eq!(count, 2);
+        assert!(left <= window && !left.is_zero());
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(cache.count_hit("rl:a", window).await.unwrap().0, 1);
+    }
+
+    #[tokio::test]
+    async fn sets_add_list_and_remove_members() {
+        let cache = MemoryCache::new(100);
+        let ttl = Duration::from_secs(60);
+        cache.add_member("s", "a", ttl).await.unwrap();
+        cache.add_member("s", "b", ttl).await.unwrap();
+        cache.add_member("s", "a", ttl).await.unwrap();
+        let mut members = cache.members("s").await.unwrap();
+        members.sort();
+        assert_eq!(members, vec!["a", "b"]);
+        cache.remove_member("s", "a").await.unwrap();
+        assert_eq!(cache.members("s").await.unwrap(), vec!["b"]);
+        cache.remove_member("s", "b").await.unwrap();
+        assert!(cache.members("s").await.unwrap().is_empty());
+        assert!(cache.members("none").await.unwrap().is_empty());
+    }
 
     #[tokio::test]
     async fn entries_expire_with_their_own_ttl() {

@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -54,6 +54,22 @@ struct Inner {
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const BATCH: usize = 500;
+
+/// One fixed-window hit: INCR, then a TTL whenever the key has none (its first hit, or a key some
+/// other client left without one). Run as one script, so no counter outlives its window.
+static COUNT_HIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+",
+    )
+});
 
 impl RedisCache {
     /// A cache over `settings.url`. Does not connect yet: a Redis that is down at start makes
@@ -176,6 +192,11 @@ fn build_pool(
         .retry_connection(false)
         .test_on_check_out(false)
         .build_unchecked(manager))
+}
+
+/// A TTL in whole milliseconds, at least one (Redis refuses 0).
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
@@ -302,6 +323,60 @@ impl Cache for RedisCache {
                 .await?;
         }
         Ok(deleted)
+    }
+
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        let millis = millis(ttl);
+        self.fast(move |mut c| async move {
+            redis::pipe()
+                .atomic()
+                .cmd("SADD")
+                .arg(&key)
+                .arg(member)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(millis)
+                .ignore()
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn members(&self, key: &str) -> Result<Vec<String>, CacheError> {
+        let key = self.key(key);
+        self.fast(
+            move |mut c| async move { redis::cmd("SMEMBERS").arg(key).query_async(&mut c).await },
+        )
+        .await
+    }
+
+    async fn remove_member(&self, key: &str, member: &str) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        self.fast(move |mut c| async move {
+            redis::cmd("SREM")
+                .arg(key)
+                .arg(member)
+                .query_async::<u64>(&mut c)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+        let key = self.key(key);
+        let millis = millis(window);
+        let (count, left): (u64, u64) =
+            self.fast(move |mut c| async move {
+                COUNT_HIT.key(key).arg(millis).invoke_async(&mut c).await
+            })
+            .await?;
+        Ok((count, Duration::from_millis(left)))
     }
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use tessera_domain::sessions::SessionId;
 use tessera_domain::user::{Actor, User, UserId};
 
 use crate::problem::ApiError;
@@ -33,6 +34,22 @@ pub struct Claims {
     pub iss: String,
     /// Always `tessera-api`.
     pub aud: String,
+    /// The login session the token belongs to; absent when the session store was down at login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// Its login session, if it has one.
+    pub session: Option<SessionId>,
+    /// Its unique id (what logout refuses).
+    pub jti: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Issues and checks access tokens.
@@ -64,16 +81,17 @@ impl JwtKeys {
         self.ttl
     }
 
-    /// A new access token for `user`.
-    pub fn issue(&self, user: &User) -> Result<String, ApiError> {
+    /// A new access token for `user` in `session`.
+    pub fn issue(&self, user: UserId, session: Option<&SessionId>) -> Result<String, ApiError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user.id.0.to_string(),
+            sub: user.0.to_string(),
             exp: now + self.ttl.as_secs() as i64,
             iat: now,
             jti: uuid::Uuid::new_v4().to_string(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            sid: session.map(|s| s.as_str().to_owned()),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
             ApiError::Domain(
@@ -84,15 +102,22 @@ impl JwtKeys {
         })
     }
 
-    /// The user id of a valid token.
-    pub fn verify(&self, token: &str) -> Result<UserId, ApiError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| ApiError::unauthenticated("the access token is invalid or expired"))?;
-        data.claims
-            .sub
-            .parse()
-            .map(UserId)
-            .map_err(|_| ApiError::unauthenticated("the access token is invalid or expired"))
+    /// What a valid token says; a bad signature, algorithm, issuer, audience or expiry is 401.
+    pub fn verify(&self, token: &str) -> Result<AccessToken, ApiError> {
+        let invalid = || ApiError::unauthenticated("the access token is invalid or expired");
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| invalid())?
+            .claims;
+        let session = match claims.sid.as_deref() {
+            Some(raw) => Some(SessionId::parse(raw).ok_or_else(invalid)?),
+            None => None,
+        };
+        Ok(AccessToken {
+            user_id: claims.sub.parse().map(UserId).map_err(|_| invalid())?,
+            session,
+            jti: claims.jti,
+            expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
+        })
     }
 }
 
@@ -106,10 +131,26 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// An authenticated caller. Extracting it answers 401 when the token is missing, invalid,
-/// expired, or its user no longer exists.
+/// How the caller proved who it is.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub User);
+pub enum Credential {
+    /// A login access token.
+    Access(AccessToken),
+}
+
+impl Credential {
+    /// The login session behind the credential, if any.
+    pub fn session(&self) -> Option<&SessionId> {
+        match self {
+            Credential::Access(token) => token.session.as_ref(),
+        }
+    }
+}
+
+/// An authenticated caller. Extracting it answers 401 when the token is missing, invalid,
+/// expired or logged out, its session has ended, or its user no longer exists or is inactive.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User, pub Credential);
 
 impl AuthUser {
     /// The caller as the domain sees it.
@@ -131,43 +172,29 @@ impl FromRequest for AuthUser {
             })?;
             let token =
                 token.ok_or_else(|| ApiError::unauthenticated("Authentication required"))?;
-            let user_id = state.jwt.verify(&token)?;
-            let user =
-                state.accounts.user(user_id).await.map_err(|_| {
-                    ApiError::unauthenticated("the access token is invalid or expired")
+            let access = state.jwt.verify(&token)?;
+            let user = state
+                .accounts
+                .user_for_access(access.user_id, access.session.as_ref(), &access.jti)
+                .await
+                .map_err(|e| match e {
+                    tessera_domain::DomainError::Unauthenticated(_) => ApiError::Domain(e),
+                    _ => ApiError::unauthenticated("the access token is invalid or expired"),
                 })?;
-            Ok(AuthUser(user))
+            Ok(AuthUser(user, Credential::Access(access)))
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tessera_domain::user::Email;
-
     use super::*;
-
-    fn user() -> User {
-        User {
-            id: UserId(7),
-            email: Email::parse("ana@example.org").unwrap(),
-            name: "Ana".into(),
-            password_hash: String::new(),
-            is_admin: false,
-            is_treasurer: false,
-            is_active: true,
-            org_unit: None,
-            otp_enabled: false,
-            otp_secret: None,
-            created_at: Utc::now(),
-        }
-    }
 
     #[test]
     fn tokens_verify_with_their_secret_only() {
         let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60));
-        let token = keys.issue(&user()).unwrap();
-        assert_eq!(keys.verify(&token).unwrap(), UserId(7));
+        let token = keys.issue(UserId(7), None).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().user_id, UserId(7));
         let other = JwtKeys::new(&[2; 32], Duration::from_secs(60));
         assert!(other.verify(&token).is_err());
         let mut tampered = token.clone();

@@ -15,7 +15,7 @@ use crate::routes::{admin_cache, auth, files, health, objects, org_units, users}
     info(title = "Tessera API", description = "Membership, dues and files for hierarchical organisations. Every error is RFC 9457 application/problem+json."),
     paths(
         health::healthz, health::readyz,
-        auth::login, auth::me, auth::update_me, auth::otp_setup, auth::otp_enable, auth::otp_disable,
+        auth::login, auth::refresh, auth::logout, auth::me, auth::update_me, auth::otp_setup, auth::otp_enable, auth::otp_disable,
         users::create_user, users::list_users, users::get_user, users::update_user, users::delete_user,
         org_units::create_org_unit, org_units::list_org_units, org_units::get_org_unit, org_units::update_org_unit, org_units::delete_org_unit,
         files::upload_file, files::list_files, files::get_file, files::delete_file, files::start_upload, files::complete_upload,

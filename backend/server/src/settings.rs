@@ -88,6 +88,8 @@ pub struct Settings {
     pub jwt_secret: Option<String>,
     /// `JWT_ACCESS_TTL`.
     pub jwt_access_ttl: Duration,
+    /// `JWT_REFRESH_TTL`: how long an unused login session (its refresh token) lives.
+    pub jwt_refresh_ttl: Duration,
     /// `TESSERA_ADMIN_EMAIL` and `TESSERA_ADMIN_PASSWORD`.
     pub bootstrap_admin: Option<(String, String)>,
     /// `ADMIN_OTP_SECRET`: one-time codes for the first admin (base32, checked at start).
@@ -350,6 +352,12 @@ impl Settings {
                 "invalid JWT_ACCESS_TTL: must be at least 1".into(),
             ));
         }
+        let jwt_refresh_ttl = vars.seconds("JWT_REFRESH_TTL", 14 * 24 * 3600)?;
+        if jwt_refresh_ttl <= jwt_access_ttl {
+            return Err(SettingsError(
+                "invalid JWT_REFRESH_TTL: must be longer than JWT_ACCESS_TTL".into(),
+            ));
+        }
         let log_format = match vars.get("LOG_FORMAT").unwrap_or("human") {
             "human" | "text" => LogFormat::Human,
             "json" => LogFormat::Json,
@@ -389,6 +397,7 @@ impl Settings {
             s3,
             jwt_secret,
             jwt_access_ttl,
+            jwt_refresh_ttl,
             bootstrap_admin,
             admin_otp_secret,
             url_policy,

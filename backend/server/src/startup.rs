@@ -19,6 +19,7 @@ use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
 use tessera_domain::org_units::OrgUnitService;
 use tessera_domain::ports::{Cache, ObjectStore, Store};
+use tessera_domain::sessions::SessionService;
 use tessera_infra::cache_memory::MemoryCache;
 use tessera_infra::cache_redis::{RedisCache, RedisSettings};
 use tessera_infra::objects_local::{derive_key, LocalObjects};
@@ -219,6 +220,12 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             vec![(USER_NAMESPACE, accounts.profile_counters())],
         ),
         accounts,
+        sessions: SessionService::new(
+            Arc::clone(&cache),
+            Arc::clone(&clock),
+            &derive_key(&jwt_secret, b"tessera refresh tokens v1"),
+            settings.jwt_refresh_ttl,
+        ),
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
         settings,
         store,

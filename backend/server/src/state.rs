@@ -9,6 +9,7 @@ use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
 use tessera_domain::org_units::OrgUnitService;
 use tessera_domain::ports::{Cache, ObjectStore, Store};
+use tessera_domain::sessions::SessionService;
 use tessera_infra::objects_local::LocalObjects;
 
 use crate::auth::JwtKeys;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub accounts: AccountService,
     /// The organisation tree.
     pub org_units: OrgUnitService,
+    /// Login sessions and their refresh tokens.
+    pub sessions: SessionService,
     /// Access tokens.
     pub jwt: JwtKeys,
     /// The clock.

@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tessera_domain::cache_admin::{ClearTarget, WarmTarget};
 use tessera_domain::file::{FileId, FileType};
@@ -16,6 +14,7 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::problem::{ApiError, Problem};
 use crate::routes::files::FileTypeDto;
+use crate::routes::optional_json;
 use crate::state::AppState;
 
 /// Hits and misses of one namespace, counted by this instance.
@@ -150,28 +149,6 @@ pub struct RefreshResponse {
     pub message: String,
     /// How many entries were re-signed.
     pub refreshed_count: usize,
-}
-
-/// An optional JSON body: empty means `{}` (the seed's curl calls send none for refresh).
-fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        if e.is_data() {
-            ApiError::problem(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                format!("the JSON body does not fit: {e}"),
-            )
-        } else {
-            ApiError::problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!("the body is not valid JSON: {e}"),
-            )
-        }
-    })
 }
 
 /// Cache statistics: entries, app-counted hits and misses, Redis memory and health.

@@ -4,8 +4,13 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use tessera_domain::sessions::{NewSession, Refresh};
+use tessera_domain::user::User;
+use tessera_domain::DomainError;
+
+use crate::auth::{AuthUser, Credential};
 use crate::problem::{ApiError, Problem};
+use crate::routes::optional_json;
 use crate::routes::users::UserDto;
 use crate::state::AppState;
 
@@ -20,20 +25,40 @@ pub struct LoginRequest {
     pub otp_code: Option<String>,
 }
 
-/// An access token and who it belongs to.
+/// An access token, the refresh token of its session, and who they belong to.
 #[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     /// The bearer token for `Authorization: Bearer …`.
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// The opaque token for `POST /api/auth/refresh`; each use answers a new one and retires it.
+    /// `null` only when the session store was unreachable at login.
+    pub refresh_token: Option<String>,
+    /// Seconds the session lives unless refreshed.
+    pub refresh_expires_in: u64,
     /// The logged-in user.
     pub user: UserDto,
 }
 
-/// Logs in with email and password; answers a bearer access token.
+impl TokenResponse {
+    /// The answer for `user` signed in to `session`.
+    fn new(state: &AppState, user: &User, session: Option<NewSession>) -> Result<Self, ApiError> {
+        Ok(Self {
+            access_token: state.jwt.issue(user.id, session.as_ref().map(|s| &s.id))?,
+            token_type: "Bearer",
+            expires_in: state.jwt.ttl().as_secs(),
+            refresh_token: session.map(|s| s.refresh_token.expose().to_owned()),
+            refresh_expires_in: state.sessions.ttl().as_secs(),
+            user: UserDto::from(user),
+        })
+    }
+}
+
+/// Logs in with email, password and (when enabled) a one-time code; answers an access token and
+/// a refresh token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Logged in", body = TokenResponse),
     (status = 401, description = "Wrong email or password (`unauthenticated`), a one-time code needed (`otp_required`) or wrong (`otp_invalid`)", body = Problem, content_type = "application/problem+json"),
@@ -47,14 +72,99 @@ pub async fn login(
         .accounts
         .authenticate(&body.email, &body.password, body.otp_code.as_deref())
         .await?;
-    let access_token = state.jwt.issue(&user)?;
+    // Redis being down must not stop anyone logging in: the login then has no refresh token.
+    let session = match state.sessions.start(user.id).await {
+        Ok(session) => Some(session),
+        Err(DomainError::Unavailable(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(user_id = user.id.0, "login succeeded");
-    Ok(HttpResponse::Ok().json(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: state.jwt.ttl().as_secs(),
-        user: UserDto::from(&user),
-    }))
+    Ok(HttpResponse::Ok().json(TokenResponse::new(&state, &user, session)?))
+}
+
+/// A refresh token to exchange.
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    /// The refresh token from the login or the last refresh.
+    pub refresh_token: String,
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token (the old one is
+/// retired). Presenting a retired token again ends the whole session.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, description = "Refreshed", body = TokenResponse),
+    (status = 401, description = "The refresh token is invalid, expired, or was already used (which ends its session)", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The session store is unavailable", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let session = match state.sessions.refresh(&body.refresh_token).await? {
+        Refresh::Rotated(session) => session,
+        Refresh::Reused { id, user_id } => {
+            tracing::warn!(
+                user_id = user_id.0,
+                session = id.as_str(),
+                "a retired refresh token was used again; the session is ended"
+            );
+            return Err(ApiError::unauthenticated(
+                "the refresh token was already used: the session has ended, log in again",
+            ));
+        }
+    };
+    let user = match state.accounts.user(session.user_id).await {
+        Ok(user) => user,
+        Err(DomainError::NotFound(_)) => {
+            state.sessions.end(&session.id).await?;
+            return Err(ApiError::unauthenticated(
+                "the refresh token is invalid or expired",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(HttpResponse::Ok().json(TokenResponse::new(&state, &user, Some(session))?))
+}
+
+/// What logging out ends.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// End every session of the caller, not only this one.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// Logs out: ends the caller's session (or all of them), refuses its access token until it
+/// expires, and drops the caller's cached data. The body is optional.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])), request_body(content = LogoutRequest, description = "Optional"), responses(
+    (status = 204, description = "Logged out"),
+    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The session store is unavailable: nothing was ended", body = Problem, content_type = "application/problem+json"),
+))]
+pub async fn logout(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: LogoutRequest = optional_json(&body)?;
+    let Credential::Access(token) = &user.1;
+    state
+        .sessions
+        .refuse_access_token(&token.jti, token.expires_at)
+        .await?;
+    if request.everywhere {
+        state.sessions.end_all(user.0.id, None).await?;
+    } else if let Some(session) = &token.session {
+        state.sessions.end(session).await?;
+    }
+    state.accounts.forget(user.0.id).await;
+    tracing::info!(
+        user_id = user.0.id.0,
+        everywhere = request.everywhere,
+        "logged out"
+    );
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The caller's own account.
@@ -94,6 +204,7 @@ pub async fn update_me(
         .accounts
         .update_self(
             &user.actor(),
+            user.1.session(),
             body.name,
             body.password,
             body.current_password,

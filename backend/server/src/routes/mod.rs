@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
+use actix_web::http::StatusCode;
 use actix_web::web;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
 
 pub mod admin_cache;
 pub mod auth;
@@ -19,6 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .service(web::resource("/api/auth/login").route(web::post().to(auth::login)))
+        .service(web::resource("/api/auth/refresh").route(web::post().to(auth::refresh)))
+        .service(web::resource("/api/auth/logout").route(web::post().to(auth::logout)))
         .service(web::resource("/api/auth/otp/setup").route(web::post().to(auth::otp_setup)))
         .service(web::resource("/api/auth/otp/enable").route(web::post().to(auth::otp_enable)))
         .service(web::resource("/api/auth/otp/disable").route(web::post().to(auth::otp_disable)))
@@ -84,4 +90,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
                 .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
         )
         .configure(|cfg| spa::configure(cfg, frontend_dir));
+}
+
+/// An optional JSON body: empty means `{}` (the seed's curl calls send none for refresh).
+pub(crate) fn optional_json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_data() {
+            ApiError::problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                format!("the JSON body does not fit: {e}"),
+            )
+        } else {
+            ApiError::problem(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        }
+    })
 }

@@ -12,6 +12,7 @@ use tessera_server::startup::Application;
 
 pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const JWT_SECRET: &str = "a test secret of at least thirty-two characters";
 
 /// Which implementations the app runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,10 +134,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
             "TESSERA_FRONTEND_DIR".into(),
             data_dir.path().join("no-frontend").display().to_string(),
         ),
-        (
-            "JWT_SECRET".into(),
-            "a test secret of at least thirty-two characters".into(),
-        ),
+        ("JWT_SECRET".into(), JWT_SECRET.into()),
         ("TESSERA_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
         ("TESSERA_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
         ("APP_ENV".into(), "test".into()),
@@ -273,27 +271,50 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let res = self
-            .client
-            .post(self.url("/api/auth/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "login of {email} failed");
-        res.json::<Value>().await.unwrap()["access_token"]
+        self.login_answer(email, password).await["access_token"]
             .as_str()
             .unwrap()
             .to_owned()
     }
 
+    /// The whole answer of a successful login (access and refresh tokens, user).
+    pub async fn login_answer(&self, email: &str, password: &str) -> Value {
+        let res = self
+            .post_anonymous(
+                "/api/auth/login",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {email} failed");
+        res.json().await.unwrap()
+    }
+
+    /// POSTs JSON without a token.
+    pub async fn post_anonymous(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user (as the admin) with `password`; answers its email and id.
+    pub async fn create_user(&self, password: &str, extra: Value) -> (String, i64) {
+        let email = format!("{}@example.org", unique("user"));
+        let mut body = json!({"email": email, "password": password, "name": "Ana"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let res = self.post_json("/api/users", &self.admin_token, body).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        (email, id)
+    }
+
     /// Creates a non-admin user and answers its token.
     pub async fn user_token(&self) -> String {
-        let email = format!("{}@example.org", unique("user"));
-        let res = self
-            .post_json("/api/users", &self.admin_token, json!({"email": email, "password": "user-password-1", "name": "Ana", "is_admin": false}))
-            .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
+        let (email, _) = self.create_user("user-password-1", json!({})).await;
         self.login(&email, "user-password-1").await
     }
 
@@ -312,15 +333,12 @@ impl TestApp {
 
     /// Creates a user of an org unit and answers its token.
     pub async fn unit_user_token(&self, org_unit_id: i64, is_treasurer: bool) -> String {
-        let email = format!("{}@example.org", unique("member"));
-        let res = self
-            .post_json(
-                "/api/users",
-                &self.admin_token,
-                json!({"email": email, "password": "user-password-1", "name": "Bia", "is_admin": false, "org_unit_id": org_unit_id, "is_treasurer": is_treasurer}),
+        let (email, _) = self
+            .create_user(
+                "user-password-1",
+                json!({"org_unit_id": org_unit_id, "is_treasurer": is_treasurer}),
             )
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
         self.login(&email, "user-password-1").await
     }
 

@@ -11,5 +11,6 @@ mod files;
 mod org_units;
 mod otp;
 mod resilience;
+mod sessions;
 mod startup;
 mod users;

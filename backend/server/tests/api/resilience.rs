@@ -6,9 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
-use crate::helpers::{png, spawn_app_with, Backend, TestApp};
+use crate::helpers::{png, spawn_app_with, Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD};
 
 struct PrivateRedis {
     child: Option<Child>,
@@ -135,11 +135,12 @@ async fn wait_for_cache(app: &TestApp, degraded: bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_stopped_gets_still_succeed_and_the_cache_comes_back() {
     let mut redis = PrivateRedis::start();
-    let app = spawn_app_with(Backend::Embedded, &[("REDIS_URL", &redis.url())]).await;
+    let mut app = spawn_app_with(Backend::Embedded, &[("REDIS_URL", &redis.url())]).await;
     let id = app.upload("avatar", "a.png", png()).await["id"]
         .as_i64()
         .unwrap();
     timed_get(&app, id).await;
+    let before = app.login_answer(ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     redis.stop();
     for _ in 0..10 {
@@ -162,8 +163,31 @@ async fn with_redis_stopped_gets_still_succeed_and_the_cache_comes_back() {
         .unwrap();
     assert_eq!(ready["status"], "degraded");
 
+    // Logging in still works, without a refresh token; refreshing says the store is down.
+    let login = app.login_answer(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(login["refresh_token"].is_null());
+    let access = login["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/auth/me", access).await.status(),
+        StatusCode::OK
+    );
+    let res = app
+        .post_anonymous(
+            "/api/auth/refresh",
+            json!({"refresh_token": before["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+
     redis.restart();
     wait_for_cache(&app, false).await;
+    // The restarted Redis kept nothing (no persistence here), so sessions started before are
+    // gone and their tokens with them: log in again.
+    assert_eq!(
+        app.get("/api/auth/me", &app.admin_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.admin_token = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     timed_get(&app, id).await;
     let stats = app.stats().await;
     assert_eq!(stats["degraded"], false);

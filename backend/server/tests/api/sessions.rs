@@ -1,0 +1,257 @@
+//! Sessions: refresh tokens that rotate, reuse that ends the family, logout, and access tokens
+//! refused for a bad expiry or audience.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use redis::AsyncCommands;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::helpers::{Backend, TestApp, JWT_SECRET};
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_anonymous("/api/auth/refresh", json!({"refresh_token": token}))
+        .await
+}
+
+fn text(v: &Value, field: &str) -> String {
+    v[field].as_str().unwrap().to_owned()
+}
+
+async fn me_status(app: &TestApp, token: &str) -> StatusCode {
+    app.get("/api/auth/me", token).await.status()
+}
+
+both_backends!(
+    refresh_tokens_rotate_and_a_reused_one_ends_the_session,
+    |app: TestApp| async move {
+        let (email, _) = app.create_user("user-password-1", json!({})).await;
+        let login = app.login_answer(&email, "user-password-1").await;
+        let first = text(&login, "refresh_token");
+        assert_eq!(login["token_type"], "Bearer");
+        assert!(login["refresh_expires_in"].as_u64().unwrap() > 3600);
+
+        let res = refresh(&app, &first).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let rotated: Value = res.json().await.unwrap();
+        let second = text(&rotated, "refresh_token");
+        assert_ne!(second, first);
+        assert_eq!(rotated["user"]["email"], email.as_str());
+        let access = text(&rotated, "access_token");
+        assert_eq!(me_status(&app, &access).await, StatusCode::OK);
+
+        // The retired token comes back: someone copied it. The whole session ends.
+        let res = refresh(&app, &first).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "unauthenticated");
+        assert_eq!(
+            refresh(&app, &second).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            me_status(&app, &text(&login, "access_token")).await,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // Another login is a session of its own, untouched by all this.
+        let other = app.login(&email, "user-password-1").await;
+        assert_eq!(me_status(&app, &other).await, StatusCode::OK);
+
+        for bad in [
+            "",
+            "garbage",
+            &first.replace('.', "x"),
+            &format!("{second}x"),
+        ] {
+            let res = refresh(&app, bad).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{bad:?}");
+        }
+        let res = app.post_anonymous("/api/auth/refresh", json!({})).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
+both_backends!(
+    logout_refuses_the_access_token_and_ends_its_session_only,
+    |app: TestApp| async move {
+        let (email, _) = app.create_user("user-password-1", json!({})).await;
+        let a = app.login_answer(&email, "user-password-1").await;
+        let b = app.login_answer(&email, "user-password-1").await;
+        let a_access = text(&a, "access_token");
+
+        let res = app
+            .client
+            .post(app.url("/api/auth/logout"))
+            .bearer_auth(&a_access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(me_status(&app, &a_access).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refresh(&app, &text(&a, "refresh_token")).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        // Logging out twice is refused like any other dead token.
+        let res = app
+            .post_json("/api/auth/logout", &a_access, json!({}))
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+        assert_eq!(
+            me_status(&app, &text(&b, "access_token")).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            refresh(&app, &text(&b, "refresh_token")).await.status(),
+            StatusCode::OK
+        );
+    }
+);
+
+both_backends!(
+    logout_everywhere_and_lockouts_end_every_session,
+    |app: TestApp| async move {
+        let (email, id) = app.create_user("user-password-1", json!({})).await;
+        let a = app.login_answer(&email, "user-password-1").await;
+        let b = app.login_answer(&email, "user-password-1").await;
+        let res = app
+            .post_json(
+                "/api/auth/logout",
+                &text(&a, "access_token"),
+                json!({"everywhere": true}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        for login in [&a, &b] {
+            assert_eq!(
+                me_status(&app, &text(login, "access_token")).await,
+                StatusCode::UNAUTHORIZED
+            );
+            assert_eq!(
+                refresh(&app, &text(login, "refresh_token")).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+
+        // A new password ends the other sessions, not the one that changed it.
+        let here = app.login_answer(&email, "user-password-1").await;
+        let elsewhere = app.login_answer(&email, "user-password-1").await;
+        let res = app
+            .patch(
+                "/api/auth/me",
+                &text(&here, "access_token"),
+                json!({"password": "user-password-2", "current_password": "user-password-1"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            me_status(&app, &text(&here, "access_token")).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            me_status(&app, &text(&elsewhere, "access_token")).await,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // Deactivation ends them all; the refresh token stops too.
+        let res = app
+            .patch(
+                &format!("/api/users/{id}"),
+                &app.admin_token,
+                json!({"is_active": false}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            refresh(&app, &text(&here, "refresh_token")).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+
+        let res = app
+            .post_json(
+                "/api/auth/logout",
+                &app.admin_token,
+                json!({"everything": 1}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+);
+
+fn forged(claims: Value) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+both_backends!(
+    expired_wrong_audience_and_wrong_issuer_tokens_are_refused,
+    |app: TestApp| async move {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let claims = |exp: i64, iss: &str, aud: &str| json!({"sub": "1", "iat": now - 60, "exp": exp, "jti": "j", "iss": iss, "aud": aud});
+        // The same secret and claims, made by the test: accepted, so the refusals below are
+        // about the one claim each changes.
+        let good = forged(claims(now + 300, "tessera", "tessera-api"));
+        assert_eq!(me_status(&app, &good).await, StatusCode::OK);
+        for token in [
+            forged(claims(now - 120, "tessera", "tessera-api")),
+            forged(claims(now + 300, "tessera", "another-api")),
+            forged(claims(now + 300, "someone-else", "tessera-api")),
+        ] {
+            let res = app.get("/api/auth/me", &token).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                res.json::<Value>().await.unwrap()["code"],
+                "unauthenticated"
+            );
+        }
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_live_in_redis_with_a_ttl_and_a_per_user_index() {
+    let app = crate::helpers::spawn_app(Backend::Services).await;
+    let (email, id) = app.create_user("user-password-1", json!({})).await;
+    let login = app.login_answer(&email, "user-password-1").await;
+    let session = text(&login, "refresh_token")
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut redis = app.redis().await;
+    let ttl: i64 = redis
+        .ttl(app.redis_key(&format!("session:{session}")))
+        .await
+        .unwrap();
+    assert!(ttl > 13 * 24 * 3600, "session TTL {ttl}");
+    let members: Vec<String> = redis
+        .smembers(app.redis_key(&format!("user_sessions:{id}")))
+        .await
+        .unwrap();
+    assert_eq!(members, vec![session.clone()]);
+
+    let res = app
+        .post_json("/api/auth/logout", &text(&login, "access_token"), json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let exists: bool = redis
+        .exists(app.redis_key(&format!("session:{session}")))
+        .await
+        .unwrap();
+    assert!(!exists);
+    let revoked: Vec<String> = redis.keys(app.redis_key("revoked_jti:*")).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    let ttl: i64 = redis.ttl(&revoked[0]).await.unwrap();
+    assert!(ttl > 0 && ttl <= 900, "revoked jti TTL {ttl}");
+}

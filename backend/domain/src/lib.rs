@@ -3,6 +3,8 @@
 //! or cloud SDK is allowed in here; `.ci/run` checks that.
 
 pub mod accounts;
+pub mod api_tokens;
+pub mod audit;
 pub mod cache_admin;
 pub mod clock;
 pub mod content_type;
@@ -14,6 +16,7 @@ pub mod org;
 pub mod org_units;
 pub mod otp;
 pub mod ports;
+pub mod rate_limit;
 pub mod sessions;
 pub mod user;
 

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
+use crate::api_tokens::{ApiToken, ApiTokenId, NewApiToken};
+use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use crate::error::DomainResult;
 use crate::file::{FileFilter, FileId, FileType, NewFile, Page, PageRequest, StoredFile};
 use crate::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
@@ -87,6 +89,24 @@ pub trait Store: Send + Sync {
     ) -> DomainResult<StoredFile>;
     /// Deletes a file row; `false` when it did not exist.
     async fn delete_file(&self, id: FileId) -> DomainResult<bool>;
+
+    /// Stores an API token (its hash only).
+    async fn insert_api_token(&self, token: NewApiToken) -> DomainResult<ApiToken>;
+    /// The token with this SHA-256 hash, if any (expired ones too).
+    async fn api_token_by_hash(&self, token_hash: &str) -> DomainResult<Option<ApiToken>>;
+    /// Every token, newest first.
+    async fn list_api_tokens(&self) -> DomainResult<Vec<ApiToken>>;
+    /// Deletes a token; answers it and its hash, or `None` when it did not exist.
+    async fn delete_api_token(&self, id: ApiTokenId) -> DomainResult<Option<(ApiToken, String)>>;
+
+    /// Appends an event to the audit log.
+    async fn insert_audit_event(&self, event: NewAuditEvent) -> DomainResult<()>;
+    /// A page of audit events matching the filter, newest first.
+    async fn list_audit_events(
+        &self,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<AuditEvent>>;
 }
 
 /// Which cache implementation is in use.

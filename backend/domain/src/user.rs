@@ -6,7 +6,9 @@ use crate::error::{DomainError, DomainResult};
 use crate::org::{OrgUnitId, OrgUnitKind, UnitPath};
 
 /// A user's database id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct UserId(pub i64);
 
 /// A user account as stored. Its `Debug` leaves out the password hash and the TOTP secret.

@@ -12,6 +12,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
+use tessera_domain::api_tokens::{ApiScope, ApiToken, ApiTokenId, NewApiToken};
+use tessera_domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use tessera_domain::error::DomainResult;
 use tessera_domain::file::{
     FileFilter, FileId, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
@@ -174,6 +176,32 @@ fn user_from_row(row: &AnyRow) -> Result<User, DomainError> {
             }
         },
         created_at: time(row.try_get("created_at").map_err(db_error)?),
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, user_id, name, scopes, created_at, expires_at";
+
+/// Scopes as stored: names joined by spaces.
+fn scopes_text(scopes: &[ApiScope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn token_from_row(row: &AnyRow) -> Result<ApiToken, DomainError> {
+    let scopes: String = row.try_get("scopes").map_err(db_error)?;
+    Ok(ApiToken {
+        id: ApiTokenId(row.try_get("id").map_err(db_error)?),
+        user_id: UserId(row.try_get("user_id").map_err(db_error)?),
+        name: row.try_get("name").map_err(db_error)?,
+        scopes: scopes
+            .split_whitespace()
+            .map(ApiScope::from_str)
+            .collect::<Result<_, _>>()?,
+        created_at: time(row.try_get("created_at").map_err(db_error)?),
+        expires_at: time(row.try_get("expires_at").map_err(db_error)?),
     })
 }
 
@@ -676,5 +704,126 @@ impl Store for SqlStore {
             .await
             .map_err(db_error)?;
         Ok(result.rows_affected() > 0)
+    }
+
+    async fn insert_api_token(&self, token: NewApiToken) -> DomainResult<ApiToken> {
+        let sql = format!(
+            "INSERT INTO api_tokens (user_id, name, scopes, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(token.user_id.0)
+            .bind(&token.name)
+            .bind(scopes_text(&token.scopes))
+            .bind(&token.token_hash)
+            .bind(now_ms())
+            .bind(token.expires_at.timestamp_millis())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        token_from_row(&row)
+    }
+
+    async fn api_token_by_hash(&self, token_hash: &str) -> DomainResult<Option<ApiToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn list_api_tokens(&self) -> DomainResult<Vec<ApiToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id DESC");
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn delete_api_token(&self, id: ApiTokenId) -> DomainResult<Option<(ApiToken, String)>> {
+        let sql =
+            format!("DELETE FROM api_tokens WHERE id = $1 RETURNING {TOKEN_COLUMNS}, token_hash");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref()
+            .map(|row| {
+                Ok((
+                    token_from_row(row)?,
+                    row.try_get("token_hash").map_err(db_error)?,
+                ))
+            })
+            .transpose()
+    }
+
+    async fn insert_audit_event(&self, event: NewAuditEvent) -> DomainResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, action, actor_user_id, subject, client_ip, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(now_ms())
+        .bind(event.action.as_str())
+        .bind(event.actor.map(|u| u.0))
+        .bind(event.subject)
+        .bind(event.client_ip)
+        .bind(event.detail.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_audit_events(
+        &self,
+        filter: AuditFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<AuditEvent>> {
+        const WHERE: &str = "WHERE (CAST($1 AS TEXT) IS NULL OR action = $1) \
+             AND (CAST($2 AS BIGINT) IS NULL OR actor_user_id = $2)";
+        let action = filter.action.map(|a| a.as_str());
+        let actor = filter.actor.map(|u| u.0);
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM audit_events {WHERE}"))
+            .bind(action)
+            .bind(actor)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?
+            .try_get("n")
+            .map_err(db_error)?;
+        let rows = sqlx::query(&format!(
+            "SELECT id, at, action, actor_user_id, subject, client_ip, detail FROM audit_events \
+             {WHERE} ORDER BY id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(action)
+        .bind(actor)
+        .bind(i64::from(page.per_page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                let detail: String = row.try_get("detail").map_err(db_error)?;
+                Ok(AuditEvent {
+                    id: row.try_get("id").map_err(db_error)?,
+                    at: time(row.try_get("at").map_err(db_error)?),
+                    action: row.try_get("action").map_err(db_error)?,
+                    actor_user_id: row
+                        .try_get::<Option<i64>, _>("actor_user_id")
+                        .map_err(db_error)?
+                        .map(UserId),
+                    subject: row.try_get("subject").map_err(db_error)?,
+                    client_ip: row.try_get("client_ip").map_err(db_error)?,
+                    detail: serde_json::from_str(&detail).unwrap_or_default(),
+                })
+            })
+            .collect::<DomainResult<_>>()?;
+        Ok(Page { items, total })
     }
 }

@@ -1,17 +1,20 @@
 //! Bearer access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `jti`, issuer and audience, the
-//! algorithm pinned. `AuthUser` turns a request's bearer token into the domain's `Actor`.
+//! algorithm pinned. `AuthUser` turns a request's bearer token (an access token or an API token)
+//! into the domain's `Actor`, and holds API tokens to their scopes.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use actix_web::http::header;
+use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use tessera_domain::api_tokens::{ApiScope, ApiToken, TOKEN_PREFIX};
 use tessera_domain::sessions::SessionId;
 use tessera_domain::user::{Actor, User, UserId};
+use tessera_domain::DomainError;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -136,6 +139,8 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 pub enum Credential {
     /// A login access token.
     Access(AccessToken),
+    /// An API token, limited to its scopes.
+    ApiToken(ApiToken),
 }
 
 impl Credential {
@@ -143,12 +148,31 @@ impl Credential {
     pub fn session(&self) -> Option<&SessionId> {
         match self {
             Credential::Access(token) => token.session.as_ref(),
+            Credential::ApiToken(_) => None,
         }
     }
 }
 
+/// What an API token needs to call an endpoint: a scope, or nothing it can have (`None`:
+/// account and token management need a person logged in).
+fn required_scope(method: &Method, path: &str) -> Option<ApiScope> {
+    let reads = matches!(*method, Method::GET | Method::HEAD);
+    if path.starts_with("/api/admin/cache/") {
+        Some(ApiScope::CacheAdmin)
+    } else if path.starts_with("/api/tokens")
+        || (path.starts_with("/api/auth/") && !(reads && path == "/api/auth/me"))
+    {
+        None
+    } else if reads {
+        Some(ApiScope::Read)
+    } else {
+        Some(ApiScope::Write)
+    }
+}
+
 /// An authenticated caller. Extracting it answers 401 when the token is missing, invalid,
-/// expired or logged out, its session has ended, or its user no longer exists or is inactive.
+/// expired or logged out, its session has ended, or its user no longer exists or is inactive;
+/// 403 when an API token lacks the scope the endpoint needs.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User, pub Credential);
 
@@ -166,23 +190,54 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req).map(str::to_owned);
+        let required = required_scope(req.method(), req.path());
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::Domain(anyhow::anyhow!("application state missing").into())
             })?;
             let token =
                 token.ok_or_else(|| ApiError::unauthenticated("Authentication required"))?;
+            if token.starts_with(TOKEN_PREFIX) {
+                return api_token_user(&state, &token, required).await;
+            }
             let access = state.jwt.verify(&token)?;
             let user = state
                 .accounts
                 .user_for_access(access.user_id, access.session.as_ref(), &access.jti)
                 .await
                 .map_err(|e| match e {
-                    tessera_domain::DomainError::Unauthenticated(_) => ApiError::Domain(e),
+                    DomainError::Unauthenticated(_) => ApiError::Domain(e),
                     _ => ApiError::unauthenticated("the access token is invalid or expired"),
                 })?;
             Ok(AuthUser(user, Credential::Access(access)))
         })
+    }
+}
+
+/// The caller behind an API token, if the token is live and carries `required`.
+async fn api_token_user(
+    state: &AppState,
+    secret: &str,
+    required: Option<ApiScope>,
+) -> Result<AuthUser, ApiError> {
+    let token = state.tokens.authenticate(secret).await?;
+    let user = state
+        .accounts
+        .user(token.user_id)
+        .await
+        .map_err(|_| ApiError::unauthenticated("the API token is invalid or expired"))?;
+    match required {
+        Some(scope) if token.allows(scope) => Ok(AuthUser(user, Credential::ApiToken(token))),
+        Some(scope) => Err(ApiError::problem(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("this API token does not carry the {scope} scope"),
+        )),
+        None => Err(ApiError::problem(
+            StatusCode::FORBIDDEN,
+            "session_required",
+            "this endpoint needs a logged-in user; API tokens cannot call it",
+        )),
     }
 }
 
@@ -200,6 +255,25 @@ mod tests {
         let mut tampered = token.clone();
         tampered.pop();
         assert!(keys.verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn api_token_scopes_follow_the_path_and_method() {
+        let scope = |m: Method, p: &str| required_scope(&m, p);
+        assert_eq!(
+            scope(Method::GET, "/api/admin/cache/stats"),
+            Some(ApiScope::CacheAdmin)
+        );
+        assert_eq!(
+            scope(Method::POST, "/api/admin/cache/clear"),
+            Some(ApiScope::CacheAdmin)
+        );
+        assert_eq!(scope(Method::GET, "/api/files/3"), Some(ApiScope::Read));
+        assert_eq!(scope(Method::DELETE, "/api/files/3"), Some(ApiScope::Write));
+        assert_eq!(scope(Method::GET, "/api/auth/me"), Some(ApiScope::Read));
+        assert_eq!(scope(Method::PATCH, "/api/auth/me"), None);
+        assert_eq!(scope(Method::POST, "/api/auth/logout"), None);
+        assert_eq!(scope(Method::GET, "/api/tokens"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Tessera's HTTP server: settings, start-up, routes, errors, auth, OpenAPI and telemetry.
 
 pub mod auth;
+pub mod limits;
 pub mod openapi;
 pub mod problem;
 pub mod routes;

@@ -1,11 +1,16 @@
-//! The `tessera` command line: `serve` (the default), `migrate`, `openapi`, `admin create`.
+//! The `tessera` command line: `serve` (the default), `migrate`, `openapi`, `admin create`,
+//! `token create`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tessera_domain::accounts::{AccountService, CreateUser};
+use tessera_domain::api_tokens::{ApiTokenService, CreateApiToken};
+use tessera_domain::clock::SystemClock;
 use tessera_domain::otp::OtpSecret;
+use tessera_domain::ports::Store;
+use tessera_domain::user::Email;
 use tessera_infra::cache_memory::MemoryCache;
 use tessera_server::settings::Settings;
 use tessera_server::startup::{connect_store, Application};
@@ -38,6 +43,30 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// API tokens for scripts and third-party clients.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token acting as an administrator; prints it once.
+    Create {
+        /// The email of the administrator the token acts as.
+        #[arg(long)]
+        email: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes: cache:admin, read, write.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = 90)]
+        expires_in_days: i64,
     },
 }
 
@@ -139,6 +168,54 @@ fn main() -> ExitCode {
                     accounts.activate_otp(user.id, &secret).await?;
                     print_enrolment(&secret, user.email.as_str(), qr_png.as_deref())?;
                 }
+            }
+            Command::Token {
+                command:
+                    TokenCommand::Create {
+                        email,
+                        name,
+                        scopes,
+                        expires_in_days,
+                    },
+            } => {
+                let store: std::sync::Arc<dyn Store> =
+                    std::sync::Arc::new(connect_store(&settings).await?);
+                let owner = store
+                    .user_by_email(&Email::parse(&email)?)
+                    .await?
+                    .filter(|u| u.is_admin && u.is_active)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("no active administrator has the email {email}")
+                    })?;
+                // No server runs here: an in-process cache is all the service needs.
+                let tokens = ApiTokenService::new(
+                    store,
+                    std::sync::Arc::new(MemoryCache::new(16)),
+                    std::sync::Arc::new(SystemClock),
+                );
+                let (token, secret) = tokens
+                    .issue(
+                        owner.id,
+                        CreateApiToken {
+                            name,
+                            scopes,
+                            expires_in_days: Some(expires_in_days),
+                        },
+                    )
+                    .await?;
+                eprintln!(
+                    "created API token {} ({}) for {}, expires {}; it is shown only now:",
+                    token.id.0,
+                    token
+                        .scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    owner.email.as_str(),
+                    token.expires_at.to_rfc3339()
+                );
+                println!("{}", secret.expose());
             }
             Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
         }

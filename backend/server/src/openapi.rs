@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldProblem, Problem};
-use crate::routes::{admin_cache, auth, files, health, objects, org_units, users};
+use crate::routes::{admin_cache, audit, auth, files, health, objects, org_units, tokens, users};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -16,6 +16,8 @@ use crate::routes::{admin_cache, auth, files, health, objects, org_units, users}
     paths(
         health::healthz, health::readyz,
         auth::login, auth::refresh, auth::logout, auth::me, auth::update_me, auth::otp_setup, auth::otp_enable, auth::otp_disable,
+        tokens::create_token, tokens::list_tokens, tokens::revoke_token,
+        audit::list_audit,
         users::create_user, users::list_users, users::get_user, users::update_user, users::delete_user,
         org_units::create_org_unit, org_units::list_org_units, org_units::get_org_unit, org_units::update_org_unit, org_units::delete_org_unit,
         files::upload_file, files::list_files, files::get_file, files::delete_file, files::start_upload, files::complete_upload,
@@ -27,6 +29,8 @@ use crate::routes::{admin_cache, auth, files, health, objects, org_units, users}
     tags(
         (name = "auth", description = "Login and the caller's account"),
         (name = "users", description = "User administration"),
+        (name = "tokens", description = "API tokens for scripts and third-party clients (administrators)"),
+        (name = "audit", description = "The audit log of security events (administrators)"),
         (name = "org units", description = "The organisation tree: central committee, regional committees, sectors, cells"),
         (name = "files", description = "Uploads and signed, cached view URLs"),
         (name = "admin cache", description = "The file-URL cache: stats, clear, warm, refresh (administrators)"),
@@ -46,7 +50,7 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .description(Some("A login access token (JWT), or an API token (`tsk_…`) limited to its scopes"))
                     .build(),
             ),
         );

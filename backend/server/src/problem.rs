@@ -11,6 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
+use tessera_domain::rate_limit::Decision;
 use tessera_domain::DomainError;
 use utoipa::ToSchema;
 
@@ -92,6 +93,9 @@ pub enum ApiError {
     /// A problem already shaped (framework and request errors).
     #[error("{}", .0.detail)]
     Problem(Box<Problem>),
+    /// Over a rate limit: 429 with `Retry-After` and the `RateLimit` headers.
+    #[error("too many requests")]
+    RateLimited(Decision),
 }
 
 impl ApiError {
@@ -109,6 +113,18 @@ impl ApiError {
         match self {
             ApiError::Problem(p) => (**p).clone(),
             ApiError::Domain(e) => domain_problem(e),
+            ApiError::RateLimited(decision) => {
+                let mut p = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "too many attempts: try again in {} s",
+                        retry_after(decision)
+                    ),
+                );
+                p.error = Some("Too many requests".into());
+                p
+            }
         }
     }
 }
@@ -206,8 +222,52 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        self.to_problem().response()
+        let mut response = self.to_problem().response();
+        if let ApiError::RateLimited(decision) = self {
+            let headers = response.headers_mut();
+            for (name, value) in rate_limit_headers(decision) {
+                headers.insert(name, value);
+            }
+            if let Ok(value) = header::HeaderValue::from_str(&retry_after(decision).to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
+}
+
+/// Whole seconds until a refused client may try again (at least 1).
+fn retry_after(decision: &Decision) -> u64 {
+    decision.reset.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// The IETF `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers-09):
+/// `"login";q=5;w=60` and `"login";r=0;t=42`.
+pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::HeaderValue); 2] {
+    let policy = decision.policy;
+    let value = |text: String| {
+        header::HeaderValue::from_str(&text).unwrap_or(header::HeaderValue::from_static(""))
+    };
+    [
+        (
+            header::HeaderName::from_static("ratelimit-policy"),
+            value(format!(
+                "\"{}\";q={};w={}",
+                policy.name,
+                policy.limit,
+                policy.window.as_secs()
+            )),
+        ),
+        (
+            header::HeaderName::from_static("ratelimit"),
+            value(format!(
+                "\"{}\";r={};t={}",
+                policy.name,
+                decision.remaining,
+                decision.reset.as_secs_f64().ceil() as u64
+            )),
+        ),
+    ]
 }
 
 /// Bad or oversize JSON bodies.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use tessera_domain::file_urls::UrlPolicy;
 use tessera_domain::otp::OtpSecret;
 use tessera_infra::cache_redis::parse_redis_url;
@@ -104,6 +105,22 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `TESSERA_CORS_ORIGINS`: origins (besides our own) whose pages may call the API.
     pub cors_origins: Vec<String>,
+    /// `TESSERA_TRUSTED_PROXIES`: addresses or CIDR ranges whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// The rate limits.
+    pub rate_limits: RateLimits,
+}
+
+/// Attempts allowed per minute; 0 turns a limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `RATE_LIMIT_LOGIN_PER_MINUTE` (5): logins per account, and per client address.
+    pub login_per_minute: u64,
+    /// `RATE_LIMIT_OTP_PER_MINUTE` (5): one-time code attempts per account, and per address.
+    pub otp_per_minute: u64,
+    /// `RATE_LIMIT_API_PER_MINUTE` (600): API requests per user or token, or per address when
+    /// anonymous.
+    pub api_per_minute: u64,
 }
 
 impl std::fmt::Debug for Settings {
@@ -383,7 +400,32 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let trusted_proxies = match vars.get("TESSERA_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse::<IpNet>()
+                        .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            SettingsError(format!(
+                                "invalid TESSERA_TRUSTED_PROXIES: {p:?} is not an address or CIDR range like 10.0.0.0/8"
+                            ))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let per_minute = "a whole number of attempts per minute (0 turns the limit off)";
+        let rate_limits = RateLimits {
+            login_per_minute: vars.parse("RATE_LIMIT_LOGIN_PER_MINUTE", 5, per_minute)?,
+            otp_per_minute: vars.parse("RATE_LIMIT_OTP_PER_MINUTE", 5, per_minute)?,
+            api_per_minute: vars.parse("RATE_LIMIT_API_PER_MINUTE", 600, per_minute)?,
+        };
         Ok(Self {
+            trusted_proxies,
+            rate_limits,
             cors_origins,
             addr,
             public_url,

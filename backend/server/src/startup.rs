@@ -13,12 +13,15 @@ use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tessera_domain::accounts::{AccountService, USER_NAMESPACE};
+use tessera_domain::api_tokens::ApiTokenService;
+use tessera_domain::audit::AuditLog;
 use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::{Clock, SystemClock};
 use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
 use tessera_domain::org_units::OrgUnitService;
-use tessera_domain::ports::{Cache, ObjectStore, Store};
+use tessera_domain::ports::{Cache, CacheBackend, ObjectStore, Store};
+use tessera_domain::rate_limit::RateLimiter;
 use tessera_domain::sessions::SessionService;
 use tessera_infra::cache_memory::MemoryCache;
 use tessera_infra::cache_redis::{RedisCache, RedisSettings};
@@ -29,7 +32,7 @@ use tessera_infra::store::SqlStore;
 use crate::auth::JwtKeys;
 use crate::settings::{AppEnv, Settings};
 use crate::state::AppState;
-use crate::{problem, routes, telemetry};
+use crate::{limits, problem, routes, telemetry};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -63,6 +66,7 @@ impl Application {
                 )
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .app_data(web::QueryConfig::default().error_handler(problem::query_error))
+                .wrap(from_fn(limits::api_rate_limit))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
@@ -159,6 +163,11 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         ),
         None => Arc::new(MemoryCache::new(settings.cache_max_entries)),
     };
+    // Counters move here while Redis is down, so limits hold through an outage.
+    let limiter_fallback: Arc<dyn Cache> = match cache.backend() {
+        CacheBackend::Redis => Arc::new(MemoryCache::new(100_000)),
+        CacheBackend::InProcess => Arc::clone(&cache),
+    };
     if cache.ping().await.is_err() {
         tracing::warn!("the cache does not answer at start; serving without it until it does");
     }
@@ -227,6 +236,9 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             settings.jwt_refresh_ttl,
         ),
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
+        tokens: ApiTokenService::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)),
+        audit: AuditLog::new(Arc::clone(&store)),
+        limiter: RateLimiter::new(Arc::clone(&cache), limiter_fallback),
         settings,
         store,
         cache,

@@ -3,12 +3,15 @@
 use std::sync::Arc;
 
 use tessera_domain::accounts::AccountService;
+use tessera_domain::api_tokens::ApiTokenService;
+use tessera_domain::audit::AuditLog;
 use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::Clock;
 use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
 use tessera_domain::org_units::OrgUnitService;
 use tessera_domain::ports::{Cache, ObjectStore, Store};
+use tessera_domain::rate_limit::RateLimiter;
 use tessera_domain::sessions::SessionService;
 use tessera_infra::objects_local::LocalObjects;
 
@@ -41,6 +44,12 @@ pub struct AppState {
     pub sessions: SessionService,
     /// Access tokens.
     pub jwt: JwtKeys,
+    /// API tokens.
+    pub tokens: ApiTokenService,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// Rate limits.
+    pub limiter: RateLimiter,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
+use tessera_domain::audit::{AuditAction, NewAuditEvent};
 use tessera_domain::cache_admin::{ClearTarget, WarmTarget};
 use tessera_domain::file::{FileId, FileType};
 use tessera_domain::file_urls::FILE_URL_NAMESPACE;
@@ -12,6 +13,7 @@ use tessera_domain::DomainError;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
+use crate::limits::client_ip_of;
 use crate::problem::{ApiError, Problem};
 use crate::routes::files::FileTypeDto;
 use crate::routes::optional_json;
@@ -222,6 +224,7 @@ pub async fn stats(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRes
 ))]
 pub async fn clear(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -236,6 +239,19 @@ pub async fn clear(
         None => ClearTarget::AllFileUrls,
     };
     let cleared_count = state.cache_admin.clear(&user.actor(), target).await?;
+    let subject = match target {
+        ClearTarget::File(id) => format!("file_url:{}", id.0),
+        ClearTarget::AllFileUrls => "file_url:*".to_owned(),
+    };
+    state
+        .audit
+        .record(
+            NewAuditEvent::new(AuditAction::CacheCleared, Some(user.0.id))
+                .subject(subject)
+                .from_ip(Some(client_ip_of(&req, &state)))
+                .detail(serde_json::json!({"cleared_count": cleared_count})),
+        )
+        .await;
     Ok(HttpResponse::Ok().json(ClearResponse {
         success: true,
         message: format!("Cleared {cleared_count} cache entries"),

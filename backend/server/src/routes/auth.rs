@@ -1,14 +1,19 @@
 //! Login and the caller's own account.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use serde_json::json;
+use tessera_domain::audit::{AuditAction, NewAuditEvent};
+use tessera_domain::rate_limit::{Policy, Subject};
 use tessera_domain::sessions::{NewSession, Refresh};
 use tessera_domain::user::User;
 use tessera_domain::DomainError;
 
 use crate::auth::{AuthUser, Credential};
+use crate::limits::client_ip_of;
 use crate::problem::{ApiError, Problem};
 use crate::routes::optional_json;
 use crate::routes::users::UserDto;
@@ -63,21 +68,80 @@ impl TokenResponse {
     (status = 200, description = "Logged in", body = TokenResponse),
     (status = 401, description = "Wrong email or password (`unauthenticated`), a one-time code needed (`otp_required`) or wrong (`otp_invalid`)", body = Problem, content_type = "application/problem+json"),
     (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many attempts for this account or address (`rate_limited`), with `Retry-After`, `RateLimit-Policy` and `RateLimit`", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state
+    let ip = client_ip_of(&req, &state);
+    let limits = state.settings.rate_limits;
+    let login = Policy::per_minute("login", limits.login_per_minute);
+    let mut checks = vec![
+        (login, Subject::Ip(&ip)),
+        (login, Subject::Account(&body.email)),
+    ];
+    if body.otp_code.is_some() {
+        let otp = Policy::per_minute("otp", limits.otp_per_minute);
+        checks.extend([
+            (otp, Subject::Ip(&ip)),
+            (otp, Subject::Account(&body.email)),
+        ]);
+    }
+    let attempt = |action| {
+        NewAuditEvent::new(action, None)
+            .subject(format!("email:{}", body.email.trim().to_lowercase()))
+            .from_ip(Some(ip.clone()))
+    };
+    if let Some(decision) = state.limiter.hit_all(&checks).await {
+        if !decision.allowed {
+            state
+                .audit
+                .record(
+                    attempt(AuditAction::RateLimited)
+                        .detail(json!({"policy": decision.policy.name})),
+                )
+                .await;
+            return Err(ApiError::RateLimited(decision));
+        }
+    }
+    let user = match state
         .accounts
         .authenticate(&body.email, &body.password, body.otp_code.as_deref())
-        .await?;
+        .await
+    {
+        Ok(user) => user,
+        Err(e) => {
+            let reason = match &e {
+                DomainError::Unauthenticated(_) => Some("invalid_credentials"),
+                DomainError::OtpInvalid => Some("otp_invalid"),
+                // The first step of a two-step login, not a failure.
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                state
+                    .audit
+                    .record(attempt(AuditAction::LoginFailed).detail(json!({"reason": reason})))
+                    .await;
+            }
+            return Err(e.into());
+        }
+    };
     // Redis being down must not stop anyone logging in: the login then has no refresh token.
     let session = match state.sessions.start(user.id).await {
         Ok(session) => Some(session),
         Err(DomainError::Unavailable(_)) => None,
         Err(e) => return Err(e.into()),
     };
+    state
+        .audit
+        .record(
+            NewAuditEvent::new(AuditAction::LoginSucceeded, Some(user.id))
+                .subject(format!("user:{}", user.id.0))
+                .from_ip(Some(ip.clone())),
+        )
+        .await;
     tracing::info!(user_id = user.id.0, "login succeeded");
     Ok(HttpResponse::Ok().json(TokenResponse::new(&state, &user, session)?))
 }
@@ -98,6 +162,7 @@ pub struct RefreshRequest {
 ))]
 pub async fn refresh(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let session = match state.sessions.refresh(&body.refresh_token).await? {
@@ -108,6 +173,14 @@ pub async fn refresh(
                 session = id.as_str(),
                 "a retired refresh token was used again; the session is ended"
             );
+            state
+                .audit
+                .record(
+                    NewAuditEvent::new(AuditAction::RefreshTokenReused, None)
+                        .subject(format!("user:{}", user_id.0))
+                        .from_ip(Some(client_ip_of(&req, &state))),
+                )
+                .await;
             return Err(ApiError::unauthenticated(
                 "the refresh token was already used: the session has ended, log in again",
             ));
@@ -144,11 +217,19 @@ pub struct LogoutRequest {
 ))]
 pub async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: LogoutRequest = optional_json(&body)?;
-    let Credential::Access(token) = &user.1;
+    // `AuthUser` already refuses API tokens here; this keeps the handler honest on its own.
+    let Credential::Access(token) = &user.1 else {
+        return Err(ApiError::problem(
+            StatusCode::FORBIDDEN,
+            "session_required",
+            "logging out needs a login session, not an API token",
+        ));
+    };
     state
         .sessions
         .refuse_access_token(&token.jti, token.expires_at)
@@ -159,6 +240,15 @@ pub async fn logout(
         state.sessions.end(session).await?;
     }
     state.accounts.forget(user.0.id).await;
+    state
+        .audit
+        .record(
+            NewAuditEvent::new(AuditAction::Logout, Some(user.0.id))
+                .subject(format!("user:{}", user.0.id.0))
+                .from_ip(Some(client_ip_of(&req, &state)))
+                .detail(json!({"everywhere": request.everywhere})),
+        )
+        .await;
     tracing::info!(
         user_id = user.0.id.0,
         everywhere = request.everywhere,
@@ -259,13 +349,17 @@ pub async fn otp_setup(
     (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "No enrolment (`otp_not_enrolled`)", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn otp_enable(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: web::Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let ip = otp_attempt(&state, &req, &user).await?;
     state.accounts.otp_enable(&user.actor(), &body.code).await?;
+    otp_changed(&state, &user, ip, AuditAction::OtpEnabled).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -274,15 +368,56 @@ pub async fn otp_enable(
     (status = 204, description = "Disabled"),
     (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
+    (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn otp_disable(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     body: web::Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let ip = otp_attempt(&state, &req, &user).await?;
     state
         .accounts
         .otp_disable(&user.actor(), &body.code)
         .await?;
+    otp_changed(&state, &user, ip, AuditAction::OtpDisabled).await;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Counts a one-time code attempt against the caller and its address; answers the address.
+async fn otp_attempt(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &AuthUser,
+) -> Result<String, ApiError> {
+    let ip = client_ip_of(req, state);
+    let otp = Policy::per_minute("otp", state.settings.rate_limits.otp_per_minute);
+    let checks = [(otp, Subject::Ip(&ip)), (otp, Subject::User(user.0.id.0))];
+    match state.limiter.hit_all(&checks).await {
+        Some(decision) if !decision.allowed => {
+            state
+                .audit
+                .record(
+                    NewAuditEvent::new(AuditAction::RateLimited, Some(user.0.id))
+                        .subject(format!("user:{}", user.0.id.0))
+                        .from_ip(Some(ip))
+                        .detail(json!({"policy": "otp"})),
+                )
+                .await;
+            Err(ApiError::RateLimited(decision))
+        }
+        _ => Ok(ip),
+    }
+}
+
+async fn otp_changed(state: &AppState, user: &AuthUser, ip: String, action: AuditAction) {
+    state
+        .audit
+        .record(
+            NewAuditEvent::new(action, Some(user.0.id))
+                .subject(format!("user:{}", user.0.id.0))
+                .from_ip(Some(ip)),
+        )
+        .await;
 }

@@ -9,12 +9,14 @@ use serde::de::DeserializeOwned;
 use crate::problem::ApiError;
 
 pub mod admin_cache;
+pub mod audit;
 pub mod auth;
 pub mod files;
 pub mod health;
 pub mod objects;
 pub mod org_units;
 pub mod spa;
+pub mod tokens;
 pub mod users;
 
 /// Mounts every route. Resources are registered with `web::resource` so a wrong method on a
@@ -33,6 +35,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
                 .route(web::get().to(auth::me))
                 .route(web::patch().to(auth::update_me)),
         )
+        .service(
+            web::resource("/api/tokens")
+                .route(web::post().to(tokens::create_token))
+                .route(web::get().to(tokens::list_tokens)),
+        )
+        .service(web::resource("/api/tokens/{id}").route(web::delete().to(tokens::revoke_token)))
+        .service(web::resource("/api/audit").route(web::get().to(audit::list_audit)))
         .service(
             web::resource("/api/users")
                 .route(web::post().to(users::create_user))

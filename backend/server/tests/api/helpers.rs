@@ -138,6 +138,10 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         ("TESSERA_ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
         ("TESSERA_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
         ("APP_ENV".into(), "test".into()),
+        // Tests log in far more often than people do; the rate-limit tests set real limits.
+        ("RATE_LIMIT_LOGIN_PER_MINUTE".into(), "10000".into()),
+        ("RATE_LIMIT_OTP_PER_MINUTE".into(), "10000".into()),
+        ("RATE_LIMIT_API_PER_MINUTE".into(), "100000".into()),
     ]);
     let mut database = None;
     let mut key_prefix = String::new();

@@ -13,4 +13,5 @@ mod otp;
 mod resilience;
 mod sessions;
 mod startup;
+mod tokens;
 mod users;

@@ -107,8 +107,11 @@ pub async fn api_rate_limit(
         return Ok(req.into_response(response).map_into_right_body());
     }
     let mut res = next.call(req).await?;
-    for (name, value) in rate_limit_headers(&decision) {
-        res.headers_mut().insert(name, value);
+    // A refusal by an endpoint's own limit (one-time codes) keeps its own fields.
+    if !res.headers().contains_key("ratelimit-policy") {
+        for (name, value) in rate_limit_headers(&decision) {
+            res.headers_mut().insert(name, value);
+        }
     }
     Ok(res.map_into_left_body())
 }

@@ -23,23 +23,31 @@ pub enum Backend {
     Services,
 }
 
-/// Runs an async test body once per backend, as two tests.
+/// Runs an async test body once per backend, as two tests; with a settings slice, the apps
+/// start with those settings on top of the test defaults.
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, $body:expr) => {
+        $crate::both_backends!($name, &[], $body);
+    };
+    ($name:ident, $extra:expr, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_embedded() {
-                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Embedded).await;
+                let app =
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Embedded, $extra)
+                        .await;
                 ($body)(app).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn on_services() {
-                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Services).await;
+                let app =
+                    $crate::helpers::spawn_app_with($crate::helpers::Backend::Services, $extra)
+                        .await;
                 ($body)(app).await;
             }
         }

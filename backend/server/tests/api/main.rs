@@ -6,10 +6,12 @@
 mod helpers;
 
 mod admin_cache;
+mod audit;
 mod errors;
 mod files;
 mod org_units;
 mod otp;
+mod rate_limits;
 mod resilience;
 mod sessions;
 mod startup;

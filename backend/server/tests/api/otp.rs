@@ -175,6 +175,20 @@ both_backends!(disabling_needs_a_current_code, |app: TestApp| async move {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let log: Value = app
+        .get("/api/audit?per_page=3", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["otp_disabled", "otp_enabled", "login_succeeded"]);
 });
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,3 +232,29 @@ async fn with_redis_hung_one_request_pays_a_small_bound_and_the_rest_skip_it() {
     wait_for_cache(&app, false).await;
     timed_get(&app, id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_stopped_logins_are_still_limited() {
+    let mut redis = PrivateRedis::start();
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("REDIS_URL", &redis.url()),
+            ("RATE_LIMIT_LOGIN_PER_MINUTE", "3"),
+        ],
+    )
+    .await;
+    redis.stop();
+    let attempt = || {
+        app.post_anonymous(
+            "/api/auth/login",
+            json!({"email": "ana@example.org", "password": "a-guess-123"}),
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt().await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = attempt().await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+}

@@ -91,3 +91,86 @@ fn admin_create_with_otp_prints_the_enrolment_and_falls_back_to_a_temp_png() {
     assert!(png.starts_with(b"\x89PNG"));
     std::fs::remove_file(fallback).unwrap();
 }
+
+/// `tessera token create` bootstraps a token for scripts; the running server accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_create_prints_a_token_the_server_accepts_within_its_scopes() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let app = crate::helpers::spawn_app_with(
+        crate::helpers::Backend::Embedded,
+        &[("TESSERA_DATA_DIR", &dir)],
+    )
+    .await;
+    let tessera = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(data.path())
+            .env_clear()
+            .env("TESSERA_DATA_DIR", data.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = tessera(&[
+        "token",
+        "create",
+        "--email",
+        crate::helpers::ADMIN_EMAIL,
+        "--name",
+        "nightly warm",
+        "--scopes",
+        "cache:admin,read",
+        "--expires-in-days",
+        "7",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("cache:admin read"), "{stderr}");
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("tsk_"), "only the token is on stdout");
+    // Only a hash is stored: the secret is in no file of the database (nor its WAL).
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{} holds the token",
+                path.display()
+            );
+        }
+    }
+
+    let res = app.get("/api/admin/cache/stats", &token).await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let res = app
+        .post_json("/api/admin/cache/warm", &token, serde_json::json!({}))
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let res = app.delete("/api/files/1", &token).await;
+    assert_eq!(res.status(), reqwest::StatusCode::FORBIDDEN);
+
+    let output = tessera(&[
+        "token",
+        "create",
+        "--email",
+        "nobody@example.org",
+        "--name",
+        "x",
+        "--scopes",
+        "read",
+    ]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no active administrator"));
+    let output = tessera(&[
+        "token",
+        "create",
+        "--email",
+        crate::helpers::ADMIN_EMAIL,
+        "--name",
+        "x",
+        "--scopes",
+        "root",
+    ]);
+    assert!(!output.status.success());
+}

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
+use crate::members::MemberId;
 use crate::org::{OrgUnitId, UnitPath};
 use crate::otp::{accept_once, OtpSecret};
 use crate::ports::{Cache, Store};
@@ -36,6 +37,8 @@ pub struct CreateUser {
     pub is_treasurer: bool,
     /// The new user's org unit.
     pub org_unit_id: Option<OrgUnitId>,
+    /// The new user's own member record.
+    pub member_id: Option<MemberId>,
 }
 
 /// A change to a user, still unparsed; `None` leaves a field as it is. No `Debug`: it may hold a
@@ -56,6 +59,8 @@ pub struct ChangeUser {
     pub is_active: Option<bool>,
     /// New org unit (`Some(None)` removes it).
     pub org_unit_id: Option<Option<OrgUnitId>>,
+    /// New member link (`Some(None)` removes it).
+    pub member_id: Option<Option<MemberId>>,
 }
 
 /// Users and passwords.
@@ -88,6 +93,8 @@ struct CachedProfile {
     is_active: bool,
     otp_enabled: bool,
     unit: Option<(i64, String, String)>,
+    #[serde(default)]
+    member_id: Option<i64>,
     created_at: DateTime<Utc>,
 }
 
@@ -120,6 +127,7 @@ impl CachedProfile {
                     u.path.as_str().to_owned(),
                 )
             }),
+            member_id: user.member_id.map(|m| m.0),
             created_at: user.created_at,
         }
     }
@@ -145,6 +153,7 @@ impl CachedProfile {
             otp_enabled: self.otp_enabled,
             otp_secret: None,
             org_unit,
+            member_id: self.member_id.map(MemberId),
             created_at: self.created_at,
         })
     }
@@ -499,6 +508,9 @@ impl AccountService {
                 errors.push(FieldError::new("org_unit_id", "no such org unit"));
             }
         }
+        if let Some(Some(id)) = change.member_id {
+            self.check_member(id, &mut errors).await?;
+        }
         if !errors.is_empty() {
             return Err(DomainError::Validation(errors));
         }
@@ -514,7 +526,16 @@ impl AccountService {
             is_treasurer: change.is_treasurer,
             is_active: change.is_active,
             org_unit_id: change.org_unit_id,
+            member_id: change.member_id,
         })
+    }
+
+    /// Adds a field error when no member has this id.
+    async fn check_member(&self, id: MemberId, errors: &mut Vec<FieldError>) -> DomainResult<()> {
+        if self.store.member_by_id(id).await?.is_none() {
+            errors.push(FieldError::new("member_id", "no such member"));
+        }
+        Ok(())
     }
 
     /// Turns one-time codes on with a secret the operator holds (bootstrap and the command line,
@@ -546,6 +567,7 @@ impl AccountService {
                 is_admin: true,
                 is_treasurer: false,
                 org_unit_id: None,
+                member_id: None,
             })
             .await?;
         if let Some(secret) = otp_secret {
@@ -565,6 +587,9 @@ impl AccountService {
                 errors.push(FieldError::new("org_unit_id", "no such org unit"));
             }
         }
+        if let Some(id) = input.member_id {
+            self.check_member(id, &mut errors).await?;
+        }
         let (Some(email), Some(name), Some(password), true) =
             (email, name, password, errors.is_empty())
         else {
@@ -579,6 +604,7 @@ impl AccountService {
                 is_admin: input.is_admin,
                 is_treasurer: input.is_treasurer,
                 org_unit_id: input.org_unit_id,
+                member_id: input.member_id,
             })
             .await
     }

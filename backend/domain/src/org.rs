@@ -8,7 +8,9 @@ use std::str::FromStr;
 use crate::error::DomainError;
 
 /// An org unit's database id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct OrgUnitId(pub i64);
 
 impl fmt::Display for OrgUnitId {
@@ -74,7 +76,7 @@ impl FromStr for OrgUnitKind {
 }
 
 /// A unit's materialized path: the ids from the root down to it, `/1/4/9/`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct UnitPath(String);
 
 impl UnitPath {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::accounts::forget_all_profiles;
 use crate::error::{DomainError, DomainResult};
+use crate::members::forget_member_lists;
 use crate::org::{parse_unit_name, OrgUnit, OrgUnitId, OrgUnitKind};
 use crate::ports::{Cache, Store};
 use crate::user::Actor;
@@ -103,8 +104,10 @@ impl OrgUnitService {
                 check_parent(unit.kind, Some(&parent))?;
                 let new_path = parent.path.child(unit.id);
                 unit = self.store.move_org_unit(&unit, &parent, &new_path).await?;
-                // Cached profiles carry their unit's path, which decides their scope.
+                // Cached profiles carry their unit's path, which decides their scope, and
+                // cached member lists were computed from the old paths.
                 forget_all_profiles(self.cache.as_ref()).await;
+                forget_member_lists(self.cache.as_ref()).await;
             }
         }
         Ok(unit)
@@ -117,11 +120,11 @@ impl OrgUnitService {
             .org_unit_by_id(id)
             .await?
             .ok_or(DomainError::NotFound("org unit"))?;
-        let (units, users, files) = self.store.org_unit_dependents(id).await?;
-        if units + users + files > 0 {
+        let (units, users, files, members) = self.store.org_unit_dependents(id).await?;
+        if units + users + files + members > 0 {
             return Err(DomainError::Conflict {
                 code: "org_unit_in_use",
-                message: format!("the unit still has {units} units, {users} users and {files} files: move or delete them first"),
+                message: format!("the unit still has {units} units, {users} users, {members} members and {files} files: move or delete them first"),
             });
         }
         if !self.store.delete_org_unit(id).await? {

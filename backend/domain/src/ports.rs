@@ -9,9 +9,12 @@ use chrono::{DateTime, Utc};
 
 use crate::api_tokens::{ApiToken, ApiTokenId, NewApiToken};
 use crate::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use crate::dues::{Dues, DuesFilter, DuesId, DuesUpdate, NewDues};
 use crate::error::DomainResult;
 use crate::file::{FileFilter, FileId, FileType, NewFile, Page, PageRequest, StoredFile};
+use crate::members::{Member, MemberFilter, MemberId, MemberUpdate, NewMember};
 use crate::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
+use crate::payments::{NewPayment, Payment, PaymentFilter, PaymentId};
 use crate::user::{Email, NewUser, UnitScope, User, UserId, UserUpdate};
 
 /// The relational store.
@@ -57,8 +60,8 @@ pub trait Store: Send + Sync {
         new_parent: &OrgUnit,
         new_path: &UnitPath,
     ) -> DomainResult<OrgUnit>;
-    /// What still refers to a unit: (child units, users, files).
-    async fn org_unit_dependents(&self, id: OrgUnitId) -> DomainResult<(i64, i64, i64)>;
+    /// What still refers to a unit: (child units, users, files, members).
+    async fn org_unit_dependents(&self, id: OrgUnitId) -> DomainResult<(i64, i64, i64, i64)>;
     /// Deletes an org unit with no dependents; `false` when it did not exist.
     async fn delete_org_unit(&self, id: OrgUnitId) -> DomainResult<bool>;
 
@@ -89,6 +92,48 @@ pub trait Store: Send + Sync {
     ) -> DomainResult<StoredFile>;
     /// Deletes a file row; `false` when it did not exist.
     async fn delete_file(&self, id: FileId) -> DomainResult<bool>;
+
+    /// Creates a member.
+    async fn insert_member(&self, member: NewMember) -> DomainResult<Member>;
+    /// The member with this id, if any.
+    async fn member_by_id(&self, id: MemberId) -> DomainResult<Option<Member>>;
+    /// Whether any dues or payment refers to the member.
+    async fn member_has_money(&self, id: MemberId) -> DomainResult<bool>;
+    /// A page of members matching the filter, by id.
+    async fn list_members(
+        &self,
+        filter: MemberFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Member>>;
+    /// Applies a change to a member.
+    async fn update_member(&self, id: MemberId, change: &MemberUpdate) -> DomainResult<Member>;
+    /// Deletes a member; `Conflict` `member_in_use` while dues or payments refer to it; `false`
+    /// when absent.
+    async fn delete_member(&self, id: MemberId) -> DomainResult<bool>;
+
+    /// Records dues; `Conflict` `dues_exist` when the member already has dues for the period.
+    async fn insert_dues(&self, dues: NewDues) -> DomainResult<Dues>;
+    /// The dues with this id, if any.
+    async fn dues_by_id(&self, id: DuesId) -> DomainResult<Option<Dues>>;
+    /// A page of dues matching the filter, newest period first.
+    async fn list_dues(&self, filter: DuesFilter, page: PageRequest) -> DomainResult<Page<Dues>>;
+    /// Applies a change to dues.
+    async fn update_dues(&self, id: DuesId, change: &DuesUpdate) -> DomainResult<Dues>;
+    /// Deletes dues; `Conflict` `dues_in_use` while payments refer to them; `false` when absent.
+    async fn delete_dues(&self, id: DuesId) -> DomainResult<bool>;
+
+    /// Records a payment and, when it pays dues, marks them paid, in one transaction.
+    async fn insert_payment(&self, payment: NewPayment) -> DomainResult<Payment>;
+    /// The payment with this id, if any.
+    async fn payment_by_id(&self, id: PaymentId) -> DomainResult<Option<Payment>>;
+    /// A page of payments matching the filter, newest first.
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Payment>>;
+    /// Deletes a payment; `false` when absent.
+    async fn delete_payment(&self, id: PaymentId) -> DomainResult<bool>;
 
     /// Stores an API token (its hash only).
     async fn insert_api_token(&self, token: NewApiToken) -> DomainResult<ApiToken>;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{DomainError, DomainResult};
+use crate::members::MemberId;
 use crate::org::{OrgUnitId, OrgUnitKind, UnitPath};
 
 /// A user's database id.
@@ -30,6 +31,8 @@ pub struct User {
     pub is_active: bool,
     /// The org unit the user belongs to (administrators may have none).
     pub org_unit: Option<UserUnit>,
+    /// The user's own member record, if linked.
+    pub member_id: Option<MemberId>,
     /// Whether login needs a one-time code.
     pub otp_enabled: bool,
     /// The TOTP secret (base32): enabled, or an enrolment waiting for its first code. Never
@@ -79,6 +82,8 @@ pub struct NewUser {
     pub is_treasurer: bool,
     /// The user's org unit.
     pub org_unit_id: Option<OrgUnitId>,
+    /// The user's own member record.
+    pub member_id: Option<MemberId>,
 }
 
 /// A parsed change to a user; `None` leaves a field as it is.
@@ -98,6 +103,8 @@ pub struct UserUpdate {
     pub is_active: Option<bool>,
     /// New org unit (`Some(None)` removes it).
     pub org_unit_id: Option<Option<OrgUnitId>>,
+    /// New member link (`Some(None)` removes it).
+    pub member_id: Option<Option<MemberId>>,
 }
 
 /// Which org units' data a caller may see.
@@ -163,6 +170,16 @@ impl Actor {
             is_treasurer: user.is_treasurer,
             org_unit_id: user.org_unit.as_ref().map(|u| u.id),
             units,
+        }
+    }
+
+    /// Which units' dues and payments the caller sees: a treasurer sees the whole
+    /// organisation's, everyone else those of its own scope.
+    pub fn money_units(&self) -> UnitScope {
+        if self.is_treasurer {
+            UnitScope::All
+        } else {
+            self.units.clone()
         }
     }
 

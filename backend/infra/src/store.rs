@@ -8,17 +8,25 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 use tessera_domain::api_tokens::{ApiScope, ApiToken, ApiTokenId, NewApiToken};
 use tessera_domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
+use tessera_domain::dues::{Dues, DuesFilter, DuesId, DuesStatus, DuesUpdate, NewDues};
 use tessera_domain::error::DomainResult;
 use tessera_domain::file::{
     FileFilter, FileId, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
 };
+use tessera_domain::members::{
+    Member, MemberFilter, MemberId, MemberStatus, MemberUpdate, NewMember,
+};
 use tessera_domain::org::{OrgUnit, OrgUnitId, OrgUnitKind, UnitPath};
+use tessera_domain::payments::{
+    NewPayment, Payment, PaymentFilter, PaymentId, PaymentMethod, PaymentPurpose,
+};
 use tessera_domain::ports::Store;
 use tessera_domain::user::{Email, NewUser, UnitScope, User, UserId, UserUnit, UserUpdate};
 use tessera_domain::DomainError;
@@ -124,7 +132,7 @@ impl SqlStore {
 /// Users with their org unit's kind and path, which access needs on every request.
 const USER_SELECT: &str =
     "SELECT u.id, u.email, u.name, u.password_hash, u.is_admin, u.is_treasurer, u.is_active, \
-     u.otp_enabled, u.otp_secret, u.created_at, u.org_unit_id, ou.kind AS unit_kind, ou.path AS unit_path \
+     u.otp_enabled, u.otp_secret, u.created_at, u.org_unit_id, u.member_id, ou.kind AS unit_kind, ou.path AS unit_path \
      FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id";
 /// Files with their org unit's path, for scope checks.
 const FILE_SELECT: &str =
@@ -175,8 +183,91 @@ fn user_from_row(row: &AnyRow) -> Result<User, DomainError> {
                 })
             }
         },
+        member_id: row
+            .try_get::<Option<i64>, _>("member_id")
+            .map_err(db_error)?
+            .map(MemberId),
         created_at: time(row.try_get("created_at").map_err(db_error)?),
     })
+}
+
+/// Members with their cell's path, which decides who sees them.
+const MEMBER_SELECT: &str = "SELECT m.id, m.name, m.email, m.org_unit_id, m.status, m.created_at, \
+     ou.path AS unit_path FROM members m JOIN org_units ou ON ou.id = m.org_unit_id";
+/// Dues with their member's cell path.
+const DUES_SELECT: &str = "SELECT d.id, d.member_id, d.period, d.amount_cents, d.currency, \
+     d.due_date, d.status, d.created_at, ou.path AS unit_path FROM dues d \
+     JOIN members m ON m.id = d.member_id JOIN org_units ou ON ou.id = m.org_unit_id";
+/// Payments with their member's cell path.
+const PAYMENT_SELECT: &str = "SELECT p.id, p.member_id, p.dues_id, p.purpose, p.amount_cents, \
+     p.currency, p.method, p.paid_on, p.recorded_by, p.created_at, ou.path AS unit_path \
+     FROM payments p JOIN members m ON m.id = p.member_id JOIN org_units ou ON ou.id = m.org_unit_id";
+/// The scope condition on `ou.path` (binds: all flag, range start, range end).
+const IN_SCOPE: &str = "(CAST($1 AS BIGINT) = 1 OR (ou.path >= $2 AND ou.path < $3))";
+
+fn unexpected(what: &str, value: &str) -> DomainError {
+    DomainError::Unexpected(anyhow::anyhow!("unknown {what} {value:?} in the database"))
+}
+
+fn date_of(row: &AnyRow, column: &str) -> Result<NaiveDate, DomainError> {
+    let raw: String = row.try_get(column).map_err(db_error)?;
+    NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map_err(|_| unexpected(column, &raw))
+}
+
+fn member_from_row(row: &AnyRow) -> Result<Member, DomainError> {
+    let status: String = row.try_get("status").map_err(db_error)?;
+    Ok(Member {
+        id: MemberId(row.try_get("id").map_err(db_error)?),
+        name: row.try_get("name").map_err(db_error)?,
+        email: row.try_get("email").map_err(db_error)?,
+        org_unit_id: OrgUnitId(row.try_get("org_unit_id").map_err(db_error)?),
+        unit_path: UnitPath::from_stored(row.try_get("unit_path").map_err(db_error)?),
+        status: MemberStatus::from_str(&status)
+            .map_err(|_| unexpected("member status", &status))?,
+        created_at: time(row.try_get("created_at").map_err(db_error)?),
+    })
+}
+
+fn dues_from_row(row: &AnyRow) -> Result<Dues, DomainError> {
+    let status: String = row.try_get("status").map_err(db_error)?;
+    Ok(Dues {
+        id: DuesId(row.try_get("id").map_err(db_error)?),
+        member_id: MemberId(row.try_get("member_id").map_err(db_error)?),
+        unit_path: UnitPath::from_stored(row.try_get("unit_path").map_err(db_error)?),
+        period: row.try_get("period").map_err(db_error)?,
+        amount_cents: row.try_get("amount_cents").map_err(db_error)?,
+        currency: row.try_get("currency").map_err(db_error)?,
+        due_date: date_of(row, "due_date")?,
+        status: DuesStatus::from_str(&status).map_err(|_| unexpected("dues status", &status))?,
+        created_at: time(row.try_get("created_at").map_err(db_error)?),
+    })
+}
+
+fn payment_from_row(row: &AnyRow) -> Result<Payment, DomainError> {
+    let purpose: String = row.try_get("purpose").map_err(db_error)?;
+    let method: String = row.try_get("method").map_err(db_error)?;
+    Ok(Payment {
+        id: PaymentId(row.try_get("id").map_err(db_error)?),
+        member_id: MemberId(row.try_get("member_id").map_err(db_error)?),
+        unit_path: UnitPath::from_stored(row.try_get("unit_path").map_err(db_error)?),
+        dues_id: row
+            .try_get::<Option<i64>, _>("dues_id")
+            .map_err(db_error)?
+            .map(DuesId),
+        purpose: PaymentPurpose::from_str(&purpose)
+            .map_err(|_| unexpected("payment purpose", &purpose))?,
+        amount_cents: row.try_get("amount_cents").map_err(db_error)?,
+        currency: row.try_get("currency").map_err(db_error)?,
+        method: PaymentMethod::from_str(&method)
+            .map_err(|_| unexpected("payment method", &method))?,
+        paid_on: date_of(row, "paid_on")?,
+        recorded_by: UserId(row.try_get("recorded_by").map_err(db_error)?),
+        created_at: time(row.try_get("created_at").map_err(db_error)?),
+    })
+}
+
+fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
 const TOKEN_COLUMNS: &str = "id, user_id, name, scopes, created_at, expires_at";
@@ -301,8 +392,8 @@ impl Store for SqlStore {
 
     async fn insert_user(&self, user: NewUser) -> DomainResult<User> {
         let row = sqlx::query(
-            "INSERT INTO users (email, name, password_hash, is_admin, is_treasurer, org_unit_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO users (email, name, password_hash, is_admin, is_treasurer, org_unit_id, member_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(user.email.as_str())
         .bind(user.name.as_str())
@@ -310,6 +401,7 @@ impl Store for SqlStore {
         .bind(user.is_admin)
         .bind(user.is_treasurer)
         .bind(user.org_unit_id.map(|u| u.0))
+        .bind(user.member_id.map(|m| m.0))
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await
@@ -378,17 +470,22 @@ impl Store for SqlStore {
     }
 
     async fn update_user(&self, id: UserId, change: &UserUpdate) -> DomainResult<User> {
-        // COALESCE keeps what the change leaves out; the org unit needs a flag because "remove it"
-        // (NULL) is a change of its own.
+        // COALESCE keeps what the change leaves out; the org unit and the member link need a flag
+        // because "remove it" (NULL) is a change of its own.
         let (set_unit, unit) = match change.org_unit_id {
             None => (0_i64, None),
             Some(unit) => (1, unit.map(|u| u.0)),
+        };
+        let (set_member, member) = match change.member_id {
+            None => (0_i64, None),
+            Some(member) => (1, member.map(|m| m.0)),
         };
         sqlx::query(
             "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), \
              password_hash = COALESCE($4, password_hash), is_admin = COALESCE($5, is_admin), \
              is_treasurer = COALESCE($6, is_treasurer), is_active = COALESCE($7, is_active), \
-             org_unit_id = CASE WHEN CAST($8 AS BIGINT) = 1 THEN CAST($9 AS BIGINT) ELSE org_unit_id END \
+             org_unit_id = CASE WHEN CAST($8 AS BIGINT) = 1 THEN CAST($9 AS BIGINT) ELSE org_unit_id END, \
+             member_id = CASE WHEN CAST($10 AS BIGINT) = 1 THEN CAST($11 AS BIGINT) ELSE member_id END \
              WHERE id = $1",
         )
         .bind(id.0)
@@ -400,6 +497,8 @@ impl Store for SqlStore {
         .bind(change.is_active)
         .bind(set_unit)
         .bind(unit)
+        .bind(set_member)
+        .bind(member)
         .execute(&self.pool)
         .await
         .map_err(user_write_error)?;
@@ -428,7 +527,18 @@ impl Store for SqlStore {
             .bind(id.0)
             .execute(&self.pool)
             .await
-            .map_err(db_error)?;
+            .map_err(|e| {
+                if is_foreign_key_violation(&e) {
+                    DomainError::Conflict {
+                        code: "user_in_use",
+                        message:
+                            "the user recorded payments: deactivate it instead (is_active false)"
+                                .into(),
+                    }
+                } else {
+                    db_error(e)
+                }
+            })?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -540,18 +650,24 @@ impl Store for SqlStore {
             .ok_or(DomainError::NotFound("org unit"))
     }
 
-    async fn org_unit_dependents(&self, id: OrgUnitId) -> DomainResult<(i64, i64, i64)> {
+    async fn org_unit_dependents(&self, id: OrgUnitId) -> DomainResult<(i64, i64, i64, i64)> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM org_units WHERE parent_id = $1) AS units, \
                     (SELECT COUNT(*) FROM users WHERE org_unit_id = $1) AS users, \
-                    (SELECT COUNT(*) FROM files WHERE org_unit_id = $1) AS files",
+                    (SELECT COUNT(*) FROM files WHERE org_unit_id = $1) AS files, \
+                    (SELECT COUNT(*) FROM members WHERE org_unit_id = $1) AS members",
         )
         .bind(id.0)
         .fetch_one(&self.pool)
         .await
         .map_err(db_error)?;
         let count = |c: &str| row.try_get::<i64, _>(c).map_err(db_error);
-        Ok((count("units")?, count("users")?, count("files")?))
+        Ok((
+            count("units")?,
+            count("users")?,
+            count("files")?,
+            count("members")?,
+        ))
     }
 
     async fn delete_org_unit(&self, id: OrgUnitId) -> DomainResult<bool> {
@@ -699,6 +815,340 @@ impl Store for SqlStore {
 
     async fn delete_file(&self, id: FileId) -> DomainResult<bool> {
         let result = sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn insert_member(&self, member: NewMember) -> DomainResult<Member> {
+        let row = sqlx::query(
+            "INSERT INTO members (name, email, org_unit_id, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(&member.name)
+        .bind(&member.email)
+        .bind(member.org_unit_id.0)
+        .bind(member.status.as_str())
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        self.member_by_id(MemberId(id_of(&row)?))
+            .await?
+            .ok_or(DomainError::NotFound("member"))
+    }
+
+    async fn member_by_id(&self, id: MemberId) -> DomainResult<Option<Member>> {
+        let row = sqlx::query(&format!("{MEMBER_SELECT} WHERE m.id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    async fn member_has_money(&self, id: MemberId) -> DomainResult<bool> {
+        let row = sqlx::query(
+            "SELECT (EXISTS (SELECT 1 FROM dues WHERE member_id = $1) \
+                  OR EXISTS (SELECT 1 FROM payments WHERE member_id = $1)) AS referred",
+        )
+        .bind(id.0)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?;
+        get_bool(&row, "referred").map_err(db_error)
+    }
+
+    async fn list_members(
+        &self,
+        filter: MemberFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Member>> {
+        let (all, start, end) = scope_binds(&filter.units);
+        // A treasurer also sees every member that dues or payments refer to.
+        let condition = format!(
+            "({IN_SCOPE} OR (CAST($4 AS BIGINT) = 1 AND (EXISTS (SELECT 1 FROM dues d WHERE d.member_id = m.id) \
+                 OR EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id)))) \
+             AND (CAST($5 AS TEXT) IS NULL OR m.status = $5) \
+             AND (CAST($6 AS BIGINT) IS NULL OR m.org_unit_id = $6)"
+        );
+        let with_money = i64::from(filter.with_money);
+        let status = filter.status.map(MemberStatus::as_str);
+        let unit = filter.org_unit_id.map(|u| u.0);
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM members m JOIN org_units ou ON ou.id = m.org_unit_id WHERE {condition}"
+        ))
+        .bind(all)
+        .bind(&start)
+        .bind(&end)
+        .bind(with_money)
+        .bind(status)
+        .bind(unit)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?
+        .try_get("n")
+        .map_err(db_error)?;
+        let rows = sqlx::query(&format!(
+            "{MEMBER_SELECT} WHERE {condition} ORDER BY m.id LIMIT $7 OFFSET $8"
+        ))
+        .bind(all)
+        .bind(&start)
+        .bind(&end)
+        .bind(with_money)
+        .bind(status)
+        .bind(unit)
+        .bind(i64::from(page.per_page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let items = rows.iter().map(member_from_row).collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn update_member(&self, id: MemberId, change: &MemberUpdate) -> DomainResult<Member> {
+        let (set_email, email) = match &change.email {
+            None => (0_i64, None),
+            Some(email) => (1, email.clone()),
+        };
+        sqlx::query(
+            "UPDATE members SET name = COALESCE($2, name), \
+             email = CASE WHEN CAST($3 AS BIGINT) = 1 THEN CAST($4 AS TEXT) ELSE email END, \
+             org_unit_id = COALESCE($5, org_unit_id), status = COALESCE($6, status) WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(&change.name)
+        .bind(set_email)
+        .bind(email)
+        .bind(change.org_unit_id.map(|u| u.0))
+        .bind(change.status.map(MemberStatus::as_str))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        self.member_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("member"))
+    }
+
+    async fn delete_member(&self, id: MemberId) -> DomainResult<bool> {
+        let result = sqlx::query("DELETE FROM members WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_foreign_key_violation(&e) {
+                    DomainError::Conflict {
+                        code: "member_in_use",
+                        message: "dues or payments refer to this member: set its status to inactive instead".into(),
+                    }
+                } else {
+                    db_error(e)
+                }
+            })?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn insert_dues(&self, dues: NewDues) -> DomainResult<Dues> {
+        let row = sqlx::query(
+            "INSERT INTO dues (member_id, period, amount_cents, currency, due_date, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(dues.member_id.0)
+        .bind(&dues.period)
+        .bind(dues.amount_cents)
+        .bind(&dues.currency)
+        .bind(dues.due_date.format("%Y-%m-%d").to_string())
+        .bind(dues.status.as_str())
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Conflict {
+                    code: "dues_exist",
+                    message: format!("the member already has dues for {}", dues.period),
+                }
+            } else {
+                db_error(e)
+            }
+        })?;
+        self.dues_by_id(DuesId(id_of(&row)?))
+            .await?
+            .ok_or(DomainError::NotFound("dues"))
+    }
+
+    async fn dues_by_id(&self, id: DuesId) -> DomainResult<Option<Dues>> {
+        let row = sqlx::query(&format!("{DUES_SELECT} WHERE d.id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(dues_from_row).transpose()
+    }
+
+    async fn list_dues(&self, filter: DuesFilter, page: PageRequest) -> DomainResult<Page<Dues>> {
+        let (all, start, end) = scope_binds(&filter.units);
+        let condition = format!(
+            "{IN_SCOPE} AND (CAST($4 AS BIGINT) IS NULL OR d.member_id = $4) \
+             AND (CAST($5 AS TEXT) IS NULL OR d.status = $5) \
+             AND (CAST($6 AS TEXT) IS NULL OR d.period = $6)"
+        );
+        let member = filter.member_id.map(|m| m.0);
+        let status = filter.status.map(DuesStatus::as_str);
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM dues d JOIN members m ON m.id = d.member_id \
+             JOIN org_units ou ON ou.id = m.org_unit_id WHERE {condition}"
+        ))
+        .bind(all)
+        .bind(&start)
+        .bind(&end)
+        .bind(member)
+        .bind(status)
+        .bind(&filter.period)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?
+        .try_get("n")
+        .map_err(db_error)?;
+        let rows = sqlx::query(&format!(
+            "{DUES_SELECT} WHERE {condition} ORDER BY d.period DESC, d.id DESC LIMIT $7 OFFSET $8"
+        ))
+        .bind(all)
+        .bind(&start)
+        .bind(&end)
+        .bind(member)
+        .bind(status)
+        .bind(&filter.period)
+        .bind(i64::from(page.per_page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let items = rows.iter().map(dues_from_row).collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn update_dues(&self, id: DuesId, change: &DuesUpdate) -> DomainResult<Dues> {
+        sqlx::query(
+            "UPDATE dues SET amount_cents = COALESCE($2, amount_cents), \
+             due_date = COALESCE($3, due_date), status = COALESCE($4, status) WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(change.amount_cents)
+        .bind(change.due_date.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(change.status.map(DuesStatus::as_str))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        self.dues_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("dues"))
+    }
+
+    async fn delete_dues(&self, id: DuesId) -> DomainResult<bool> {
+        let result = sqlx::query("DELETE FROM dues WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_foreign_key_violation(&e) {
+                    DomainError::Conflict {
+                        code: "dues_in_use",
+                        message: "payments refer to these dues: waive them instead".into(),
+                    }
+                } else {
+                    db_error(e)
+                }
+            })?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn insert_payment(&self, payment: NewPayment) -> DomainResult<Payment> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query(
+            "INSERT INTO payments (member_id, dues_id, purpose, amount_cents, currency, method, paid_on, recorded_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(payment.member_id.0)
+        .bind(payment.dues_id.map(|d| d.0))
+        .bind(payment.purpose.as_str())
+        .bind(payment.amount_cents)
+        .bind(&payment.currency)
+        .bind(payment.method.as_str())
+        .bind(payment.paid_on.format("%Y-%m-%d").to_string())
+        .bind(payment.recorded_by.0)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let id = PaymentId(id_of(&row)?);
+        if let Some(dues) = payment.dues_id {
+            sqlx::query("UPDATE dues SET status = 'paid' WHERE id = $1 AND status = 'open'")
+                .bind(dues.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        self.payment_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("payment"))
+    }
+
+    async fn payment_by_id(&self, id: PaymentId) -> DomainResult<Option<Payment>> {
+        let row = sqlx::query(&format!("{PAYMENT_SELECT} WHERE p.id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    async fn list_payments(
+        &self,
+        filter: PaymentFilter,
+        page: PageRequest,
+    ) -> DomainResult<Page<Payment>> {
+        let (all, start, end) = scope_binds(&filter.units);
+        let condition = format!("{IN_SCOPE} AND (CAST($4 AS BIGINT) IS NULL OR p.member_id = $4)");
+        let member = filter.member_id.map(|m| m.0);
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM payments p JOIN members m ON m.id = p.member_id \
+             JOIN org_units ou ON ou.id = m.org_unit_id WHERE {condition}"
+        ))
+        .bind(all)
+        .bind(&start)
+        .bind(&end)
+        .bind(member)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?
+        .try_get("n")
+        .map_err(db_error)?;
+        let rows = sqlx::query(&format!(
+            "{PAYMENT_SELECT} WHERE {condition} ORDER BY p.id DESC LIMIT $5 OFFSET $6"
+        ))
+        .bind(all)
+        .bind(&start)
+        .bind(&end)
+        .bind(member)
+        .bind(i64::from(page.per_page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let items = rows
+            .iter()
+            .map(payment_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn delete_payment(&self, id: PaymentId) -> DomainResult<bool> {
+        let result = sqlx::query("DELETE FROM payments WHERE id = $1")
             .bind(id.0)
             .execute(&self.pool)
             .await

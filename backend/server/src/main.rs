@@ -156,6 +156,7 @@ fn main() -> ExitCode {
                         is_admin: true,
                         is_treasurer: false,
                         org_unit_id: None,
+                        member_id: None,
                     })
                     .await?;
                 println!(

@@ -7,7 +7,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::problem::{FieldProblem, Problem};
-use crate::routes::{admin_cache, audit, auth, files, health, objects, org_units, tokens, users};
+use crate::routes::{
+    admin_cache, audit, auth, dues, files, health, members, objects, org_units, payments, tokens,
+    users,
+};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -20,6 +23,9 @@ use crate::routes::{admin_cache, audit, auth, files, health, objects, org_units,
         audit::list_audit,
         users::create_user, users::list_users, users::get_user, users::update_user, users::delete_user,
         org_units::create_org_unit, org_units::list_org_units, org_units::get_org_unit, org_units::update_org_unit, org_units::delete_org_unit,
+        members::create_member, members::list_members, members::get_member, members::update_member, members::delete_member,
+        dues::create_dues, dues::list_dues, dues::get_dues, dues::update_dues, dues::delete_dues,
+        payments::create_payment, payments::list_payments, payments::get_payment, payments::delete_payment,
         files::upload_file, files::list_files, files::get_file, files::delete_file, files::start_upload, files::complete_upload,
         admin_cache::stats, admin_cache::clear, admin_cache::warm, admin_cache::refresh,
         objects::get_object, objects::put_object,
@@ -32,6 +38,9 @@ use crate::routes::{admin_cache, audit, auth, files, health, objects, org_units,
         (name = "tokens", description = "API tokens for scripts and third-party clients (administrators)"),
         (name = "audit", description = "The audit log of security events (administrators)"),
         (name = "org units", description = "The organisation tree: central committee, regional committees, sectors, cells"),
+        (name = "members", description = "The people of the organisation, each in one cell"),
+        (name = "dues", description = "What members owe per month (treasurers see all)"),
+        (name = "payments", description = "Money received from members (treasurers see all)"),
         (name = "files", description = "Uploads and signed, cached view URLs"),
         (name = "admin cache", description = "The file-URL cache: stats, clear, warm, refresh (administrators)"),
         (name = "objects", description = "Signed URLs of the local-disk object store"),

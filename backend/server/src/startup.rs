@@ -17,9 +17,12 @@ use tessera_domain::api_tokens::ApiTokenService;
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::{Clock, SystemClock};
+use tessera_domain::dues::DuesService;
 use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
+use tessera_domain::members::{MemberService, MEMBERS_NAMESPACE};
 use tessera_domain::org_units::OrgUnitService;
+use tessera_domain::payments::PaymentService;
 use tessera_domain::ports::{Cache, CacheBackend, ObjectStore, Store};
 use tessera_domain::rate_limit::RateLimiter;
 use tessera_domain::sessions::SessionService;
@@ -214,7 +217,10 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             tracing::info!("created the first admin from TESSERA_ADMIN_EMAIL");
         }
     }
+    let members = Arc::new(MemberService::new(Arc::clone(&store), Arc::clone(&cache)));
     Ok(AppState {
+        dues: DuesService::new(Arc::clone(&store), Arc::clone(&clock), Arc::clone(&members)),
+        payments: PaymentService::new(Arc::clone(&store), Arc::clone(&members)),
         files: FileService::new(
             Arc::clone(&store),
             Arc::clone(&objects),
@@ -226,8 +232,12 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         cache_admin: CacheAdmin::new(
             Arc::clone(&store),
             Arc::clone(&urls),
-            vec![(USER_NAMESPACE, accounts.profile_counters())],
+            vec![
+                (USER_NAMESPACE, accounts.profile_counters()),
+                (MEMBERS_NAMESPACE, members.counters()),
+            ],
         ),
+        members,
         accounts,
         sessions: SessionService::new(
             Arc::clone(&cache),

@@ -7,9 +7,12 @@ use tessera_domain::api_tokens::ApiTokenService;
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache_admin::CacheAdmin;
 use tessera_domain::clock::Clock;
+use tessera_domain::dues::DuesService;
 use tessera_domain::file_urls::FileUrls;
 use tessera_domain::files::FileService;
+use tessera_domain::members::MemberService;
 use tessera_domain::org_units::OrgUnitService;
+use tessera_domain::payments::PaymentService;
 use tessera_domain::ports::{Cache, ObjectStore, Store};
 use tessera_domain::rate_limit::RateLimiter;
 use tessera_domain::sessions::SessionService;
@@ -40,6 +43,12 @@ pub struct AppState {
     pub accounts: AccountService,
     /// The organisation tree.
     pub org_units: OrgUnitService,
+    /// Members.
+    pub members: Arc<MemberService>,
+    /// Dues.
+    pub dues: DuesService,
+    /// Payments.
+    pub payments: PaymentService,
     /// Login sessions and their refresh tokens.
     pub sessions: SessionService,
     /// Access tokens.

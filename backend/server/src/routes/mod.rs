@@ -11,10 +11,13 @@ use crate::problem::ApiError;
 pub mod admin_cache;
 pub mod audit;
 pub mod auth;
+pub mod dues;
 pub mod files;
 pub mod health;
+pub mod members;
 pub mod objects;
 pub mod org_units;
+pub mod payments;
 pub mod spa;
 pub mod tokens;
 pub mod users;
@@ -63,6 +66,38 @@ pub fn configure(cfg: &mut web::ServiceConfig, frontend_dir: &Path) {
                 .route(web::get().to(org_units::get_org_unit))
                 .route(web::patch().to(org_units::update_org_unit))
                 .route(web::delete().to(org_units::delete_org_unit)),
+        )
+        .service(
+            web::resource("/api/members")
+                .route(web::post().to(members::create_member))
+                .route(web::get().to(members::list_members)),
+        )
+        .service(
+            web::resource("/api/members/{id}")
+                .route(web::get().to(members::get_member))
+                .route(web::patch().to(members::update_member))
+                .route(web::delete().to(members::delete_member)),
+        )
+        .service(
+            web::resource("/api/dues")
+                .route(web::post().to(dues::create_dues))
+                .route(web::get().to(dues::list_dues)),
+        )
+        .service(
+            web::resource("/api/dues/{id}")
+                .route(web::get().to(dues::get_dues))
+                .route(web::patch().to(dues::update_dues))
+                .route(web::delete().to(dues::delete_dues)),
+        )
+        .service(
+            web::resource("/api/payments")
+                .route(web::post().to(payments::create_payment))
+                .route(web::get().to(payments::list_payments)),
+        )
+        .service(
+            web::resource("/api/payments/{id}")
+                .route(web::get().to(payments::get_payment))
+                .route(web::delete().to(payments::delete_payment)),
         )
         .service(
             web::resource("/api/files")

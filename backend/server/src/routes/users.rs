@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::{ChangeUser, CreateUser};
 use tessera_domain::file::PageRequest;
+use tessera_domain::members::MemberId;
 use tessera_domain::org::OrgUnitId;
 use tessera_domain::user::User;
 use tessera_domain::user::UserId;
@@ -31,6 +32,8 @@ pub struct UserDto {
     pub is_active: bool,
     /// The user's org unit.
     pub org_unit_id: Option<i64>,
+    /// The user's own member record, if linked.
+    pub member_id: Option<i64>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
 }
@@ -45,6 +48,7 @@ impl From<&User> for UserDto {
             is_treasurer: user.is_treasurer,
             is_active: user.is_active,
             org_unit_id: user.org_unit.as_ref().map(|u| u.id.0),
+            member_id: user.member_id.map(|m| m.0),
             created_at: user.created_at,
         }
     }
@@ -67,6 +71,8 @@ pub struct CreateUserRequest {
     /// Whether the user is a treasurer (default false).
     #[serde(default)]
     pub is_treasurer: bool,
+    /// The user's own member record.
+    pub member_id: Option<i64>,
 }
 
 /// Creates a user (administrators only).
@@ -94,6 +100,7 @@ pub async fn create_user(
                 is_admin: body.is_admin,
                 is_treasurer: body.is_treasurer,
                 org_unit_id: body.org_unit_id.map(OrgUnitId),
+                member_id: body.member_id.map(MemberId),
             },
         )
         .await?;
@@ -143,13 +150,17 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub org_unit_id: Option<Option<i64>>,
+    /// New member link; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub member_id: Option<Option<i64>>,
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(deserializer).map(Some)
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Lists users (administrators only).
@@ -219,6 +230,7 @@ pub async fn update_user(
         is_treasurer: body.is_treasurer,
         is_active: body.is_active,
         org_unit_id: body.org_unit_id.map(|unit| unit.map(OrgUnitId)),
+        member_id: body.member_id.map(|member| member.map(MemberId)),
     };
     let user = state
         .accounts

@@ -9,6 +9,7 @@ mod admin_cache;
 mod audit;
 mod errors;
 mod files;
+mod members;
 mod org_units;
 mod otp;
 mod rate_limits;

@@ -257,15 +257,16 @@ impl AccountService {
         Ok((user, secret))
     }
 
-    /// Turns one-time codes on after a correct code for the enrolled secret.
-    pub async fn otp_enable(&self, actor: &Actor, code: &str) -> DomainResult<()> {
+    /// Turns one-time codes on after a correct code for the enrolled secret; answers whether
+    /// anything changed (already on is not an error).
+    pub async fn otp_enable(&self, actor: &Actor, code: &str) -> DomainResult<bool> {
         let user = self
             .store
             .user_by_id(actor.user_id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         if user.otp_enabled {
-            return Ok(());
+            return Ok(false);
         }
         if user.otp_secret.is_none() {
             return Err(DomainError::Conflict {
@@ -285,18 +286,19 @@ impl AccountService {
             .await?;
         self.forget(user.id).await;
         tracing::info!(user_id = user.id.0, "one-time codes enabled");
-        Ok(())
+        Ok(true)
     }
 
-    /// Turns one-time codes off; needs a current code.
-    pub async fn otp_disable(&self, actor: &Actor, code: &str) -> DomainResult<()> {
+    /// Turns one-time codes off; needs a current code. Answers whether anything changed
+    /// (already off is not an error).
+    pub async fn otp_disable(&self, actor: &Actor, code: &str) -> DomainResult<bool> {
         let user = self
             .store
             .user_by_id(actor.user_id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         if !user.otp_enabled {
-            return Ok(());
+            return Ok(false);
         }
         let secret = stored_secret(&user)?;
         if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
@@ -308,7 +310,7 @@ impl AccountService {
         self.store.set_otp(user.id, None, false).await?;
         self.forget(user.id).await;
         tracing::info!(user_id = user.id.0, "one-time codes disabled");
-        Ok(())
+        Ok(true)
     }
 
     /// The active user behind an id (inactive users' tokens stop working).

@@ -14,7 +14,8 @@ use crate::user::{Actor, UserId};
 pub enum AuditAction {
     /// A login succeeded.
     LoginSucceeded,
-    /// A login failed: wrong email or password, or a missing or wrong one-time code.
+    /// A login failed: wrong email or password, or a wrong one-time code (a missing one is the
+    /// first step of a two-step login, not a failure).
     LoginFailed,
     /// Too many attempts: a login or one-time code was refused by the rate limit.
     RateLimited,

@@ -110,18 +110,27 @@ pub struct SessionService {
     clock: Arc<dyn Clock>,
     signer: Signer,
     ttl: Duration,
+    max_age: Duration,
 }
 
 const INVALID: &str = "the refresh token is invalid or expired";
 
 impl SessionService {
-    /// Sessions in `cache` that end `ttl` after their last refresh; tokens are MACed with `key`.
-    pub fn new(cache: Arc<dyn Cache>, clock: Arc<dyn Clock>, key: &[u8], ttl: Duration) -> Self {
+    /// Sessions in `cache` that end `ttl` after their last refresh, and `max_age` after the
+    /// login however often they are refreshed; tokens are MACed with `key`.
+    pub fn new(
+        cache: Arc<dyn Cache>,
+        clock: Arc<dyn Clock>,
+        key: &[u8],
+        ttl: Duration,
+        max_age: Duration,
+    ) -> Self {
         Self {
             cache,
             clock,
             signer: Signer(key.to_vec()),
             ttl,
+            max_age,
         }
     }
 
@@ -167,6 +176,15 @@ impl SessionService {
         }
         if generation > record.generation {
             return Err(DomainError::Unauthenticated(INVALID.into()));
+        }
+        let age = (self.clock.now() - record.created_at)
+            .to_std()
+            .unwrap_or_default();
+        if age > self.max_age {
+            self.end(&id).await?;
+            return Err(DomainError::Unauthenticated(
+                "the session is too old: log in again".into(),
+            ));
         }
         // Two refreshes racing with the same token both write the next generation and both
         // answer its token: the MAC is deterministic, so the family never forks.

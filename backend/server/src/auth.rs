@@ -154,12 +154,15 @@ impl Credential {
 }
 
 /// What an API token needs to call an endpoint: a scope, or nothing it can have (`None`:
-/// account and token management need a person logged in).
+/// managing tokens, accounts and one's own login needs a person logged in, so a leaked token
+/// cannot mint tokens or create an administrator to log in as).
 fn required_scope(method: &Method, path: &str) -> Option<ApiScope> {
     let reads = matches!(*method, Method::GET | Method::HEAD);
+    let accounts = path == "/api/users" || path.starts_with("/api/users/");
     if path.starts_with("/api/admin/cache/") {
         Some(ApiScope::CacheAdmin)
     } else if path.starts_with("/api/tokens")
+        || (accounts && !reads)
         || (path.starts_with("/api/auth/") && !(reads && path == "/api/auth/me"))
     {
         None
@@ -206,8 +209,11 @@ impl FromRequest for AuthUser {
                 .user_for_access(access.user_id, access.session.as_ref(), &access.jti)
                 .await
                 .map_err(|e| match e {
-                    DomainError::Unauthenticated(_) => ApiError::Domain(e),
-                    _ => ApiError::unauthenticated("the access token is invalid or expired"),
+                    // The user is gone or inactive; a database outage stays a 503.
+                    DomainError::NotFound(_) => {
+                        ApiError::unauthenticated("the access token is invalid or expired")
+                    }
+                    e => ApiError::Domain(e),
                 })?;
             Ok(AuthUser(user, Credential::Access(access)))
         })
@@ -225,7 +231,12 @@ async fn api_token_user(
         .accounts
         .user(token.user_id)
         .await
-        .map_err(|_| ApiError::unauthenticated("the API token is invalid or expired"))?;
+        .map_err(|e| match e {
+            DomainError::NotFound(_) => {
+                ApiError::unauthenticated("the API token is invalid or expired")
+            }
+            e => ApiError::Domain(e),
+        })?;
     match required {
         Some(scope) if token.allows(scope) => Ok(AuthUser(user, Credential::ApiToken(token))),
         Some(scope) => Err(ApiError::problem(
@@ -274,6 +285,10 @@ mod tests {
         assert_eq!(scope(Method::PATCH, "/api/auth/me"), None);
         assert_eq!(scope(Method::POST, "/api/auth/logout"), None);
         assert_eq!(scope(Method::GET, "/api/tokens"), None);
+        assert_eq!(scope(Method::GET, "/api/users"), Some(ApiScope::Read));
+        assert_eq!(scope(Method::POST, "/api/users"), None);
+        assert_eq!(scope(Method::PATCH, "/api/users/3"), None);
+        assert_eq!(scope(Method::POST, "/api/members"), Some(ApiScope::Write));
     }
 
     #[test]

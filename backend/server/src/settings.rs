@@ -91,6 +91,8 @@ pub struct Settings {
     pub jwt_access_ttl: Duration,
     /// `JWT_REFRESH_TTL`: how long an unused login session (its refresh token) lives.
     pub jwt_refresh_ttl: Duration,
+    /// `SESSION_MAX_AGE`: how long a login session lives however often it is refreshed.
+    pub session_max_age: Duration,
     /// `TESSERA_ADMIN_EMAIL` and `TESSERA_ADMIN_PASSWORD`.
     pub bootstrap_admin: Option<(String, String)>,
     /// `ADMIN_OTP_SECRET`: one-time codes for the first admin (base32, checked at start).
@@ -375,6 +377,12 @@ impl Settings {
                 "invalid JWT_REFRESH_TTL: must be longer than JWT_ACCESS_TTL".into(),
             ));
         }
+        let session_max_age = vars.seconds("SESSION_MAX_AGE", 90 * 24 * 3600)?;
+        if session_max_age < jwt_refresh_ttl {
+            return Err(SettingsError(
+                "invalid SESSION_MAX_AGE: must be at least JWT_REFRESH_TTL".into(),
+            ));
+        }
         let log_format = match vars.get("LOG_FORMAT").unwrap_or("human") {
             "human" | "text" => LogFormat::Human,
             "json" => LogFormat::Json,
@@ -440,6 +448,7 @@ impl Settings {
             jwt_secret,
             jwt_access_ttl,
             jwt_refresh_ttl,
+            session_max_age,
             bootstrap_admin,
             admin_otp_secret,
             url_policy,

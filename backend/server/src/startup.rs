@@ -244,6 +244,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             Arc::clone(&clock),
             &derive_key(&jwt_secret, b"tessera refresh tokens v1"),
             settings.jwt_refresh_ttl,
+            settings.session_max_age,
         ),
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
         tokens: ApiTokenService::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)),

@@ -358,8 +358,9 @@ pub async fn otp_enable(
     body: web::Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = otp_attempt(&state, &req, &user).await?;
-    state.accounts.otp_enable(&user.actor(), &body.code).await?;
-    otp_changed(&state, &user, ip, AuditAction::OtpEnabled).await;
+    if state.accounts.otp_enable(&user.actor(), &body.code).await? {
+        otp_changed(&state, &user, ip, AuditAction::OtpEnabled).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -377,11 +378,13 @@ pub async fn otp_disable(
     body: web::Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = otp_attempt(&state, &req, &user).await?;
-    state
+    if state
         .accounts
         .otp_disable(&user.actor(), &body.code)
-        .await?;
-    otp_changed(&state, &user, ip, AuditAction::OtpDisabled).await;
+        .await?
+    {
+        otp_changed(&state, &user, ip, AuditAction::OtpDisabled).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

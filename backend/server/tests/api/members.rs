@@ -284,6 +284,17 @@ both_backends!(
         let res = app.delete(&format!("/api/members/{mc}"), &w.admin).await;
         assert_eq!(res.status(), StatusCode::CONFLICT);
         assert_eq!(res.json::<Value>().await.unwrap()["code"], "member_in_use");
+        let treasurer: Value = app
+            .get("/api/auth/me", &w.treasurer_b)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let res = app
+            .delete(&format!("/api/users/{}", treasurer["id"]), &w.admin)
+            .await;
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "user_in_use");
     }
 );
 

@@ -186,3 +186,24 @@ async fn counters_in_redis_always_carry_a_ttl() {
     // Emails never appear in keys.
     assert!(keys.iter().all(|k| !k.contains("example.org")), "{keys:?}");
 }
+
+both_backends!(
+    forwarded_addresses_from_untrusted_peers_are_ignored,
+    &[("RATE_LIMIT_LOGIN_PER_MINUTE", "5")],
+    |app: TestApp| async move {
+        // No trusted proxies: X-Forwarded-For is the client's own claim, so a new one per attempt
+        // buys nothing. The admin's login at start-up was the first attempt from this address.
+        for n in 0..4 {
+            let res = login_from(
+                &app,
+                &format!("198.51.100.{n}"),
+                &format!("u{n}@example.org"),
+                "x-password",
+            )
+            .await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        let res = login_from(&app, "198.51.100.9", "u9@example.org", "x-password").await;
+        assert_limited(res, "login", 5).await;
+    }
+);

@@ -241,17 +241,53 @@ async fn sessions_live_in_redis_with_a_ttl_and_a_per_user_index() {
         .unwrap();
     assert_eq!(members, vec![session.clone()]);
 
-    let res = app
-        .post_json("/api/auth/logout", &text(&login, "access_token"), json!({}))
-        .await;
+    let access = text(&login, "access_token");
+    assert_eq!(me_status(&app, &access).await, StatusCode::OK);
+    let profile = app.redis_key(&format!("user:{id}:profile"));
+    let cached: bool = redis.exists(&profile).await.unwrap();
+    assert!(cached, "the request cached the profile");
+
+    let res = app.post_json("/api/auth/logout", &access, json!({})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let exists: bool = redis
         .exists(app.redis_key(&format!("session:{session}")))
         .await
         .unwrap();
     assert!(!exists);
+    let cached: bool = redis.exists(&profile).await.unwrap();
+    assert!(!cached, "logout clears the user's cached data");
+    let members: Vec<String> = redis
+        .smembers(app.redis_key(&format!("user_sessions:{id}")))
+        .await
+        .unwrap();
+    assert!(members.is_empty());
     let revoked: Vec<String> = redis.keys(app.redis_key("revoked_jti:*")).await.unwrap();
     assert_eq!(revoked.len(), 1);
     let ttl: i64 = redis.ttl(&revoked[0]).await.unwrap();
     assert!(ttl > 0 && ttl <= 900, "revoked jti TTL {ttl}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_end_at_their_maximum_age_however_often_refreshed() {
+    let app = crate::helpers::spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("JWT_ACCESS_TTL", "1"),
+            ("JWT_REFRESH_TTL", "2"),
+            ("SESSION_MAX_AGE", "2"),
+        ],
+    )
+    .await;
+    let (email, _) = app.create_user("user-password-1", json!({})).await;
+    let login = app.login_answer(&email, "user-password-1").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let res = refresh(&app, &text(&login, "refresh_token")).await;
+    assert_eq!(res.status(), StatusCode::OK, "refreshed within its TTL");
+    let rotated: Value = res.json().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // Refreshed 1.2 s ago, so its TTL has not run out; but it is 2.4 s old.
+    let res = refresh(&app, &text(&rotated, "refresh_token")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let problem: Value = res.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("too old"));
 }

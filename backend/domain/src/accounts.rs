@@ -10,7 +10,7 @@ use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, DomainResult, FieldError};
+use crate::error::{collect_field, DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
 use crate::members::MemberId;
@@ -494,17 +494,17 @@ impl AccountService {
             .email
             .as_deref()
             .map(Email::parse)
-            .map(|r| collect(r, &mut errors));
+            .map(|r| collect_field(r, &mut errors));
         let name = change
             .name
             .as_deref()
             .map(UserName::parse)
-            .map(|r| collect(r, &mut errors));
+            .map(|r| collect_field(r, &mut errors));
         let password = change
             .password
             .as_deref()
             .map(NewPassword::parse)
-            .map(|r| collect(r, &mut errors));
+            .map(|r| collect_field(r, &mut errors));
         if let Some(Some(id)) = change.org_unit_id {
             if self.store.org_unit_by_id(id).await?.is_none() {
                 errors.push(FieldError::new("org_unit_id", "no such org unit"));
@@ -581,9 +581,9 @@ impl AccountService {
     /// Creates a user without a caller (the command line).
     pub async fn insert(&self, input: CreateUser) -> DomainResult<User> {
         let mut errors: Vec<FieldError> = Vec::new();
-        let email = collect(Email::parse(&input.email), &mut errors);
-        let name = collect(UserName::parse(&input.name), &mut errors);
-        let password = collect(NewPassword::parse(&input.password), &mut errors);
+        let email = collect_field(Email::parse(&input.email), &mut errors);
+        let name = collect_field(UserName::parse(&input.name), &mut errors);
+        let password = collect_field(NewPassword::parse(&input.password), &mut errors);
         if let Some(id) = input.org_unit_id {
             if self.store.org_unit_by_id(id).await?.is_none() {
                 errors.push(FieldError::new("org_unit_id", "no such org unit"));
@@ -625,17 +625,6 @@ fn stored_secret(user: &User) -> DomainResult<OtpSecret> {
 
 fn unix_now() -> u64 {
     u64::try_from(Utc::now().timestamp()).unwrap_or_default()
-}
-
-fn collect<T>(parsed: DomainResult<T>, errors: &mut Vec<FieldError>) -> Option<T> {
-    match parsed {
-        Ok(value) => Some(value),
-        Err(DomainError::Validation(mut more)) => {
-            errors.append(&mut more);
-            None
-        }
-        Err(_) => None,
-    }
 }
 
 /// An argon2id PHC string for `password`, with a random salt.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::clock::Clock;
-use crate::error::{DomainError, DomainResult, FieldError};
+use crate::error::{collect_field, DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::members::{MemberId, MemberService};
 use crate::money::{finish, parse_cents, parse_currency, parse_date, parse_period};
@@ -184,7 +184,10 @@ impl DuesService {
             .due_date
             .as_deref()
             .and_then(|raw| parse_date("due_date", raw, &mut errors));
-        let status = parse_status(input.status.as_deref(), &mut errors);
+        let status = input
+            .status
+            .as_deref()
+            .and_then(|raw| collect_field(raw.parse::<DuesStatus>(), &mut errors));
         match input.member_id {
             Some(id) => {
                 if !self.member_in_scope(actor, id).await? {
@@ -260,7 +263,10 @@ impl DuesService {
             .due_date
             .as_deref()
             .and_then(|raw| parse_date("due_date", raw, &mut errors));
-        let status = parse_status(input.status.as_deref(), &mut errors);
+        let status = input
+            .status
+            .as_deref()
+            .and_then(|raw| collect_field(raw.parse::<DuesStatus>(), &mut errors));
         finish(errors)?;
         self.store
             .update_dues(
@@ -291,18 +297,6 @@ impl DuesService {
             .member_by_id(id)
             .await?
             .is_some_and(|m| actor.money_units().contains(Some(&m.unit_path))))
-    }
-}
-
-fn parse_status(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<DuesStatus> {
-    match raw.map(DuesStatus::from_str) {
-        None => None,
-        Some(Ok(status)) => Some(status),
-        Some(Err(DomainError::Validation(mut more))) => {
-            errors.append(&mut more);
-            None
-        }
-        Some(Err(_)) => None,
     }
 }
 

@@ -79,3 +79,16 @@ impl DomainError {
 
 /// Shorthand for results of domain operations.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// The value of a parse, or `None` with its field errors added to `errors`, so one answer can
+/// name every invalid field.
+pub fn collect_field<T>(parsed: DomainResult<T>, errors: &mut Vec<FieldError>) -> Option<T> {
+    match parsed {
+        Ok(value) => Some(value),
+        Err(DomainError::Validation(mut more)) => {
+            errors.append(&mut more);
+            None
+        }
+        Err(_) => None,
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{DomainError, DomainResult, FieldError};
+use crate::error::{collect_field, DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
 use crate::money::finish;
@@ -172,7 +172,10 @@ impl MemberService {
             }
         };
         let email = parse_email(input.email.flatten(), &mut errors);
-        let status = parse_status(input.status.as_deref(), &mut errors);
+        let status = input
+            .status
+            .as_deref()
+            .and_then(|raw| collect_field(raw.parse::<MemberStatus>(), &mut errors));
         let org_unit_id = match input.org_unit_id {
             Some(id) => self.writable_cell(actor, id, &mut errors).await?,
             None => {
@@ -181,9 +184,7 @@ impl MemberService {
             }
         };
         finish(errors)?;
-        let (Some(org_unit_id), Some(status)) =
-            (org_unit_id, status.or(Some(MemberStatus::Active)))
-        else {
+        let Some(org_unit_id) = org_unit_id else {
             return Err(DomainError::invalid("org_unit_id", "is required"));
         };
         let member = self
@@ -192,7 +193,7 @@ impl MemberService {
                 name,
                 email,
                 org_unit_id,
-                status,
+                status: status.unwrap_or(MemberStatus::Active),
             })
             .await?;
         self.changed().await;
@@ -261,7 +262,10 @@ impl MemberService {
         let mut errors = Vec::new();
         let name = input.name.as_deref().map(|n| parse_name(n, &mut errors));
         let email = input.email.map(|e| parse_email(e, &mut errors));
-        let status = parse_status(input.status.as_deref(), &mut errors);
+        let status = input
+            .status
+            .as_deref()
+            .and_then(|raw| collect_field(raw.parse::<MemberStatus>(), &mut errors));
         let org_unit_id = match input.org_unit_id {
             Some(unit) => self.writable_cell(actor, unit, &mut errors).await?,
             None => None,
@@ -378,17 +382,5 @@ fn parse_email(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<Stri
             errors.push(FieldError::new("email", "must be an email address"));
             None
         }
-    }
-}
-
-fn parse_status(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<MemberStatus> {
-    match raw.map(MemberStatus::from_str) {
-        None => None,
-        Some(Ok(status)) => Some(status),
-        Some(Err(DomainError::Validation(mut more))) => {
-            errors.append(&mut more);
-            None
-        }
-        Some(Err(_)) => None,
     }
 }

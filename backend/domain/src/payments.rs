@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::dues::DuesId;
-use crate::error::{DomainError, DomainResult, FieldError};
+use crate::error::{collect_field, DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::members::{MemberId, MemberService};
 use crate::money::{finish, parse_cents, parse_currency, parse_date};
@@ -289,21 +289,17 @@ impl PaymentService {
     }
 }
 
+/// A required field parsed from its name, or a field error.
 fn required<T: FromStr<Err = DomainError>>(
     raw: Option<&str>,
     field: &str,
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
-    match raw.map(T::from_str) {
+    match raw {
+        Some(raw) => collect_field(raw.parse(), errors),
         None => {
             errors.push(FieldError::new(field, "is required"));
             None
         }
-        Some(Ok(value)) => Some(value),
-        Some(Err(DomainError::Validation(mut more))) => {
-            errors.append(&mut more);
-            None
-        }
-        Some(Err(_)) => None,
     }
 }

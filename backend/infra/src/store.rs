@@ -127,6 +127,32 @@ impl SqlStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Runs a delete by id that a foreign key may refuse: the refusal is a `Conflict` with
+    /// `code` and `message`. Answers whether a row was deleted.
+    async fn delete_referenced(
+        &self,
+        sql: &str,
+        id: i64,
+        code: &'static str,
+        message: &str,
+    ) -> DomainResult<bool> {
+        let result = sqlx::query(sql)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_foreign_key_violation(&e) {
+                    DomainError::Conflict {
+                        code,
+                        message: message.to_owned(),
+                    }
+                } else {
+                    db_error(e)
+                }
+            })?;
+        Ok(result.rows_affected() > 0)
+    }
 }
 
 /// Users with their org unit's kind and path, which access needs on every request.
@@ -523,23 +549,13 @@ impl Store for SqlStore {
                 ),
             });
         }
-        let result = sqlx::query("DELETE FROM users WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_foreign_key_violation(&e) {
-                    DomainError::Conflict {
-                        code: "user_in_use",
-                        message:
-                            "the user recorded payments: deactivate it instead (is_active false)"
-                                .into(),
-                    }
-                } else {
-                    db_error(e)
-                }
-            })?;
-        Ok(result.rows_affected() > 0)
+        self.delete_referenced(
+            "DELETE FROM users WHERE id = $1",
+            id.0,
+            "user_in_use",
+            "the user recorded payments: deactivate it instead (is_active false)",
+        )
+        .await
     }
 
     async fn insert_org_unit(
@@ -934,21 +950,13 @@ impl Store for SqlStore {
     }
 
     async fn delete_member(&self, id: MemberId) -> DomainResult<bool> {
-        let result = sqlx::query("DELETE FROM members WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_foreign_key_violation(&e) {
-                    DomainError::Conflict {
-                        code: "member_in_use",
-                        message: "dues or payments refer to this member: set its status to inactive instead".into(),
-                    }
-                } else {
-                    db_error(e)
-                }
-            })?;
-        Ok(result.rows_affected() > 0)
+        self.delete_referenced(
+            "DELETE FROM members WHERE id = $1",
+            id.0,
+            "member_in_use",
+            "dues or payments refer to this member: set its status to inactive instead",
+        )
+        .await
     }
 
     async fn insert_dues(&self, dues: NewDues) -> DomainResult<Dues> {
@@ -1049,21 +1057,13 @@ impl Store for SqlStore {
     }
 
     async fn delete_dues(&self, id: DuesId) -> DomainResult<bool> {
-        let result = sqlx::query("DELETE FROM dues WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_foreign_key_violation(&e) {
-                    DomainError::Conflict {
-                        code: "dues_in_use",
-                        message: "payments refer to these dues: waive them instead".into(),
-                    }
-                } else {
-                    db_error(e)
-                }
-            })?;
-        Ok(result.rows_affected() > 0)
+        self.delete_referenced(
+            "DELETE FROM dues WHERE id = $1",
+            id.0,
+            "dues_in_use",
+            "payments refer to these dues: waive them instead",
+        )
+        .await
     }
 
     async fn insert_payment(&self, payment: NewPayment) -> DomainResult<Payment> {

@@ -43,10 +43,20 @@ pub struct Decision {
     pub policy: Policy,
     /// Whether the hit is within the limit.
     pub allowed: bool,
+    /// Hits in the window so far, this one included.
+    pub count: u64,
     /// Hits left in the window.
     pub remaining: u64,
     /// Time until the window starts over.
     pub reset: Duration,
+}
+
+impl Decision {
+    /// Whether this is the window's first refusal (worth recording once; the rest are the same
+    /// flood).
+    pub fn is_first_refusal(&self) -> bool {
+        self.count == self.policy.limit + 1
+    }
 }
 
 /// The counter's subject: a user, an address, or an account.
@@ -103,6 +113,7 @@ impl RateLimiter {
             return Decision {
                 policy,
                 allowed: true,
+                count: 0,
                 remaining: u64::MAX,
                 reset: Duration::ZERO,
             };
@@ -117,6 +128,7 @@ impl RateLimiter {
         Decision {
             policy,
             allowed: count <= policy.limit,
+            count,
             remaining: policy.limit.saturating_sub(count),
             reset,
         }

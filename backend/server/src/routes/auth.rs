@@ -91,18 +91,30 @@ pub async fn login(
     }
     let attempt = |action| {
         NewAuditEvent::new(action, None)
-            .subject(format!("email:{}", body.email.trim().to_lowercase()))
+            // An email is at most 254 characters; anything longer is cut so a flood of long
+            // strings cannot bloat the log.
+            .subject(format!(
+                "email:{}",
+                body.email
+                    .trim()
+                    .to_lowercase()
+                    .chars()
+                    .take(254)
+                    .collect::<String>()
+            ))
             .from_ip(Some(ip.clone()))
     };
     if let Some(decision) = state.limiter.hit_all(&checks).await {
         if !decision.allowed {
-            state
-                .audit
-                .record(
-                    attempt(AuditAction::RateLimited)
-                        .detail(json!({"policy": decision.policy.name})),
-                )
-                .await;
+            if decision.is_first_refusal() {
+                state
+                    .audit
+                    .record(
+                        attempt(AuditAction::RateLimited)
+                            .detail(json!({"policy": decision.policy.name})),
+                    )
+                    .await;
+            }
             return Err(ApiError::RateLimited(decision));
         }
     }
@@ -399,15 +411,17 @@ async fn otp_attempt(
     let checks = [(otp, Subject::Ip(&ip)), (otp, Subject::User(user.0.id.0))];
     match state.limiter.hit_all(&checks).await {
         Some(decision) if !decision.allowed => {
-            state
-                .audit
-                .record(
-                    NewAuditEvent::new(AuditAction::RateLimited, Some(user.0.id))
-                        .subject(format!("user:{}", user.0.id.0))
-                        .from_ip(Some(ip))
-                        .detail(json!({"policy": "otp"})),
-                )
-                .await;
+            if decision.is_first_refusal() {
+                state
+                    .audit
+                    .record(
+                        NewAuditEvent::new(AuditAction::RateLimited, Some(user.0.id))
+                            .subject(format!("user:{}", user.0.id.0))
+                            .from_ip(Some(ip))
+                            .detail(json!({"policy": "otp"})),
+                    )
+                    .await;
+            }
             Err(ApiError::RateLimited(decision))
         }
         _ => Ok(ip),

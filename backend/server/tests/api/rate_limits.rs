@@ -86,10 +86,21 @@ both_backends!(
             .await;
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         }
-        let res = login_from(&app, "203.0.113.7", "guess9@example.org", "x-password").await;
-        assert_limited(res, "login", 5).await;
+        for _ in 0..3 {
+            let res = login_from(&app, "203.0.113.7", "guess9@example.org", "x-password").await;
+            assert_limited(res, "login", 5).await;
+        }
         let res = login_from(&app, "203.0.113.8", "guess9@example.org", "x-password").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        // A flood is recorded once per window, not once per request.
+        let log: Value = app
+            .get("/api/audit?action=rate_limited", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(log["total"], 1);
+        assert_eq!(log["items"][0]["client_ip"], "203.0.113.7");
     }
 );
 

@@ -235,9 +235,16 @@ fn unexpected(what: &str, value: &str) -> DomainError {
     DomainError::Unexpected(anyhow::anyhow!("unknown {what} {value:?} in the database"))
 }
 
+/// Dates are stored as ISO `YYYY-MM-DD` text, which sorts as dates on both databases.
+const DATE_FORMAT: &str = "%Y-%m-%d";
+
+fn date_text(date: NaiveDate) -> String {
+    date.format(DATE_FORMAT).to_string()
+}
+
 fn date_of(row: &AnyRow, column: &str) -> Result<NaiveDate, DomainError> {
     let raw: String = row.try_get(column).map_err(db_error)?;
-    NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map_err(|_| unexpected(column, &raw))
+    NaiveDate::parse_from_str(&raw, DATE_FORMAT).map_err(|_| unexpected(column, &raw))
 }
 
 fn member_from_row(row: &AnyRow) -> Result<Member, DomainError> {
@@ -968,7 +975,7 @@ impl Store for SqlStore {
         .bind(&dues.period)
         .bind(dues.amount_cents)
         .bind(&dues.currency)
-        .bind(dues.due_date.format("%Y-%m-%d").to_string())
+        .bind(date_text(dues.due_date))
         .bind(dues.status.as_str())
         .bind(now_ms())
         .fetch_one(&self.pool)
@@ -1046,7 +1053,7 @@ impl Store for SqlStore {
         )
         .bind(id.0)
         .bind(change.amount_cents)
-        .bind(change.due_date.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(change.due_date.map(date_text))
         .bind(change.status.map(DuesStatus::as_str))
         .execute(&self.pool)
         .await
@@ -1078,7 +1085,7 @@ impl Store for SqlStore {
         .bind(payment.amount_cents)
         .bind(&payment.currency)
         .bind(payment.method.as_str())
-        .bind(payment.paid_on.format("%Y-%m-%d").to_string())
+        .bind(date_text(payment.paid_on))
         .bind(payment.recorded_by.0)
         .bind(now_ms())
         .fetch_one(&mut *tx)

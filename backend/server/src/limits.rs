@@ -6,7 +6,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
+use actix_web::{web, HttpMessage, ResponseError};
 use ipnet::IpNet;
 use tessera_domain::api_tokens::TOKEN_PREFIX;
 use tessera_domain::rate_limit::{Policy, Subject};
@@ -92,11 +92,16 @@ pub async fn api_rate_limit(
         &state.settings.trusted_proxies,
     )
     .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    // The signature is checked here only to pick the counter; the extractor checks it all.
+    // A verified access token picks the counter and is kept for `AuthUser`, which then checks
+    // the rest (session, logout, user) without verifying the signature again.
     let subject = match bearer.as_deref() {
         Some(token) if token.starts_with(TOKEN_PREFIX) => Subject::ApiToken(token),
         Some(token) => match state.jwt.verify(token) {
-            Ok(access) => Subject::User(access.user_id.0),
+            Ok(access) => {
+                let user = access.user_id.0;
+                req.extensions_mut().insert(access);
+                Subject::User(user)
+            }
             Err(_) => Subject::Ip(&ip),
         },
         None => Subject::Ip(&ip),

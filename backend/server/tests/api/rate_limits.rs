@@ -218,3 +218,47 @@ both_backends!(
         assert_limited(res, "login", 5).await;
     }
 );
+
+both_backends!(
+    guessing_one_time_codes_at_login_is_stopped,
+    LIMITED,
+    |app: TestApp| async move {
+        let (email, _) = app.create_user("user-password-1", json!({})).await;
+        let token = app.login(&email, "user-password-1").await;
+        let setup: Value = app
+            .post_json("/api/auth/otp/setup", &token, json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let secret =
+            tessera_domain::otp::OtpSecret::parse(setup["secret"].as_str().unwrap()).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let res = app
+            .post_json(
+                "/api/auth/otp/enable",
+                &token,
+                json!({"code": secret.code_at(now)}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        // The password is known; the attacker guesses codes, each from a new address. The first
+        // login above was this account's first attempt.
+        let guess = |n: u32| {
+            app.client
+                .post(app.url("/api/auth/login"))
+                .header("x-forwarded-for", format!("198.51.100.{n}"))
+                .json(&json!({"email": email, "password": "user-password-1", "otp_code": format!("{:06}", n)}))
+                .send()
+        };
+        for n in 0..4 {
+            let res = guess(n).await.unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(res.json::<Value>().await.unwrap()["code"], "otp_invalid");
+        }
+        assert_limited(guess(4).await.unwrap(), "login", 5).await;
+    }
+);

@@ -117,6 +117,8 @@ pub struct NewApiToken {
     pub scopes: Vec<ApiScope>,
     /// SHA-256 of the token, hex.
     pub token_hash: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
 }
@@ -220,6 +222,8 @@ impl ApiTokenService {
         let mut random = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut random);
         let secret = TokenSecret(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random)));
+        // One reading of the clock, so the token lives exactly the days asked for.
+        let now = self.clock.now();
         let token = self
             .store
             .insert_api_token(NewApiToken {
@@ -227,7 +231,8 @@ impl ApiTokenService {
                 name,
                 scopes,
                 token_hash: hash(secret.expose()),
-                expires_at: self.clock.now() + chrono::Duration::days(days),
+                created_at: now,
+                expires_at: now + chrono::Duration::days(days),
             })
             .await?;
         Ok((token, secret))

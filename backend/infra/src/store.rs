@@ -1173,7 +1173,7 @@ impl Store for SqlStore {
             .bind(&token.name)
             .bind(scopes_text(&token.scopes))
             .bind(&token.token_hash)
-            .bind(now_ms())
+            .bind(token.created_at.timestamp_millis())
             .bind(token.expires_at.timestamp_millis())
             .fetch_one(&self.pool)
             .await

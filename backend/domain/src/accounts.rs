@@ -67,6 +67,8 @@ pub struct ChangeUser {
 pub struct AccountService {
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
+    /// Stands in for `cache` while it is down (used one-time codes).
+    local: Arc<dyn Cache>,
     profiles: Arc<NamespaceCounters>,
     /// Verified against when the email is unknown, so timing does not reveal which emails exist.
     dummy_hash: String,
@@ -160,12 +162,18 @@ impl CachedProfile {
 }
 
 impl AccountService {
-    /// The service over this store, caching profiles in `cache`.
-    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> DomainResult<Self> {
+    /// The service over this store, caching profiles in `cache`; `local` is an in-process cache
+    /// that remembers used one-time codes while `cache` is down (it may be `cache` itself).
+    pub fn new(
+        store: Arc<dyn Store>,
+        cache: Arc<dyn Cache>,
+        local: Arc<dyn Cache>,
+    ) -> DomainResult<Self> {
         let dummy_hash = hash_password("a password no account has")?;
         Ok(Self {
             store,
             cache,
+            local,
             profiles: Arc::default(),
             dummy_hash,
         })
@@ -229,7 +237,16 @@ impl AccountService {
         if user.otp_enabled {
             let code = otp_code.ok_or(DomainError::OtpRequired)?;
             let secret = stored_secret(&user)?;
-            if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
+            if !accept_once(
+                self.cache.as_ref(),
+                self.local.as_ref(),
+                user.id,
+                &secret,
+                code,
+                unix_now(),
+            )
+            .await
+            {
                 return Err(DomainError::OtpInvalid);
             }
         }
@@ -275,7 +292,16 @@ impl AccountService {
             });
         }
         let secret = stored_secret(&user)?;
-        if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
+        if !accept_once(
+            self.cache.as_ref(),
+            self.local.as_ref(),
+            user.id,
+            &secret,
+            code,
+            unix_now(),
+        )
+        .await
+        {
             return Err(DomainError::invalid(
                 "code",
                 "the code is wrong or already used",
@@ -301,7 +327,16 @@ impl AccountService {
             return Ok(false);
         }
         let secret = stored_secret(&user)?;
-        if !accept_once(self.cache.as_ref(), user.id, &secret, code, unix_now()).await {
+        if !accept_once(
+            self.cache.as_ref(),
+            self.local.as_ref(),
+            user.id,
+            &secret,
+            code,
+            unix_now(),
+        )
+        .await
+        {
             return Err(DomainError::invalid(
                 "code",
                 "the code is wrong or already used",

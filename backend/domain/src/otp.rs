@@ -1,6 +1,6 @@
 //! Time-based one-time passwords (RFC 6238 with totp-rs): SHA-1, 6 digits, 30-second steps, one
 //! step of drift either way. A code once accepted is refused again for as long as it could be
-//! valid: the used step is remembered in the cache.
+//! valid: the used step is remembered in the cache (in-process while the cache is down).
 
 use std::time::Duration;
 
@@ -105,10 +105,11 @@ impl OtpSecret {
 }
 
 /// Accepts `code` for `user` once: a valid code whose step was already used is refused.
-/// When the cache is unreachable the code is accepted (logged): logging in must not depend on
-/// Redis, and the drift window is ninety seconds.
+/// Used steps go to `cache`; while it is unreachable they go to `local` (an in-process cache),
+/// so a Redis outage neither locks anyone out nor lets a code be replayed on this instance.
 pub async fn accept_once(
     cache: &dyn Cache,
+    local: &dyn Cache,
     user: UserId,
     secret: &OtpSecret,
     code: &str,
@@ -117,14 +118,16 @@ pub async fn accept_once(
     let Some(step) = secret.matching_step(code, unix) else {
         return false;
     };
-    match cache
-        .set_if_absent(&format!("otp_used:{}:{step}", user.0), "1", USED_CODE_TTL)
-        .await
-    {
+    let key = format!("otp_used:{}:{step}", user.0);
+    match cache.set_if_absent(&key, "1", USED_CODE_TTL).await {
         Ok(first_use) => first_use,
         Err(e) => {
-            tracing::warn!(user_id = user.0, error = %e, "cannot record a used one-time code; accepting it without replay protection");
-            true
+            tracing::warn!(user_id = user.0, error = %e, "cannot record a used one-time code in the cache; remembering it in this process");
+            // The in-process cache cannot fail; refuse if it ever did rather than allow a replay.
+            local
+                .set_if_absent(&key, "1", USED_CODE_TTL)
+                .await
+                .unwrap_or(false)
         }
     }
 }

@@ -9,7 +9,7 @@ use tessera_domain::accounts::{AccountService, CreateUser};
 use tessera_domain::api_tokens::{ApiTokenService, CreateApiToken};
 use tessera_domain::clock::SystemClock;
 use tessera_domain::otp::OtpSecret;
-use tessera_domain::ports::Store;
+use tessera_domain::ports::{Cache, Store};
 use tessera_domain::user::Email;
 use tessera_infra::cache_memory::MemoryCache;
 use tessera_server::settings::Settings;
@@ -146,8 +146,8 @@ fn main() -> ExitCode {
             } => {
                 let store = std::sync::Arc::new(connect_store(&settings).await?);
                 // No server runs here: an in-process cache is all the service needs.
-                let accounts =
-                    AccountService::new(store, std::sync::Arc::new(MemoryCache::new(16)))?;
+                let cache: std::sync::Arc<dyn Cache> = std::sync::Arc::new(MemoryCache::new(16));
+                let accounts = AccountService::new(store, std::sync::Arc::clone(&cache), cache)?;
                 let user = accounts
                     .insert(CreateUser {
                         email,

@@ -166,8 +166,9 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         ),
         None => Arc::new(MemoryCache::new(settings.cache_max_entries)),
     };
-    // Counters move here while Redis is down, so limits hold through an outage.
-    let limiter_fallback: Arc<dyn Cache> = match cache.backend() {
+    // Rate-limit counters and used one-time codes move here while Redis is down, so limits and
+    // replay protection hold through an outage.
+    let local_cache: Arc<dyn Cache> = match cache.backend() {
         CacheBackend::Redis => Arc::new(MemoryCache::new(100_000)),
         CacheBackend::InProcess => Arc::clone(&cache),
     };
@@ -207,7 +208,11 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         Arc::clone(&clock),
         settings.url_policy,
     ));
-    let accounts = AccountService::new(Arc::clone(&store), Arc::clone(&cache))?;
+    let accounts = AccountService::new(
+        Arc::clone(&store),
+        Arc::clone(&cache),
+        Arc::clone(&local_cache),
+    )?;
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
             .ensure_first_admin(email, password, settings.admin_otp_secret.as_ref())
@@ -249,7 +254,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
         tokens: ApiTokenService::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)),
         audit: AuditLog::new(Arc::clone(&store)),
-        limiter: RateLimiter::new(Arc::clone(&cache), limiter_fallback),
+        limiter: RateLimiter::new(Arc::clone(&cache), local_cache),
         settings,
         store,
         cache,

@@ -258,3 +258,36 @@ async fn with_redis_stopped_logins_are_still_limited() {
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().contains_key("retry-after"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_stopped_a_one_time_code_still_works_once_only() {
+    let mut redis = PrivateRedis::start();
+    let seed_secret = "JBSWY3DPEHPK3PXP";
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("REDIS_URL", &redis.url()),
+            ("ADMIN_OTP_SECRET", seed_secret),
+        ],
+    )
+    .await;
+    redis.stop();
+    // The next step's code: the admin's login at spawn used the current one at most.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = tessera_domain::otp::OtpSecret::parse(seed_secret)
+        .unwrap()
+        .code_at(now + 30);
+    let login = || {
+        app.post_anonymous(
+            "/api/auth/login",
+            json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "otp_code": code}),
+        )
+    };
+    assert_eq!(login().await.status(), StatusCode::OK);
+    let replay = login().await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(replay.json::<Value>().await.unwrap()["code"], "otp_invalid");
+}

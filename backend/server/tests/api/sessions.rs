@@ -1,9 +1,11 @@
 //! Sessions: refresh tokens that rotate, reuse that ends the family, logout, and access tokens
-//! refused for a bad expiry or audience.
+//! refused for a bad expiry, audience, issuer, algorithm or signature.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{encode, EncodingKey, Header};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use redis::AsyncCommands;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -184,16 +186,30 @@ both_backends!(
 );
 
 fn forged(claims: Value) -> String {
+    signed_with(Algorithm::HS256, &claims)
+}
+
+fn signed_with(algorithm: Algorithm, claims: &Value) -> String {
     encode(
-        &Header::default(),
-        &claims,
+        &Header::new(algorithm),
+        claims,
         &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .unwrap()
 }
 
+/// `header.payload.` with no signature, as an `alg: none` attacker sends it.
+fn unsigned(claims: &Value) -> String {
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    format!(
+        "{}.{}.",
+        part(&json!({"alg": "none", "typ": "JWT"})),
+        part(claims)
+    )
+}
+
 both_backends!(
-    expired_wrong_audience_and_wrong_issuer_tokens_are_refused,
+    expired_wrong_audience_wrong_issuer_unsigned_and_tampered_tokens_are_refused,
     |app: TestApp| async move {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -204,10 +220,25 @@ both_backends!(
         // about the one claim each changes.
         let good = forged(claims(now + 300, "tessera", "tessera-api"));
         assert_eq!(me_status(&app, &good).await, StatusCode::OK);
+        let valid = claims(now + 300, "tessera", "tessera-api");
+        // The payload of another user's claims under the good token's signature.
+        let (signed, _) = good.rsplit_once('.').unwrap();
+        let (header, _) = signed.split_once('.').unwrap();
+        let mut other = valid.clone();
+        other["sub"] = json!("2");
+        let swapped_payload = format!(
+            "{header}.{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap()),
+            good.rsplit_once('.').unwrap().1
+        );
         for token in [
             forged(claims(now - 120, "tessera", "tessera-api")),
             forged(claims(now + 300, "tessera", "another-api")),
             forged(claims(now + 300, "someone-else", "tessera-api")),
+            unsigned(&valid),
+            // The right secret under another HMAC: the algorithm is pinned, not read from the token.
+            signed_with(Algorithm::HS512, &valid),
+            swapped_payload,
         ] {
             let res = app.get("/api/auth/me", &token).await;
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

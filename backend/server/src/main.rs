@@ -72,7 +72,8 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create an administrator.
+    /// Create an administrator, with one-time codes on: prints the secret, its otpauth URL and a
+    /// QR code for an authenticator app (--no-otp for an account without them).
     Create {
         /// Login email.
         #[arg(long)]
@@ -83,11 +84,14 @@ enum AdminCommand {
         /// Display name.
         #[arg(long, default_value = "Administrator")]
         name: String,
-        /// Enable one-time codes: print the secret, its otpauth URL and a QR code.
+        /// Leave one-time codes off (the account then logs in with its password alone).
         #[arg(long)]
+        no_otp: bool,
+        /// One-time codes on: the default now, accepted so earlier scripts keep working.
+        #[arg(long, hide = true, conflicts_with = "no_otp")]
         otp: bool,
-        /// Also write the QR code as a PNG here (with --otp); a temp file if this path fails.
-        #[arg(long, requires = "otp")]
+        /// Also write the QR code as a PNG here; a temp file if this path fails.
+        #[arg(long, conflicts_with = "no_otp")]
         qr_png: Option<PathBuf>,
     },
 }
@@ -140,8 +144,9 @@ fn main() -> ExitCode {
                         email,
                         password,
                         name,
-                        otp,
+                        no_otp,
                         qr_png,
+                        ..
                     },
             } => {
                 let store = std::sync::Arc::new(connect_store(&settings).await?);
@@ -164,7 +169,7 @@ fn main() -> ExitCode {
                     user.email.as_str(),
                     user.id.0
                 );
-                if otp {
+                if !no_otp {
                     let secret = OtpSecret::generate();
                     accounts.activate_otp(user.id, &secret).await?;
                     print_enrolment(&secret, user.email.as_str(), qr_png.as_deref())?;

@@ -49,24 +49,20 @@ fn an_invalid_admin_otp_secret_stops_start_up() {
 }
 
 #[test]
-fn admin_create_with_otp_prints_the_enrolment_and_falls_back_to_a_temp_png() {
+fn admin_create_prints_the_enrolment_and_falls_back_to_a_temp_png() {
     let data = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .current_dir(data.path())
-        .env_clear()
-        .env("TESSERA_DATA_DIR", data.path())
-        .args([
-            "admin",
-            "create",
-            "--email",
-            "ops@example.org",
-            "--password",
-            "ops-password-1",
-            "--otp",
-        ])
-        .args(["--qr-png", "/nonexistent-dir/qr.png"])
-        .output()
-        .unwrap();
+    let admin_create = |email: &str, more: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(data.path())
+            .env_clear()
+            .env("TESSERA_DATA_DIR", data.path())
+            .args(["admin", "create", "--email", email])
+            .args(["--password", "ops-password-1"])
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    let output = admin_create("ops@example.org", &["--qr-png", "/nonexistent-dir/qr.png"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -90,6 +86,12 @@ fn admin_create_with_otp_prints_the_enrolment_and_falls_back_to_a_temp_png() {
     let png = std::fs::read(&fallback).unwrap();
     assert!(png.starts_with(b"\x89PNG"));
     std::fs::remove_file(fallback).unwrap();
+
+    let output = admin_create("script@example.org", &["--no-otp"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("created administrator script@example.org"));
+    assert!(!stdout.contains("otpauth://"), "{stdout}");
 }
 
 /// `tessera token create` bootstraps a token for scripts; the running server accepts it.

@@ -121,10 +121,24 @@ impl OrgUnitService {
             .await?
             .ok_or(DomainError::NotFound("org unit"))?;
         let (units, users, files, members) = self.store.org_unit_dependents(id).await?;
-        if units + users + files + members > 0 {
+        let left: Vec<String> = [
+            (units, "unit"),
+            (users, "user"),
+            (members, "member"),
+            (files, "file"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+        if let Some((last, rest)) = left.split_last() {
+            let list = match rest {
+                [] => last.clone(),
+                _ => format!("{} and {last}", rest.join(", ")),
+            };
             return Err(DomainError::Conflict {
                 code: "org_unit_in_use",
-                message: format!("the unit still has {units} units, {users} users, {members} members and {files} files: move or delete them first"),
+                message: format!("the unit still has {list}: move or delete them first"),
             });
         }
         if !self.store.delete_org_unit(id).await? {

@@ -178,7 +178,7 @@ pub async fn update_org_unit(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The unit still has units, users or files (`org_unit_in_use`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The unit still has units, users, members or files (`org_unit_in_use`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_org_unit(
     state: web::Data<AppState>,

@@ -419,6 +419,9 @@ both_backends!(
         assert_eq!(res.status(), StatusCode::CONFLICT);
         let problem: Value = res.json().await.unwrap();
         assert_eq!(problem["code"], "org_unit_in_use");
-        assert!(problem["detail"].as_str().unwrap().contains("1 members"));
+        assert_eq!(
+            problem["detail"],
+            "the unit still has 1 user and 1 member: move or delete them first"
+        );
     }
 );

@@ -236,21 +236,26 @@ impl AccountService {
         };
         if user.otp_enabled {
             let code = otp_code.ok_or(DomainError::OtpRequired)?;
-            let secret = stored_secret(&user)?;
-            if !accept_once(
-                self.cache.as_ref(),
-                self.local.as_ref(),
-                user.id,
-                &secret,
-                code,
-                unix_now(),
-            )
-            .await
-            {
+            if !self.code_accepted(&user, code).await? {
                 return Err(DomainError::OtpInvalid);
             }
         }
         Ok(user)
+    }
+
+    /// Whether `code` is right for the user's stored secret and not used before (see
+    /// `accept_once`).
+    async fn code_accepted(&self, user: &User, code: &str) -> DomainResult<bool> {
+        let secret = stored_secret(user)?;
+        Ok(accept_once(
+            self.cache.as_ref(),
+            self.local.as_ref(),
+            user.id,
+            &secret,
+            code,
+            unix_now(),
+        )
+        .await)
     }
 
     /// Starts enrolment: a new secret for the caller, kept until a correct code enables it.
@@ -291,24 +296,14 @@ impl AccountService {
                 message: "call /api/auth/otp/setup first".into(),
             });
         }
-        let secret = stored_secret(&user)?;
-        if !accept_once(
-            self.cache.as_ref(),
-            self.local.as_ref(),
-            user.id,
-            &secret,
-            code,
-            unix_now(),
-        )
-        .await
-        {
+        if !self.code_accepted(&user, code).await? {
             return Err(DomainError::invalid(
                 "code",
                 "the code is wrong or already used",
             ));
         }
         self.store
-            .set_otp(user.id, Some(secret.expose_base32()), true)
+            .set_otp(user.id, user.otp_secret.as_deref(), true)
             .await?;
         self.forget(user.id).await;
         tracing::info!(user_id = user.id.0, "one-time codes enabled");
@@ -326,17 +321,7 @@ impl AccountService {
         if !user.otp_enabled {
             return Ok(false);
         }
-        let secret = stored_secret(&user)?;
-        if !accept_once(
-            self.cache.as_ref(),
-            self.local.as_ref(),
-            user.id,
-            &secret,
-            code,
-            unix_now(),
-        )
-        .await
-        {
+        if !self.code_accepted(&user, code).await? {
             return Err(DomainError::invalid(
                 "code",
                 "the code is wrong or already used",

@@ -10,7 +10,6 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -220,7 +219,7 @@ impl ApiTokenService {
             return Err(DomainError::Validation(errors));
         }
         let mut random = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut random);
+        rand::fill(&mut random);
         let secret = TokenSecret(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random)));
         // One reading of the clock, so the token lives exactly the days asked for.
         let now = self.clock.now();

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use totp_rs::{Algorithm, Secret, TOTP};
+use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use crate::ports::Cache;
 use crate::user::UserId;
@@ -12,7 +12,7 @@ use crate::user::UserId;
 /// The issuer shown in authenticator apps.
 pub const ISSUER: &str = "Tessera";
 const STEP: u64 = 30;
-const DIGITS: usize = 6;
+const DIGITS: u8 = 6;
 /// Long enough to outlive every window a code is accepted in (three steps), with margin.
 const USED_CODE_TTL: Duration = Duration::from_secs(4 * STEP);
 
@@ -37,9 +37,10 @@ impl OtpSecret {
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
             .to_uppercase();
-        let bytes = Secret::Encoded(base32.clone())
-            .to_bytes()
-            .map_err(|_| "not valid base32 (letters A-Z and digits 2-7)".to_owned())?;
+        let bytes = Secret::try_from_base32(base32.trim_end_matches('='))
+            .map_err(|_| "not valid base32 (letters A-Z and digits 2-7)".to_owned())?
+            .as_bytes()
+            .to_vec();
         if bytes.len() < 10 {
             return Err(format!(
                 "too short: {} bits, at least 80 are needed",
@@ -51,10 +52,10 @@ impl OtpSecret {
 
     /// A new random 160-bit secret.
     pub fn generate() -> Self {
-        let secret = Secret::generate_secret();
+        let secret = Secret::generate();
         Self {
-            base32: secret.to_encoded().to_string(),
-            bytes: secret.to_bytes().unwrap_or_default(),
+            base32: secret.to_base32(),
+            bytes: secret.as_bytes().to_vec(),
         }
     }
 
@@ -63,44 +64,46 @@ impl OtpSecret {
         &self.base32
     }
 
-    fn totp(&self, account: &str) -> TOTP {
-        TOTP::new_unchecked(
-            Algorithm::SHA1,
-            DIGITS,
-            0,
-            STEP,
-            self.bytes.clone(),
-            Some(ISSUER.to_owned()),
-            account.to_owned(),
-        )
+    /// The seed's 80-bit secret is below RFC 4226's 128-bit recommendation, so the builder's
+    /// non-compliant path is used; `parse` still refuses anything under 80 bits.
+    fn totp(&self, account: &str) -> Totp {
+        Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(DIGITS)
+            .with_skew(0)
+            .with_step_duration(STEP)
+            .with_secret(self.bytes.clone())
+            .with_issuer(Some(ISSUER))
+            .with_account_name(account)
+            .build_noncompliant()
     }
 
     /// The code for a Unix time (tests and the command line use it).
     pub fn code_at(&self, unix: u64) -> String {
-        self.totp("").generate(unix)
+        self.totp("").generate(unix).to_string()
     }
 
     /// The time step a code is valid for at `unix`, trying the current step and one either side.
     pub fn matching_step(&self, code: &str, unix: u64) -> Option<u64> {
         let code = code.trim();
-        if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        if code.len() != usize::from(DIGITS) || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let totp = self.totp("");
         [unix.saturating_sub(STEP), unix, unix + STEP]
             .into_iter()
-            .find(|t| totp.check(code, *t))
+            .find(|t| totp.check(code, *t).is_some())
             .map(|t| t / STEP)
     }
 
     /// The `otpauth://` URL authenticator apps scan.
     pub fn otpauth_url(&self, account: &str) -> String {
-        self.totp(account).get_url()
+        self.totp(account).to_url().unwrap_or_default()
     }
 
     /// The otpauth URL as a QR code, a base64 PNG.
     pub fn qr_png_base64(&self, account: &str) -> Result<String, String> {
-        self.totp(account).get_qr_base64()
+        self.totp(account).to_qr_base64().map_err(|e| e.to_string())
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 use tessera_domain::api_tokens::{ApiScope, ApiToken, ApiTokenId, NewApiToken};
 use tessera_domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use tessera_domain::dues::{Dues, DuesFilter, DuesId, DuesStatus, DuesUpdate, NewDues};
@@ -132,7 +132,7 @@ impl SqlStore {
     /// `code` and `message`. Answers whether a row was deleted.
     async fn delete_referenced(
         &self,
-        sql: &str,
+        sql: &'static str,
         id: i64,
         code: &'static str,
         message: &str,
@@ -446,7 +446,7 @@ impl Store for SqlStore {
 
     async fn user_by_email(&self, email: &Email) -> DomainResult<Option<User>> {
         let sql = format!("{USER_SELECT} WHERE u.email = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(email.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -456,7 +456,7 @@ impl Store for SqlStore {
 
     async fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>> {
         let sql = format!("{USER_SELECT} WHERE u.id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -492,7 +492,7 @@ impl Store for SqlStore {
             .try_get("n")
             .map_err(db_error)?;
         let sql = format!("{USER_SELECT} ORDER BY u.id LIMIT $1 OFFSET $2");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(i64::from(page.per_page))
             .bind(page.offset())
             .fetch_all(&self.pool)
@@ -607,7 +607,7 @@ impl Store for SqlStore {
 
     async fn org_unit_by_id(&self, id: OrgUnitId) -> DomainResult<Option<OrgUnit>> {
         let sql = format!("SELECT {UNIT_COLUMNS} FROM org_units WHERE id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -620,7 +620,7 @@ impl Store for SqlStore {
         let sql = format!(
             "SELECT {UNIT_COLUMNS} FROM org_units WHERE CAST($1 AS BIGINT) = 1 OR (path >= $2 AND path < $3) ORDER BY path"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(all)
             .bind(start)
             .bind(end)
@@ -726,7 +726,7 @@ impl Store for SqlStore {
 
     async fn file_by_id(&self, id: FileId) -> DomainResult<Option<StoredFile>> {
         let sql = format!("{FILE_SELECT} WHERE f.id = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -743,7 +743,7 @@ impl Store for SqlStore {
                 "{FILE_SELECT} WHERE f.status = 'uploaded' AND f.id IN ({})",
                 placeholders.join(", ")
             );
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(id.0);
             }
@@ -769,7 +769,7 @@ impl Store for SqlStore {
         let count_sql = format!(
             "SELECT COUNT(*) AS n FROM files f LEFT JOIN org_units ou ON ou.id = f.org_unit_id WHERE {condition}"
         );
-        let total: i64 = sqlx::query(&count_sql)
+        let total: i64 = sqlx::query(AssertSqlSafe(count_sql))
             .bind(all)
             .bind(filter.scope.user_id.0)
             .bind(&start)
@@ -781,7 +781,7 @@ impl Store for SqlStore {
             .try_get("n")
             .map_err(db_error)?;
         let sql = format!("{FILE_SELECT} WHERE {condition} ORDER BY f.id DESC LIMIT $6 OFFSET $7");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(all)
             .bind(filter.scope.user_id.0)
             .bind(&start)
@@ -804,7 +804,7 @@ impl Store for SqlStore {
         let sql = format!(
             "{FILE_SELECT} WHERE f.status = 'uploaded' AND (CAST($1 AS TEXT) IS NULL OR f.file_type = $1) ORDER BY f.id DESC LIMIT $2"
         );
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(file_type.map(FileType::as_str))
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
@@ -864,7 +864,7 @@ impl Store for SqlStore {
     }
 
     async fn member_by_id(&self, id: MemberId) -> DomainResult<Option<Member>> {
-        let row = sqlx::query(&format!("{MEMBER_SELECT} WHERE m.id = $1"))
+        let row = sqlx::query(AssertSqlSafe(format!("{MEMBER_SELECT} WHERE m.id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -900,9 +900,9 @@ impl Store for SqlStore {
         let with_money = i64::from(filter.with_money);
         let status = filter.status.map(MemberStatus::as_str);
         let unit = filter.org_unit_id.map(|u| u.0);
-        let total: i64 = sqlx::query(&format!(
+        let total: i64 = sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM members m JOIN org_units ou ON ou.id = m.org_unit_id WHERE {condition}"
-        ))
+        )))
         .bind(all)
         .bind(&start)
         .bind(&end)
@@ -914,9 +914,9 @@ impl Store for SqlStore {
         .map_err(db_error)?
         .try_get("n")
         .map_err(db_error)?;
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "{MEMBER_SELECT} WHERE {condition} ORDER BY m.id LIMIT $7 OFFSET $8"
-        ))
+        )))
         .bind(all)
         .bind(&start)
         .bind(&end)
@@ -996,7 +996,7 @@ impl Store for SqlStore {
     }
 
     async fn dues_by_id(&self, id: DuesId) -> DomainResult<Option<Dues>> {
-        let row = sqlx::query(&format!("{DUES_SELECT} WHERE d.id = $1"))
+        let row = sqlx::query(AssertSqlSafe(format!("{DUES_SELECT} WHERE d.id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -1013,10 +1013,10 @@ impl Store for SqlStore {
         );
         let member = filter.member_id.map(|m| m.0);
         let status = filter.status.map(DuesStatus::as_str);
-        let total: i64 = sqlx::query(&format!(
+        let total: i64 = sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM dues d JOIN members m ON m.id = d.member_id \
              JOIN org_units ou ON ou.id = m.org_unit_id WHERE {condition}"
-        ))
+        )))
         .bind(all)
         .bind(&start)
         .bind(&end)
@@ -1028,9 +1028,9 @@ impl Store for SqlStore {
         .map_err(db_error)?
         .try_get("n")
         .map_err(db_error)?;
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "{DUES_SELECT} WHERE {condition} ORDER BY d.period DESC, d.id DESC LIMIT $7 OFFSET $8"
-        ))
+        )))
         .bind(all)
         .bind(&start)
         .bind(&end)
@@ -1106,7 +1106,7 @@ impl Store for SqlStore {
     }
 
     async fn payment_by_id(&self, id: PaymentId) -> DomainResult<Option<Payment>> {
-        let row = sqlx::query(&format!("{PAYMENT_SELECT} WHERE p.id = $1"))
+        let row = sqlx::query(AssertSqlSafe(format!("{PAYMENT_SELECT} WHERE p.id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -1122,10 +1122,10 @@ impl Store for SqlStore {
         let (all, start, end) = scope_binds(&filter.units);
         let condition = format!("{IN_SCOPE} AND (CAST($4 AS BIGINT) IS NULL OR p.member_id = $4)");
         let member = filter.member_id.map(|m| m.0);
-        let total: i64 = sqlx::query(&format!(
+        let total: i64 = sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*) AS n FROM payments p JOIN members m ON m.id = p.member_id \
              JOIN org_units ou ON ou.id = m.org_unit_id WHERE {condition}"
-        ))
+        )))
         .bind(all)
         .bind(&start)
         .bind(&end)
@@ -1135,9 +1135,9 @@ impl Store for SqlStore {
         .map_err(db_error)?
         .try_get("n")
         .map_err(db_error)?;
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "{PAYMENT_SELECT} WHERE {condition} ORDER BY p.id DESC LIMIT $5 OFFSET $6"
-        ))
+        )))
         .bind(all)
         .bind(&start)
         .bind(&end)
@@ -1168,7 +1168,7 @@ impl Store for SqlStore {
             "INSERT INTO api_tokens (user_id, name, scopes, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(token.user_id.0)
             .bind(&token.name)
             .bind(scopes_text(&token.scopes))
@@ -1183,7 +1183,7 @@ impl Store for SqlStore {
 
     async fn api_token_by_hash(&self, token_hash: &str) -> DomainResult<Option<ApiToken>> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await
@@ -1193,7 +1193,7 @@ impl Store for SqlStore {
 
     async fn list_api_tokens(&self) -> DomainResult<Vec<ApiToken>> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id DESC");
-        let rows = sqlx::query(&sql)
+        let rows = sqlx::query(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -1203,7 +1203,7 @@ impl Store for SqlStore {
     async fn delete_api_token(&self, id: ApiTokenId) -> DomainResult<Option<(ApiToken, String)>> {
         let sql =
             format!("DELETE FROM api_tokens WHERE id = $1 RETURNING {TOKEN_COLUMNS}, token_hash");
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -1244,18 +1244,20 @@ impl Store for SqlStore {
              AND (CAST($2 AS BIGINT) IS NULL OR actor_user_id = $2)";
         let action = filter.action.map(|a| a.as_str());
         let actor = filter.actor.map(|u| u.0);
-        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM audit_events {WHERE}"))
-            .bind(action)
-            .bind(actor)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?
-            .try_get("n")
-            .map_err(db_error)?;
-        let rows = sqlx::query(&format!(
+        let total: i64 = sqlx::query(AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM audit_events {WHERE}"
+        )))
+        .bind(action)
+        .bind(actor)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?
+        .try_get("n")
+        .map_err(db_error)?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT id, at, action, actor_user_id, subject, client_ip, detail FROM audit_events \
              {WHERE} ORDER BY id DESC LIMIT $3 OFFSET $4"
-        ))
+        )))
         .bind(action)
         .bind(actor)
         .bind(i64::from(page.per_page))

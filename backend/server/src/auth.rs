@@ -65,18 +65,18 @@ pub struct JwtKeys {
 
 impl JwtKeys {
     /// Keys from the shared secret; tokens live for `ttl`.
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+    pub fn new(secret: &[u8], ttl: Duration) -> anyhow::Result<Self> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
         validation.leeway = 5;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
             validation,
             ttl,
-        }
+        })
     }
 
     /// How long tokens live.
@@ -263,10 +263,10 @@ mod tests {
 
     #[test]
     fn tokens_verify_with_their_secret_only() {
-        let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60));
+        let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60)).unwrap();
         let token = keys.issue(UserId(7), None).unwrap();
         assert_eq!(keys.verify(&token).unwrap().user_id, UserId(7));
-        let other = JwtKeys::new(&[2; 32], Duration::from_secs(60));
+        let other = JwtKeys::new(&[2; 32], Duration::from_secs(60)).unwrap();
         assert!(other.verify(&token).is_err());
         let mut tampered = token.clone();
         tampered.pop();
@@ -305,7 +305,7 @@ mod tests {
         let claims = engine.encode(
             format!(r#"{{"sub":"7","exp":{},"iat":{now},"jti":"x","iss":"tessera","aud":"tessera-api"}}"#, now + 60).as_bytes(),
         );
-        let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60));
+        let keys = JwtKeys::new(&[1; 32], Duration::from_secs(60)).unwrap();
         assert!(keys.verify(&format!("{header}.{claims}.")).is_err());
     }
 }

@@ -251,7 +251,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             settings.jwt_refresh_ttl,
             settings.session_max_age,
         ),
-        jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl),
+        jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl)?,
         tokens: ApiTokenService::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)),
         audit: AuditLog::new(Arc::clone(&store)),
         limiter: RateLimiter::new(Arc::clone(&cache), local_cache),
@@ -291,8 +291,8 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let secret: String = {
-        use rand::Rng;
-        let bytes: [u8; 32] = rand::thread_rng().gen();
+        let mut bytes = [0u8; 32];
+        rand::fill(&mut bytes);
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     };
     let mut options = std::fs::OpenOptions::new();

@@ -193,7 +193,7 @@ fn signed_with(algorithm: Algorithm, claims: &Value) -> String {
     encode(
         &Header::new(algorithm),
         claims,
-        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
     )
     .unwrap()
 }

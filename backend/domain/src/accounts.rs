@@ -10,6 +10,7 @@ use argon2::Argon2;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorCode;
 use crate::error::{collect_field, DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
@@ -267,7 +268,7 @@ impl AccountService {
             .ok_or(DomainError::NotFound("user"))?;
         if user.otp_enabled {
             return Err(DomainError::Conflict {
-                code: "otp_already_enabled",
+                code: ErrorCode::OtpAlreadyEnabled,
                 message: "one-time codes are already enabled: disable them first to enrol again"
                     .into(),
             });
@@ -292,7 +293,7 @@ impl AccountService {
         }
         if user.otp_secret.is_none() {
             return Err(DomainError::Conflict {
-                code: "otp_not_enrolled",
+                code: ErrorCode::OtpNotEnrolled,
                 message: "call /api/auth/otp/setup first".into(),
             });
         }
@@ -439,8 +440,8 @@ impl AccountService {
         if id == actor.user_id
             && (change.is_admin == Some(false) || change.is_active == Some(false))
         {
-            return Err(DomainError::Forbidden(
-                "administrators cannot demote or deactivate themselves".into(),
+            return Err(DomainError::forbidden(
+                "administrators cannot demote or deactivate themselves",
             ));
         }
         let update = self.parse_change(change).await?;
@@ -496,8 +497,8 @@ impl AccountService {
     pub async fn delete_user(&self, actor: &Actor, id: UserId) -> DomainResult<()> {
         actor.require_admin()?;
         if id == actor.user_id {
-            return Err(DomainError::Forbidden(
-                "administrators cannot delete themselves".into(),
+            return Err(DomainError::forbidden(
+                "administrators cannot delete themselves",
             ));
         }
         if !self.store.delete_user(id).await? {

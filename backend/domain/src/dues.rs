@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::clock::Clock;
-use crate::error::{collect_field, DomainError, DomainResult, FieldError};
+use crate::error::{DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::members::{MemberId, MemberService};
 use crate::money::{finish, parse_cents, parse_currency, parse_date, parse_period};
@@ -123,8 +123,8 @@ pub struct DuesInput {
     pub currency: Option<String>,
     /// Due date, `YYYY-MM-DD` (the period's last day when absent).
     pub due_date: Option<String>,
-    /// Status name.
-    pub status: Option<String>,
+    /// Status.
+    pub status: Option<DuesStatus>,
 }
 
 /// Which dues a query may return.
@@ -184,10 +184,7 @@ impl DuesService {
             .due_date
             .as_deref()
             .and_then(|raw| parse_date("due_date", raw, &mut errors));
-        let status = input
-            .status
-            .as_deref()
-            .and_then(|raw| collect_field(raw.parse::<DuesStatus>(), &mut errors));
+        let status = input.status;
         match input.member_id {
             Some(id) => {
                 if !self.member_in_scope(actor, id).await? {
@@ -263,10 +260,7 @@ impl DuesService {
             .due_date
             .as_deref()
             .and_then(|raw| parse_date("due_date", raw, &mut errors));
-        let status = input
-            .status
-            .as_deref()
-            .and_then(|raw| collect_field(raw.parse::<DuesStatus>(), &mut errors));
+        let status = input.status;
         finish(errors)?;
         self.store
             .update_dues(

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::clock::Clock;
 use crate::content_type;
+use crate::error::ErrorCode;
 use crate::error::{DomainError, DomainResult, FieldError};
 use crate::file::{
     FileFilter, FileId, FileScope, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
@@ -207,7 +208,7 @@ impl FileService {
                 .head(&file.object_key)
                 .await?
                 .ok_or_else(|| DomainError::Conflict {
-                    code: "upload_missing",
+                    code: ErrorCode::UploadMissing,
                     message: "the object has not been uploaded yet: PUT it to the upload URL first"
                         .into(),
                 })?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{collect_field, DomainError, DomainResult, FieldError};
+use crate::error::{DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::file_urls::NamespaceCounters;
 use crate::money::finish;
@@ -122,8 +122,8 @@ pub struct MemberInput {
     pub email: Option<Option<String>>,
     /// The cell.
     pub org_unit_id: Option<OrgUnitId>,
-    /// Status name.
-    pub status: Option<String>,
+    /// Status.
+    pub status: Option<MemberStatus>,
 }
 
 /// Which members a query may return.
@@ -172,10 +172,7 @@ impl MemberService {
             }
         };
         let email = parse_email(input.email.flatten(), &mut errors);
-        let status = input
-            .status
-            .as_deref()
-            .and_then(|raw| collect_field(raw.parse::<MemberStatus>(), &mut errors));
+        let status = input.status;
         let org_unit_id = match input.org_unit_id {
             Some(id) => self.writable_cell(actor, id, &mut errors).await?,
             None => {
@@ -262,10 +259,7 @@ impl MemberService {
         let mut errors = Vec::new();
         let name = input.name.as_deref().map(|n| parse_name(n, &mut errors));
         let email = input.email.map(|e| parse_email(e, &mut errors));
-        let status = input
-            .status
-            .as_deref()
-            .and_then(|raw| collect_field(raw.parse::<MemberStatus>(), &mut errors));
+        let status = input.status;
         let org_unit_id = match input.org_unit_id {
             Some(unit) => self.writable_cell(actor, unit, &mut errors).await?,
             None => None,
@@ -326,8 +320,8 @@ impl MemberService {
         if actor.units.contains(Some(&member.unit_path)) {
             Ok(member)
         } else {
-            Err(DomainError::Forbidden(
-                "treasurers read members outside their unit but cannot change them".into(),
+            Err(DomainError::forbidden(
+                "treasurers read members outside their unit but cannot change them",
             ))
         }
     }

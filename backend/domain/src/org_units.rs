@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::accounts::forget_all_profiles;
+use crate::error::ErrorCode;
 use crate::error::{DomainError, DomainResult};
 use crate::members::forget_member_lists;
 use crate::org::{parse_unit_name, OrgUnit, OrgUnitId, OrgUnitKind};
@@ -137,7 +138,7 @@ impl OrgUnitService {
                 _ => format!("{} and {last}", rest.join(", ")),
             };
             return Err(DomainError::Conflict {
-                code: "org_unit_in_use",
+                code: ErrorCode::OrgUnitInUse,
                 message: format!("the unit still has {list}: move or delete them first"),
             });
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::dues::DuesId;
-use crate::error::{collect_field, DomainError, DomainResult, FieldError};
+use crate::error::{DomainError, DomainResult, FieldError};
 use crate::file::{Page, PageRequest};
 use crate::members::{MemberId, MemberService};
 use crate::money::{finish, parse_cents, parse_currency, parse_date};
@@ -137,14 +137,14 @@ pub struct PaymentInput {
     pub member_id: Option<MemberId>,
     /// The dues it pays (required for `dues`, refused otherwise).
     pub dues_id: Option<DuesId>,
-    /// Purpose name.
-    pub purpose: Option<String>,
+    /// What it is for.
+    pub purpose: Option<PaymentPurpose>,
     /// Amount in cents.
     pub amount_cents: Option<i64>,
     /// Currency (`BRL` when absent).
     pub currency: Option<String>,
-    /// Method name.
-    pub method: Option<String>,
+    /// How the money came.
+    pub method: Option<PaymentMethod>,
     /// `YYYY-MM-DD` (today when absent).
     pub paid_on: Option<String>,
 }
@@ -178,8 +178,8 @@ impl PaymentService {
         today: NaiveDate,
     ) -> DomainResult<Payment> {
         let mut errors = Vec::new();
-        let purpose = required(input.purpose.as_deref(), "purpose", &mut errors);
-        let method = required(input.method.as_deref(), "method", &mut errors);
+        let purpose = required(input.purpose, "purpose", &mut errors);
+        let method = required(input.method, "method", &mut errors);
         let amount_cents = match input.amount_cents {
             Some(cents) => parse_cents("amount_cents", cents, &mut errors),
             None => {
@@ -289,17 +289,10 @@ impl PaymentService {
     }
 }
 
-/// A required field parsed from its name, or a field error.
-fn required<T: FromStr<Err = DomainError>>(
-    raw: Option<&str>,
-    field: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<T> {
-    match raw {
-        Some(raw) => collect_field(raw.parse(), errors),
-        None => {
-            errors.push(FieldError::new(field, "is required"));
-            None
-        }
+/// A required field, or a field error.
+fn required<T>(value: Option<T>, field: &str, errors: &mut Vec<FieldError>) -> Option<T> {
+    if value.is_none() {
+        errors.push(FieldError::new(field, "is required"));
     }
+    value
 }

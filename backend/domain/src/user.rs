@@ -188,7 +188,7 @@ impl Actor {
         if self.is_admin {
             Ok(())
         } else {
-            Err(DomainError::AdminRequired)
+            Err(DomainError::admin_required())
         }
     }
 }

@@ -17,6 +17,7 @@ use tessera_domain::api_tokens::{ApiScope, ApiToken, ApiTokenId, NewApiToken};
 use tessera_domain::audit::{AuditEvent, AuditFilter, NewAuditEvent};
 use tessera_domain::dues::{Dues, DuesFilter, DuesId, DuesStatus, DuesUpdate, NewDues};
 use tessera_domain::error::DomainResult;
+use tessera_domain::error::ErrorCode;
 use tessera_domain::file::{
     FileFilter, FileId, FileStatus, FileType, NewFile, Page, PageRequest, StoredFile,
 };
@@ -134,7 +135,7 @@ impl SqlStore {
         &self,
         sql: &'static str,
         id: i64,
-        code: &'static str,
+        code: ErrorCode,
         message: &str,
     ) -> DomainResult<bool> {
         let result = sqlx::query(sql)
@@ -384,7 +385,7 @@ fn db_error(e: sqlx::Error) -> DomainError {
 fn user_write_error(e: sqlx::Error) -> DomainError {
     if is_unique_violation(&e) {
         DomainError::Conflict {
-            code: "email_taken",
+            code: ErrorCode::EmailTaken,
             message: "a user with this email already exists".into(),
         }
     } else {
@@ -550,7 +551,7 @@ impl Store for SqlStore {
             .map_err(db_error)?;
         if files > 0 {
             return Err(DomainError::Conflict {
-                code: "user_in_use",
+                code: ErrorCode::UserInUse,
                 message: format!(
                     "the user uploaded {files} files: deactivate it instead (is_active false)"
                 ),
@@ -559,7 +560,7 @@ impl Store for SqlStore {
         self.delete_referenced(
             "DELETE FROM users WHERE id = $1",
             id.0,
-            "user_in_use",
+            ErrorCode::UserInUse,
             "the user recorded payments: deactivate it instead (is_active false)",
         )
         .await
@@ -960,7 +961,7 @@ impl Store for SqlStore {
         self.delete_referenced(
             "DELETE FROM members WHERE id = $1",
             id.0,
-            "member_in_use",
+            ErrorCode::MemberInUse,
             "dues or payments refer to this member: set its status to inactive instead",
         )
         .await
@@ -983,7 +984,7 @@ impl Store for SqlStore {
         .map_err(|e| {
             if is_unique_violation(&e) {
                 DomainError::Conflict {
-                    code: "dues_exist",
+                    code: ErrorCode::DuesExist,
                     message: format!("the member already has dues for {}", dues.period),
                 }
             } else {
@@ -1067,7 +1068,7 @@ impl Store for SqlStore {
         self.delete_referenced(
             "DELETE FROM dues WHERE id = $1",
             id.0,
-            "dues_in_use",
+            ErrorCode::DuesInUse,
             "payments refer to these dues: waive them instead",
         )
         .await

@@ -1,9 +1,8 @@
-//! Tessera's HTTP server: settings, start-up, routes, errors, auth, OpenAPI and telemetry.
+//! Tessera's HTTP server: settings, start-up, the HTTP layer shared by every route (callers,
+//! route declaration, problem+json), the routes, the OpenAPI document and telemetry.
 
-pub mod auth;
-pub mod limits;
+pub mod http;
 pub mod openapi;
-pub mod problem;
 pub mod routes;
 pub mod settings;
 pub mod startup;

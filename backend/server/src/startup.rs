@@ -9,7 +9,9 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
+use actix_web::middleware::{
+    from_fn, Condition, DefaultHeaders, ErrorHandlers, NormalizePath, TrailingSlash,
+};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tessera_domain::accounts::{AccountService, USER_NAMESPACE};
@@ -31,11 +33,15 @@ use tessera_infra::cache_redis::{RedisCache, RedisSettings};
 use tessera_infra::objects_local::{derive_key, LocalObjects};
 use tessera_infra::objects_s3::{S3Objects, S3Settings};
 use tessera_infra::store::SqlStore;
+use utoipa_actix_web::AppExt;
 
-use crate::auth::JwtKeys;
+use crate::http::caller::AppHandle;
+use crate::http::jwt::JwtKeys;
+use crate::http::{problem, rate_limit};
+use crate::openapi::{self, SpecJson};
 use crate::settings::{AppEnv, Settings};
 use crate::state::AppState;
-use crate::{limits, problem, routes, telemetry};
+use crate::{routes, telemetry};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -59,17 +65,18 @@ impl Application {
         let frontend_dir = state.settings.frontend_dir.clone();
         let cors_origins = state.settings.cors_origins.clone();
         let json_limit = 64 * 1024;
+        let spec = web::Data::new(SpecJson(openapi::spec_json()));
         let server = HttpServer::new(move || {
-            App::new()
-                .app_data(server_state.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(json_limit)
-                        .error_handler(problem::json_error),
-                )
+            let (app, _) = routes::mount(App::new().into_utoipa_app()).split_for_parts();
+            app.app_data(AppHandle::new(server_state.clone()))
+                .app_data(web::PayloadConfig::new(json_limit))
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
-                .app_data(web::QueryConfig::default().error_handler(problem::query_error))
-                .wrap(from_fn(limits::api_rate_limit))
+                .configure(|cfg| routes::docs::configure(cfg, spec.clone()))
+                .configure(|cfg| routes::spa::configure(cfg, &frontend_dir))
+                .default_service(web::to(problem::not_found))
+                .wrap(from_fn(rate_limit::headers))
+                // `//api/users` is `/api/users`; a trailing slash stays a different path (404).
+                .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),
@@ -77,8 +84,6 @@ impl Application {
                 ))
                 .wrap(security_headers())
                 .wrap(from_fn(telemetry::request_context))
-                .configure(|cfg| routes::configure(cfg, &frontend_dir))
-                .default_service(web::to(problem::not_found))
         })
         .listen(listener)?
         .shutdown_timeout(10)

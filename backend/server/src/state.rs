@@ -18,7 +18,7 @@ use tessera_domain::rate_limit::RateLimiter;
 use tessera_domain::sessions::SessionService;
 use tessera_infra::objects_local::LocalObjects;
 
-use crate::auth::JwtKeys;
+use crate::http::jwt::JwtKeys;
 use crate::settings::Settings;
 
 /// What every handler can reach.

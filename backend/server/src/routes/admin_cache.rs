@@ -1,23 +1,61 @@
-//! The admin cache endpoints of seed `001`, answering the original's shapes:
+//! `/api/admin/cache`: the admin cache endpoints of seed `001`, answering the original's shapes:
 //! `{"success":true,…}` with `cleared_count`, `cached_count`, `refreshed_count`.
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
 use tessera_domain::cache_admin::{ClearTarget, WarmTarget};
 use tessera_domain::file::{FileId, FileType};
 use tessera_domain::file_urls::FILE_URL_NAMESPACE;
+use tessera_domain::ports::CacheBackend;
 use tessera_domain::DomainError;
 use utoipa::ToSchema;
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::limits::client_ip_of;
-use crate::problem::{ApiError, Problem};
+use crate::http::body::optional_json;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::problem::ApiError;
 use crate::routes::files::FileTypeDto;
-use crate::routes::optional_json;
-use crate::state::AppState;
+use crate::routes::Routes;
+
+/// The routes of `/api/admin/cache`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/admin/cache")
+        .service(endpoints![stats])
+        .service(endpoints![clear])
+        .service(endpoints![warm])
+        .service(endpoints![refresh])
+}
+
+/// Which cache implementation is in use.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheBackendDto {
+    /// Redis (`REDIS_URL`).
+    Redis,
+    /// The in-process cache (no `REDIS_URL`).
+    InProcess,
+}
+
+impl From<CacheBackend> for CacheBackendDto {
+    fn from(backend: CacheBackend) -> Self {
+        match backend {
+            CacheBackend::Redis => CacheBackendDto::Redis,
+            CacheBackend::InProcess => CacheBackendDto::InProcess,
+        }
+    }
+}
+
+/// A cache namespace that can be cleared.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClearableNamespace {
+    /// Signed file URLs, `file_url:<id>`.
+    FileUrl,
+}
 
 /// Hits and misses of one namespace, counted by this instance.
 #[derive(Serialize, ToSchema)]
@@ -27,6 +65,7 @@ pub struct NamespaceDto {
     /// Lookups that had to go to the source.
     pub misses: u64,
     /// hits / (hits + misses); 0 before any lookup.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub hit_ratio: f64,
 }
 
@@ -62,8 +101,8 @@ pub struct RedisInfoDto {
 /// Cache statistics.
 #[derive(Serialize, ToSchema)]
 pub struct StatsDto {
-    /// `redis` or `in_process`.
-    pub backend: &'static str,
+    /// Which cache implementation is in use.
+    pub backend: CacheBackendDto,
     /// True while the cache is failing and being skipped (requests fall back to signing).
     pub degraded: bool,
     /// How many `file_url:*` entries exist (null when the cache cannot be asked).
@@ -73,6 +112,7 @@ pub struct StatsDto {
     /// `file_url` misses counted by this instance.
     pub misses: u64,
     /// `file_url` hit ratio.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub hit_ratio: f64,
     /// Counts per namespace.
     pub namespaces: BTreeMap<&'static str, NamespaceDto>,
@@ -104,9 +144,10 @@ pub struct StatsResponse {
 #[serde(deny_unknown_fields)]
 pub struct ClearRequest {
     /// Only this file's entry.
+    #[schema(minimum = 1)]
     pub file_id: Option<i64>,
-    /// The namespace to clear; only `file_url` exists so far (the default).
-    pub namespace: Option<String>,
+    /// The namespace to clear (default `file_url`, the only one so far).
+    pub namespace: Option<ClearableNamespace>,
 }
 
 /// The clear answer.
@@ -128,6 +169,7 @@ pub struct WarmRequest {
     /// Only files of this type.
     pub file_type: Option<FileTypeDto>,
     /// These files.
+    #[schema(min_items = 1, max_items = 1000)]
     pub file_ids: Option<Vec<i64>>,
 }
 
@@ -153,14 +195,14 @@ pub struct RefreshResponse {
     pub refreshed_count: usize,
 }
 
-/// Cache statistics: entries, app-counted hits and misses, Redis memory and health.
-#[utoipa::path(get, path = "/api/admin/cache/stats", tag = "admin cache", security(("bearer" = [])), responses(
+/// Cache statistics: entries, app-counted hits and misses, Redis memory and health. A caller
+/// that is not an administrator gets 403 with `{"error":"Admin access required"}`, as the
+/// original.
+#[utoipa::path(get, path = "/stats", tag = "admin cache", responses(
     (status = 200, description = "Statistics", body = StatsResponse),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator: `{\"error\":\"Admin access required\"}`", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn stats(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let stats = state.cache_admin.stats(&user.actor()).await?;
+pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, ApiError> {
+    let stats = caller.state().cache_admin.stats(&caller.actor()).await?;
     let (hits, misses, hit_ratio) = stats
         .namespaces
         .iter()
@@ -170,7 +212,7 @@ pub async fn stats(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(StatsResponse {
         success: true,
         stats: StatsDto {
-            backend: stats.backend.as_str(),
+            backend: stats.backend.into(),
             degraded: stats.degraded,
             file_url_entries: stats.file_url_entries,
             hits,
@@ -215,30 +257,22 @@ pub async fn stats(state: web::Data<AppState>, user: AuthUser) -> Result<HttpRes
 
 /// Clears cached file URLs: `{}` all (`file_url:*` only, found with SCAN, removed with UNLINK
 /// in batches), `{"file_id":N}` one.
-#[utoipa::path(post, path = "/api/admin/cache/clear", tag = "admin cache", security(("bearer" = [])), request_body = ClearRequest, responses(
-    (status = 200, description = "Cleared", body = ClearResponse, example = json!({"success": true, "message": "Cleared 1 cache entries", "cleared_count": 1})),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Unknown namespace or field", body = Problem, content_type = "application/problem+json"),
-    (status = 503, description = "The cache is unavailable", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(post, path = "/clear", tag = "admin cache",
+    request_body(content = Option<ClearRequest>, description = "Optional; none means `{}`"),
+    responses(
+        (status = 200, description = "Cleared", body = ClearResponse, example = json!({"success": true, "message": "Cleared 1 cache entries", "cleared_count": 1})),
+    ))]
 pub async fn clear(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: AuthUser,
+    caller: Caller<policy::CacheAdmin>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: ClearRequest = optional_json(&body)?;
-    if let Some(namespace) = request.namespace.as_deref() {
-        if namespace != FILE_URL_NAMESPACE {
-            return Err(DomainError::invalid("namespace", "the only namespace is file_url").into());
-        }
-    }
+    let state = caller.state();
     let target = match request.file_id {
         Some(id) => ClearTarget::File(FileId(id)),
         None => ClearTarget::AllFileUrls,
     };
-    let cleared_count = state.cache_admin.clear(&user.actor(), target).await?;
+    let cleared_count = state.cache_admin.clear(&caller.actor(), target).await?;
     let subject = match target {
         ClearTarget::File(id) => format!("file_url:{}", id.0),
         ClearTarget::AllFileUrls => "file_url:*".to_owned(),
@@ -246,9 +280,9 @@ pub async fn clear(
     state
         .audit
         .record(
-            NewAuditEvent::new(AuditAction::CacheCleared, Some(user.0.id))
+            NewAuditEvent::new(AuditAction::CacheCleared, Some(caller.user.id))
                 .subject(subject)
-                .from_ip(Some(client_ip_of(&req, &state)))
+                .from_ip(Some(caller.ip.clone()))
                 .detail(serde_json::json!({"cleared_count": cleared_count})),
         )
         .await;
@@ -260,16 +294,13 @@ pub async fn clear(
 }
 
 /// Warms the cache: signs URLs in parallel and writes them in one pipeline.
-#[utoipa::path(post, path = "/api/admin/cache/warm", tag = "admin cache", security(("bearer" = [])), request_body = WarmRequest, responses(
-    (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12})),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Both file_type and file_ids, or too many ids", body = Problem, content_type = "application/problem+json"),
-    (status = 503, description = "The cache is unavailable", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(post, path = "/warm", tag = "admin cache",
+    request_body(content = Option<WarmRequest>, description = "Optional; none means `{}`"),
+    responses(
+        (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12})),
+    ))]
 pub async fn warm(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::CacheAdmin>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: WarmRequest = optional_json(&body)?;
@@ -282,7 +313,11 @@ pub async fn warm(
         (None, Some(ids)) => WarmTarget::Files(ids.into_iter().map(FileId).collect()),
         (file_type, None) => WarmTarget::Newest(file_type.map(FileType::from)),
     };
-    let cached_count = state.cache_admin.warm(&user.actor(), target).await?;
+    let cached_count = caller
+        .state()
+        .cache_admin
+        .warm(&caller.actor(), target)
+        .await?;
     Ok(HttpResponse::Ok().json(WarmResponse {
         success: true,
         message: format!("Cached {cached_count} file URLs"),
@@ -291,14 +326,11 @@ pub async fn warm(
 }
 
 /// Re-signs the cached URLs whose entries have less than five minutes of cache life left.
-#[utoipa::path(post, path = "/api/admin/cache/refresh", tag = "admin cache", security(("bearer" = [])), responses(
+#[utoipa::path(post, path = "/refresh", tag = "admin cache", responses(
     (status = 200, description = "Refreshed", body = RefreshResponse, example = json!({"success": true, "message": "Refreshed 3 expiring URLs", "refreshed_count": 3})),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-    (status = 503, description = "The cache is unavailable", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn refresh(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    let refreshed_count = state.cache_admin.refresh(&user.actor()).await?;
+pub async fn refresh(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, ApiError> {
+    let refreshed_count = caller.state().cache_admin.refresh(&caller.actor()).await?;
     Ok(HttpResponse::Ok().json(RefreshResponse {
         success: true,
         message: format!("Refreshed {refreshed_count} expiring URLs"),

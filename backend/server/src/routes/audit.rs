@@ -1,16 +1,67 @@
-//! The audit log of security events (administrators).
+//! `/api/audit`: the audit log of security events (administrators).
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::audit::{parse_action, AuditEvent, AuditFilter};
-use tessera_domain::file::PageRequest;
+use tessera_domain::audit::{AuditAction, AuditEvent, AuditFilter};
 use tessera_domain::user::UserId;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::Query;
+use crate::http::paging::{Page, PageQuery};
+use crate::http::problem::ApiError;
+use crate::routes::Routes;
+
+/// The routes of `/api/audit`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/audit").service(endpoints![list_audit])
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditActionDto {
+    /// A login succeeded.
+    LoginSucceeded,
+    /// A login failed (wrong email, password or one-time code).
+    LoginFailed,
+    /// A login or one-time code was refused by its rate limit.
+    RateLimited,
+    /// A session was logged out.
+    Logout,
+    /// A retired refresh token came back; its session was ended.
+    RefreshTokenReused,
+    /// One-time codes were turned on.
+    OtpEnabled,
+    /// One-time codes were turned off.
+    OtpDisabled,
+    /// An API token was created.
+    TokenCreated,
+    /// An API token was revoked.
+    TokenRevoked,
+    /// File URLs were removed from the cache.
+    CacheCleared,
+}
+
+impl From<AuditActionDto> for AuditAction {
+    fn from(action: AuditActionDto) -> Self {
+        match action {
+            AuditActionDto::LoginSucceeded => AuditAction::LoginSucceeded,
+            AuditActionDto::LoginFailed => AuditAction::LoginFailed,
+            AuditActionDto::RateLimited => AuditAction::RateLimited,
+            AuditActionDto::Logout => AuditAction::Logout,
+            AuditActionDto::RefreshTokenReused => AuditAction::RefreshTokenReused,
+            AuditActionDto::OtpEnabled => AuditAction::OtpEnabled,
+            AuditActionDto::OtpDisabled => AuditAction::OtpDisabled,
+            AuditActionDto::TokenCreated => AuditAction::TokenCreated,
+            AuditActionDto::TokenRevoked => AuditAction::TokenRevoked,
+            AuditActionDto::CacheCleared => AuditAction::CacheCleared,
+        }
+    }
+}
 
 /// One security event.
 #[derive(Serialize, ToSchema)]
@@ -19,9 +70,8 @@ pub struct AuditEventDto {
     pub id: i64,
     /// When it happened.
     pub at: DateTime<Utc>,
-    /// What happened: `login_succeeded`, `login_failed`, `rate_limited`, `logout`,
-    /// `refresh_token_reused`, `otp_enabled`, `otp_disabled`, `token_created`, `token_revoked`,
-    /// `cache_cleared`.
+    /// What happened.
+    #[schema(value_type = AuditActionDto)]
     pub action: String,
     /// Who did it, when known.
     pub actor_user_id: Option<i64>,
@@ -48,56 +98,35 @@ impl From<&AuditEvent> for AuditEventDto {
     }
 }
 
-/// A page of events.
-#[derive(Serialize, ToSchema)]
-pub struct AuditPage {
-    /// The events of this page, newest first.
-    pub items: Vec<AuditEventDto>,
-    /// The page number (1-based).
-    pub page: u32,
-    /// The page size.
-    pub per_page: u32,
-    /// How many events match.
-    pub total: i64,
-}
-
-/// Filters and paging.
+/// Filters of the audit log.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action.
-    pub action: Option<String>,
+    pub action: Option<AuditActionDto>,
     /// Only events by this user.
+    #[param(minimum = 1)]
     pub user_id: Option<i64>,
-    /// Page number, from 1 (default 1).
-    pub page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u32>,
 }
 
-/// The audit log, newest first (administrators only).
-#[utoipa::path(get, path = "/api/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery), responses(
-    (status = 200, description = "A page of events", body = AuditPage),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Unknown action or bad paging", body = Problem, content_type = "application/problem+json"),
+/// The audit log, newest first.
+#[utoipa::path(get, path = "", tag = "audit", params(AuditQuery, PageQuery), responses(
+    (status = 200, description = "A page of events", body = Page<AuditEventDto>),
 ))]
 pub async fn list_audit(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    query: web::Query<AuditQuery>,
+    caller: Caller<policy::AdminRead>,
+    query: Query<AuditQuery>,
+    paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = PageRequest::parse(query.page, query.per_page)?;
+    let page = paging.request()?;
     let filter = AuditFilter {
-        action: query.action.as_deref().map(parse_action).transpose()?,
+        action: query.action.map(AuditAction::from),
         actor: query.user_id.map(UserId),
     };
-    let events = state.audit.list(&caller.actor(), filter, page).await?;
-    Ok(HttpResponse::Ok().json(AuditPage {
-        items: events.items.iter().map(AuditEventDto::from).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: events.total,
-    }))
+    let events = caller
+        .state()
+        .audit
+        .list(&caller.actor(), filter, page)
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::of(events, page, |e| AuditEventDto::from(&e))))
 }

@@ -1,33 +1,58 @@
-//! Login and the caller's own account.
+//! `/api/auth`: logging in and out, refreshing a session, the caller's own account and its
+//! one-time codes.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use serde_json::json;
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
+use tessera_domain::error::ErrorCode;
 use tessera_domain::rate_limit::{Policy, Subject};
 use tessera_domain::sessions::{NewSession, Refresh};
 use tessera_domain::user::User;
 use tessera_domain::DomainError;
+use utoipa::ToSchema;
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::{AuthUser, Credential};
-use crate::limits::client_ip_of;
-use crate::problem::{ApiError, Problem};
-use crate::routes::optional_json;
+use crate::http::body::optional_json;
+use crate::http::caller::{policy, Anonymous, Caller, Credential};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::Json;
+use crate::http::problem::{ApiError, Problem};
 use crate::routes::users::UserDto;
+use crate::routes::Routes;
 use crate::state::AppState;
+
+/// The routes of `/api/auth`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/auth")
+        .service(endpoints![login])
+        .service(endpoints![refresh])
+        .service(endpoints![logout])
+        .service(endpoints![me, update_me])
+        .service(endpoints![otp_setup])
+        .service(endpoints![otp_enable])
+        .service(endpoints![otp_disable])
+}
 
 /// Credentials.
 #[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Login email.
+    #[schema(min_length = 1, max_length = 1024)]
     pub email: String,
     /// Password.
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// The current one-time code, for accounts with one-time codes enabled.
+    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub otp_code: Option<String>,
+}
+
+/// Always `Bearer`.
+#[derive(Serialize, ToSchema)]
+pub enum TokenType {
+    /// A bearer token.
+    Bearer,
 }
 
 /// An access token, the refresh token of its session, and who they belong to.
@@ -36,7 +61,7 @@ pub struct TokenResponse {
     /// The bearer token for `Authorization: Bearer …`.
     pub access_token: String,
     /// Always `Bearer`.
-    pub token_type: &'static str,
+    pub token_type: TokenType,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// The opaque token for `POST /api/auth/refresh`; each use answers a new one and retires it.
@@ -53,7 +78,7 @@ impl TokenResponse {
     fn new(state: &AppState, user: &User, session: Option<NewSession>) -> Result<Self, ApiError> {
         Ok(Self {
             access_token: state.jwt.issue(user.id, session.as_ref().map(|s| &s.id))?,
-            token_type: "Bearer",
+            token_type: TokenType::Bearer,
             expires_in: state.jwt.ttl().as_secs(),
             refresh_token: session.map(|s| s.refresh_token.expose().to_owned()),
             refresh_expires_in: state.sessions.ttl().as_secs(),
@@ -63,31 +88,23 @@ impl TokenResponse {
 }
 
 /// Logs in with email, password and (when enabled) a one-time code; answers an access token and
-/// a refresh token.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest, responses(
+/// a refresh token. Limited per account and per address (`RATE_LIMIT_LOGIN_PER_MINUTE`).
+#[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Logged in", body = TokenResponse),
     (status = 401, description = "Wrong email or password (`unauthenticated`), a one-time code needed (`otp_required`) or wrong (`otp_invalid`)", body = Problem, content_type = "application/problem+json"),
-    (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "Too many attempts for this account or address (`rate_limited`), with `Retry-After`, `RateLimit-Policy` and `RateLimit`", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip_of(&req, &state);
+pub async fn login(caller: Anonymous, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let state = caller.state();
+    let ip = caller.ip.as_str();
     let limits = state.settings.rate_limits;
     let login = Policy::per_minute("login", limits.login_per_minute);
     let mut checks = vec![
-        (login, Subject::Ip(&ip)),
+        (login, Subject::Ip(ip)),
         (login, Subject::Account(&body.email)),
     ];
     if body.otp_code.is_some() {
         let otp = Policy::per_minute("otp", limits.otp_per_minute);
-        checks.extend([
-            (otp, Subject::Ip(&ip)),
-            (otp, Subject::Account(&body.email)),
-        ]);
+        checks.extend([(otp, Subject::Ip(ip)), (otp, Subject::Account(&body.email))]);
     }
     let attempt = |action| {
         NewAuditEvent::new(action, None)
@@ -102,7 +119,7 @@ pub async fn login(
                     .take(254)
                     .collect::<String>()
             ))
-            .from_ip(Some(ip.clone()))
+            .from_ip(Some(ip.to_owned()))
     };
     if let Some(decision) = state.limiter.hit_all(&checks).await {
         if !decision.allowed {
@@ -151,32 +168,32 @@ pub async fn login(
         .record(
             NewAuditEvent::new(AuditAction::LoginSucceeded, Some(user.id))
                 .subject(format!("user:{}", user.id.0))
-                .from_ip(Some(ip.clone())),
+                .from_ip(Some(ip.to_owned())),
         )
         .await;
     tracing::info!(user_id = user.id.0, "login succeeded");
-    Ok(HttpResponse::Ok().json(TokenResponse::new(&state, &user, session)?))
+    Ok(HttpResponse::Ok().json(TokenResponse::new(state, &user, session)?))
 }
 
 /// A refresh token to exchange.
 #[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token from the login or the last refresh.
+    #[schema(min_length = 1, max_length = 1024)]
     pub refresh_token: String,
 }
 
 /// Exchanges a refresh token for a new access token and a new refresh token (the old one is
 /// retired). Presenting a retired token again ends the whole session.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+#[utoipa::path(post, path = "/refresh", tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, description = "Refreshed", body = TokenResponse),
     (status = 401, description = "The refresh token is invalid, expired, or was already used (which ends its session)", body = Problem, content_type = "application/problem+json"),
-    (status = 503, description = "The session store is unavailable", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn refresh(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    body: web::Json<RefreshRequest>,
+    caller: Anonymous,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let state = caller.state();
     let session = match state.sessions.refresh(&body.refresh_token).await? {
         Refresh::Rotated(session) => session,
         Refresh::Reused { id, user_id } => {
@@ -190,7 +207,7 @@ pub async fn refresh(
                 .record(
                     NewAuditEvent::new(AuditAction::RefreshTokenReused, None)
                         .subject(format!("user:{}", user_id.0))
-                        .from_ip(Some(client_ip_of(&req, &state))),
+                        .from_ip(Some(caller.ip.clone())),
                 )
                 .await;
             return Err(ApiError::unauthenticated(
@@ -208,7 +225,7 @@ pub async fn refresh(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(HttpResponse::Ok().json(TokenResponse::new(&state, &user, Some(session))?))
+    Ok(HttpResponse::Ok().json(TokenResponse::new(state, &user, Some(session))?))
 }
 
 /// What logging out ends.
@@ -222,23 +239,18 @@ pub struct LogoutRequest {
 
 /// Logs out: ends the caller's session (or all of them), refuses its access token until it
 /// expires, and drops the caller's cached data. The body is optional.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])), request_body(content = LogoutRequest, description = "Optional"), responses(
-    (status = 204, description = "Logged out"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 503, description = "The session store is unavailable: nothing was ended", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(post, path = "/logout", tag = "auth",
+    request_body(content = Option<LogoutRequest>, description = "Optional; none means `{}`"),
+    responses((status = 204, description = "Logged out")))]
 pub async fn logout(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: AuthUser,
+    caller: Caller<policy::Session>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: LogoutRequest = optional_json(&body)?;
-    // `AuthUser` already refuses API tokens here; this keeps the handler honest on its own.
-    let Credential::Access(token) = &user.1 else {
+    let state = caller.state();
+    let Credential::Access(token) = &caller.credential else {
         return Err(ApiError::problem(
-            StatusCode::FORBIDDEN,
-            "session_required",
+            ErrorCode::SessionRequired,
             "logging out needs a login session, not an API token",
         ));
     };
@@ -247,22 +259,22 @@ pub async fn logout(
         .refuse_access_token(&token.jti, token.expires_at)
         .await?;
     if request.everywhere {
-        state.sessions.end_all(user.0.id, None).await?;
+        state.sessions.end_all(caller.user.id, None).await?;
     } else if let Some(session) = &token.session {
         state.sessions.end(session).await?;
     }
-    state.accounts.forget(user.0.id).await;
+    state.accounts.forget(caller.user.id).await;
     state
         .audit
         .record(
-            NewAuditEvent::new(AuditAction::Logout, Some(user.0.id))
-                .subject(format!("user:{}", user.0.id.0))
-                .from_ip(Some(client_ip_of(&req, &state)))
+            NewAuditEvent::new(AuditAction::Logout, Some(caller.user.id))
+                .subject(format!("user:{}", caller.user.id.0))
+                .from_ip(Some(caller.ip.clone()))
                 .detail(json!({"everywhere": request.everywhere})),
         )
         .await;
     tracing::info!(
-        user_id = user.0.id.0,
+        user_id = caller.user.id.0,
         everywhere = request.everywhere,
         "logged out"
     );
@@ -270,12 +282,11 @@ pub async fn logout(
 }
 
 /// The caller's own account.
-#[utoipa::path(get, path = "/api/auth/me", tag = "auth", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/me", tag = "auth", responses(
     (status = 200, description = "The caller", body = UserDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn me(user: AuthUser) -> HttpResponse {
-    HttpResponse::Ok().json(UserDto::from(&user.0))
+pub async fn me(caller: Caller<policy::Read>) -> HttpResponse {
+    HttpResponse::Ok().json(UserDto::from(&caller.user))
 }
 
 /// A change to one's own account.
@@ -283,30 +294,32 @@ pub async fn me(user: AuthUser) -> HttpResponse {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     /// New display name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// New password (8 to 256 characters); needs `current_password`.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
     /// The current password, required with `password`.
+    #[schema(min_length = 1, max_length = 1024)]
     pub current_password: Option<String>,
 }
 
 /// Changes the caller's own name or password.
-#[utoipa::path(patch, path = "/api/auth/me", tag = "auth", security(("bearer" = [])), request_body = UpdateMeRequest, responses(
+#[utoipa::path(patch, path = "/me", tag = "auth", request_body = UpdateMeRequest, responses(
     (status = 200, description = "Changed", body = UserDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Invalid fields, or a wrong current password", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn update_me(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<UpdateMeRequest>,
+    caller: Caller<policy::Session>,
+    body: Json<UpdateMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let user = state
+    let user = caller
+        .state()
         .accounts
         .update_self(
-            &user.actor(),
-            user.1.session(),
+            &caller.actor(),
+            caller.session(),
             body.name,
             body.password,
             body.current_password,
@@ -330,20 +343,17 @@ pub struct OtpSetupResponse {
 #[derive(Deserialize, ToSchema)]
 pub struct OtpCodeRequest {
     /// The six digits the authenticator shows now.
+    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub code: String,
 }
 
 /// Starts TOTP enrolment for the caller: a new secret, its otpauth URL and a QR code.
-#[utoipa::path(post, path = "/api/auth/otp/setup", tag = "auth", security(("bearer" = [])), responses(
+#[utoipa::path(post, path = "/otp/setup", tag = "auth", responses(
     (status = 200, description = "Enrolment started", body = OtpSetupResponse),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "Already enabled (`otp_already_enabled`)", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn otp_setup(
-    state: web::Data<AppState>,
-    user: AuthUser,
-) -> Result<HttpResponse, ApiError> {
-    let (user, secret) = state.accounts.otp_setup(&user.actor()).await?;
+pub async fn otp_setup(caller: Caller<policy::Session>) -> Result<HttpResponse, ApiError> {
+    let (user, secret) = caller.state().accounts.otp_setup(&caller.actor()).await?;
     let account = user.email.as_str();
     let qr_png_base64 = secret
         .qr_png_base64(account)
@@ -356,85 +366,83 @@ pub async fn otp_setup(
 }
 
 /// Turns one-time codes on, after a correct code for the enrolled secret.
-#[utoipa::path(post, path = "/api/auth/otp/enable", tag = "auth", security(("bearer" = [])), request_body = OtpCodeRequest, responses(
+#[utoipa::path(post, path = "/otp/enable", tag = "auth", request_body = OtpCodeRequest, responses(
     (status = 204, description = "Enabled"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "No enrolment (`otp_not_enrolled`)", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn otp_enable(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: AuthUser,
-    body: web::Json<OtpCodeRequest>,
+    caller: Caller<policy::Session>,
+    body: Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = otp_attempt(&state, &req, &user).await?;
-    if state.accounts.otp_enable(&user.actor(), &body.code).await? {
-        otp_changed(&state, &user, ip, AuditAction::OtpEnabled).await;
+    otp_attempt(&caller).await?;
+    if caller
+        .state()
+        .accounts
+        .otp_enable(&caller.actor(), &body.code)
+        .await?
+    {
+        otp_changed(&caller, AuditAction::OtpEnabled).await;
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Turns one-time codes off; needs a current code.
-#[utoipa::path(post, path = "/api/auth/otp/disable", tag = "auth", security(("bearer" = [])), request_body = OtpCodeRequest, responses(
+#[utoipa::path(post, path = "/otp/disable", tag = "auth", request_body = OtpCodeRequest, responses(
     (status = 204, description = "Disabled"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
-    (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn otp_disable(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    user: AuthUser,
-    body: web::Json<OtpCodeRequest>,
+    caller: Caller<policy::Session>,
+    body: Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = otp_attempt(&state, &req, &user).await?;
-    if state
+    otp_attempt(&caller).await?;
+    if caller
+        .state()
         .accounts
-        .otp_disable(&user.actor(), &body.code)
+        .otp_disable(&caller.actor(), &body.code)
         .await?
     {
-        otp_changed(&state, &user, ip, AuditAction::OtpDisabled).await;
+        otp_changed(&caller, AuditAction::OtpDisabled).await;
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Counts a one-time code attempt against the caller and its address; answers the address.
-async fn otp_attempt(
-    state: &AppState,
-    req: &HttpRequest,
-    user: &AuthUser,
-) -> Result<String, ApiError> {
-    let ip = client_ip_of(req, state);
+/// Counts a one-time code attempt against the caller and its address.
+async fn otp_attempt(caller: &Caller<policy::Session>) -> Result<(), ApiError> {
+    let state = caller.state();
     let otp = Policy::per_minute("otp", state.settings.rate_limits.otp_per_minute);
-    let checks = [(otp, Subject::Ip(&ip)), (otp, Subject::User(user.0.id.0))];
+    let checks = [
+        (otp, Subject::Ip(&caller.ip)),
+        (otp, Subject::User(caller.user.id.0)),
+    ];
     match state.limiter.hit_all(&checks).await {
         Some(decision) if !decision.allowed => {
             if decision.is_first_refusal() {
                 state
                     .audit
                     .record(
-                        NewAuditEvent::new(AuditAction::RateLimited, Some(user.0.id))
-                            .subject(format!("user:{}", user.0.id.0))
-                            .from_ip(Some(ip))
+                        NewAuditEvent::new(AuditAction::RateLimited, Some(caller.user.id))
+                            .subject(format!("user:{}", caller.user.id.0))
+                            .from_ip(Some(caller.ip.clone()))
                             .detail(json!({"policy": "otp"})),
                     )
                     .await;
             }
             Err(ApiError::RateLimited(decision))
         }
-        _ => Ok(ip),
+        _ => Ok(()),
     }
 }
 
-async fn otp_changed(state: &AppState, user: &AuthUser, ip: String, action: AuditAction) {
-    state
+async fn otp_changed(caller: &Caller<policy::Session>, action: AuditAction) {
+    caller
+        .state()
         .audit
         .record(
-            NewAuditEvent::new(action, Some(user.0.id))
-                .subject(format!("user:{}", user.0.id.0))
-                .from_ip(Some(ip)),
+            NewAuditEvent::new(action, Some(caller.user.id))
+                .subject(format!("user:{}", caller.user.id.0))
+                .from_ip(Some(caller.ip.clone())),
         )
         .await;
 }

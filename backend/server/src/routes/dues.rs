@@ -1,16 +1,58 @@
-//! Dues: what members owe per month. Unit users see their subtree's; treasurers everyone's.
+//! `/api/dues`: what members owe per month. Unit users see their subtree's; treasurers everyone's.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::dues::{Dues, DuesId, DuesInput, DuesStatus};
-use tessera_domain::file::PageRequest;
 use tessera_domain::members::MemberId;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::{Json, Query};
+use crate::http::paging::{Page, PageQuery};
+use crate::http::problem::{ApiError, Problem};
+use crate::routes::Routes;
+
+/// The routes of `/api/dues`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/dues")
+        .service(endpoints![create_dues, list_dues])
+        .service(endpoints![get_dues, update_dues, delete_dues])
+}
+
+/// Where dues stand.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DuesStatusDto {
+    /// Owed.
+    Open,
+    /// Paid.
+    Paid,
+    /// Forgiven.
+    Waived,
+}
+
+impl From<DuesStatusDto> for DuesStatus {
+    fn from(status: DuesStatusDto) -> Self {
+        match status {
+            DuesStatusDto::Open => DuesStatus::Open,
+            DuesStatusDto::Paid => DuesStatus::Paid,
+            DuesStatusDto::Waived => DuesStatus::Waived,
+        }
+    }
+}
+
+impl From<DuesStatus> for DuesStatusDto {
+    fn from(status: DuesStatus) -> Self {
+        match status {
+            DuesStatus::Open => DuesStatusDto::Open,
+            DuesStatus::Paid => DuesStatusDto::Paid,
+            DuesStatus::Waived => DuesStatusDto::Waived,
+        }
+    }
+}
 
 /// Dues as the API shows them.
 #[derive(Serialize, ToSchema)]
@@ -27,8 +69,8 @@ pub struct DuesDto {
     pub currency: String,
     /// When they are due.
     pub due_date: NaiveDate,
-    /// `open`, `paid` or `waived`.
-    pub status: String,
+    /// Where they stand.
+    pub status: DuesStatusDto,
     /// Open and past the due date.
     pub overdue: bool,
     /// When they were recorded.
@@ -44,140 +86,128 @@ impl DuesDto {
             amount_cents: dues.amount_cents,
             currency: dues.currency.clone(),
             due_date: dues.due_date,
-            status: dues.status.as_str().to_owned(),
+            status: dues.status.into(),
             overdue: dues.is_overdue(today),
             created_at: dues.created_at,
         }
     }
 }
 
-/// New dues, or a change to them (only amount, due date and status change).
+/// New dues.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DuesRequest {
-    /// The member (required to create).
-    pub member_id: Option<i64>,
-    /// The month, `YYYY-MM` (required to create).
-    pub period: Option<String>,
-    /// Amount in cents (required to create).
-    pub amount_cents: Option<i64>,
+pub struct CreateDuesRequest {
+    /// The member, whose dues the caller manages.
+    #[schema(minimum = 1)]
+    pub member_id: i64,
+    /// The month, `YYYY-MM`.
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub period: String,
+    /// Amount in cents.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_cents: i64,
     /// ISO currency code (default `BRL`).
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// `YYYY-MM-DD` (default: the period's last day).
+    #[schema(format = Date)]
     pub due_date: Option<String>,
-    /// `open` (default), `paid` or `waived`.
-    pub status: Option<String>,
+    /// Default `open`.
+    pub status: Option<DuesStatusDto>,
 }
 
-impl From<DuesRequest> for DuesInput {
-    fn from(body: DuesRequest) -> Self {
-        Self {
-            member_id: body.member_id.map(MemberId),
-            period: body.period,
-            amount_cents: body.amount_cents,
-            currency: body.currency,
-            due_date: body.due_date,
-            status: body.status,
-        }
-    }
+/// A change to dues: only amount, due date and status change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDuesRequest {
+    /// Amount in cents.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_cents: Option<i64>,
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub due_date: Option<String>,
+    /// The new status.
+    pub status: Option<DuesStatusDto>,
 }
 
 /// Records dues for a member whose dues the caller manages.
-#[utoipa::path(post, path = "/api/dues", tag = "dues", security(("bearer" = [])), request_body = DuesRequest, responses(
+#[utoipa::path(post, path = "", tag = "dues", request_body = CreateDuesRequest, responses(
     (status = 201, description = "Recorded", body = DuesDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 409, description = "The member already has dues for the period (`dues_exist`)", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields, or a member outside the caller's scope", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_dues(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    body: web::Json<DuesRequest>,
+    caller: Caller<policy::Write>,
+    body: Json<CreateDuesRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let state = caller.state();
     let dues = state
         .dues
-        .create(&caller.actor(), body.into_inner().into())
+        .create(
+            &caller.actor(),
+            DuesInput {
+                member_id: Some(MemberId(body.member_id)),
+                period: Some(body.period),
+                amount_cents: Some(body.amount_cents),
+                currency: body.currency,
+                due_date: body.due_date,
+                status: body.status.map(DuesStatus::from),
+            },
+        )
         .await?;
     Ok(HttpResponse::Created().json(DuesDto::new(&dues, state.dues.today())))
 }
 
-/// A page of dues.
-#[derive(Serialize, ToSchema)]
-pub struct DuesPage {
-    /// The dues of this page, newest month first.
-    pub items: Vec<DuesDto>,
-    /// The page number (1-based).
-    pub page: u32,
-    /// The page size.
-    pub per_page: u32,
-    /// How many dues the caller sees with these filters.
-    pub total: i64,
-}
-
-/// Filters and paging.
+/// Filters of the dues list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct DuesListQuery {
+pub struct DuesFilterQuery {
     /// Only this member's.
+    #[param(minimum = 1)]
     pub member_id: Option<i64>,
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<DuesStatusDto>,
     /// Only this month, `YYYY-MM`.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub period: Option<String>,
-    /// Page number, from 1 (default 1).
-    pub page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u32>,
 }
 
-/// The dues the caller sees: its subtree's members', or the whole organisation's for a treasurer.
-#[utoipa::path(get, path = "/api/dues", tag = "dues", security(("bearer" = [])), params(DuesListQuery), responses(
-    (status = 200, description = "A page of dues", body = DuesPage),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Bad filter or paging", body = Problem, content_type = "application/problem+json"),
+/// The dues the caller sees, newest month first: its subtree's members', or the whole
+/// organisation's for a treasurer.
+#[utoipa::path(get, path = "", tag = "dues", params(DuesFilterQuery, PageQuery), responses(
+    (status = 200, description = "A page of dues", body = Page<DuesDto>),
 ))]
 pub async fn list_dues(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    query: web::Query<DuesListQuery>,
+    caller: Caller<policy::Read>,
+    filter: Query<DuesFilterQuery>,
+    paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = PageRequest::parse(query.page, query.per_page)?;
-    let status = query
-        .status
-        .as_deref()
-        .map(str::parse::<DuesStatus>)
-        .transpose()?;
-    let dues = state
+    let page = paging.request()?;
+    let filter = filter.into_inner();
+    let state = caller.state();
+    let found = state
         .dues
         .list(
             &caller.actor(),
-            query.member_id.map(MemberId),
-            status,
-            query.period,
+            filter.member_id.map(MemberId),
+            filter.status.map(DuesStatus::from),
+            filter.period,
             page,
         )
         .await?;
     let today = state.dues.today();
-    Ok(HttpResponse::Ok().json(DuesPage {
-        items: dues.items.iter().map(|d| DuesDto::new(d, today)).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: dues.total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(found, page, |d| DuesDto::new(&d, today))))
 }
 
-/// One dues record the caller sees (404 otherwise).
-#[utoipa::path(get, path = "/api/dues/{id}", tag = "dues", security(("bearer" = [])), params(("id" = i64, Path, description = "Dues id")), responses(
-    (status = 200, description = "The dues", body = DuesDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such dues in the caller's scope", body = Problem, content_type = "application/problem+json"),
-))]
+/// One dues record the caller sees.
+#[utoipa::path(get, path = "/{id}", tag = "dues",
+    params(("id" = i64, Path, description = "Dues id", minimum = 1)),
+    responses((status = 200, description = "The dues", body = DuesDto)))]
 pub async fn get_dues(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Read>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    let state = caller.state();
     let dues = state
         .dues
         .get(&caller.actor(), DuesId(id.into_inner()))
@@ -186,42 +216,45 @@ pub async fn get_dues(
 }
 
 /// Changes the amount, due date or status of dues the caller sees.
-#[utoipa::path(patch, path = "/api/dues/{id}", tag = "dues", security(("bearer" = [])), params(("id" = i64, Path, description = "Dues id")), request_body = DuesRequest, responses(
-    (status = 200, description = "Changed", body = DuesDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such dues in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(patch, path = "/{id}", tag = "dues",
+    params(("id" = i64, Path, description = "Dues id", minimum = 1)), request_body = UpdateDuesRequest,
+    responses((status = 200, description = "Changed", body = DuesDto)))]
 pub async fn update_dues(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
-    body: web::Json<DuesRequest>,
+    body: Json<UpdateDuesRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let state = caller.state();
     let dues = state
         .dues
         .update(
             &caller.actor(),
             DuesId(id.into_inner()),
-            body.into_inner().into(),
+            DuesInput {
+                amount_cents: body.amount_cents,
+                due_date: body.due_date,
+                status: body.status.map(DuesStatus::from),
+                ..DuesInput::default()
+            },
         )
         .await?;
     Ok(HttpResponse::Ok().json(DuesDto::new(&dues, state.dues.today())))
 }
 
 /// Deletes dues the caller sees; dues with payments are refused (waive them instead).
-#[utoipa::path(delete, path = "/api/dues/{id}", tag = "dues", security(("bearer" = [])), params(("id" = i64, Path, description = "Dues id")), responses(
-    (status = 204, description = "Deleted"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such dues in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    (status = 409, description = "Payments refer to them (`dues_in_use`)", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(delete, path = "/{id}", tag = "dues",
+    params(("id" = i64, Path, description = "Dues id", minimum = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "Payments refer to them (`dues_in_use`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn delete_dues(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    caller
+        .state()
         .dues
         .delete(&caller.actor(), DuesId(id.into_inner()))
         .await?;

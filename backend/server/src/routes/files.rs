@@ -1,24 +1,39 @@
-//! Files: upload through the API (multipart) or directly to the object store, read with a
+//! `/api/files`: upload through the API (multipart) or directly to the object store, read with a
 //! cached signed URL, list, delete.
 
+use std::collections::BTreeMap;
+
 use actix_multipart::{Multipart, MultipartError};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use tessera_domain::file::{FileId, FileType, PageRequest};
+use tessera_domain::error::ErrorCode;
+use tessera_domain::file::{FileId, FileStatus, FileType};
 use tessera_domain::files::{DirectUploadRequest, FileView};
 use tessera_domain::org::OrgUnitId;
-use tessera_domain::DomainError;
+use tessera_domain::{DomainError, FieldError};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::{Json, Query};
+use crate::http::paging::{Page, PageQuery};
+use crate::http::problem::{ApiError, Problem};
+use crate::routes::Routes;
 
-/// What a file is for.
+/// The routes of `/api/files`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/files")
+        .service(endpoints![upload_file, list_files])
+        .service(endpoints![start_upload])
+        .service(endpoints![complete_upload])
+        .service(endpoints![get_file, delete_file])
+}
+
+/// What a file is for; it decides which content types are accepted.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileTypeDto {
@@ -46,22 +61,52 @@ impl From<FileTypeDto> for FileType {
     }
 }
 
+impl From<FileType> for FileTypeDto {
+    fn from(t: FileType) -> Self {
+        match t {
+            FileType::Avatar => FileTypeDto::Avatar,
+            FileType::Material => FileTypeDto::Material,
+            FileType::Receipt => FileTypeDto::Receipt,
+            FileType::PostImage => FileTypeDto::PostImage,
+            FileType::General => FileTypeDto::General,
+        }
+    }
+}
+
+/// Whether a file's bytes are stored yet.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatusDto {
+    /// A direct upload was started and not completed.
+    Pending,
+    /// Stored; it has a URL.
+    Uploaded,
+}
+
+impl From<FileStatus> for FileStatusDto {
+    fn from(status: FileStatus) -> Self {
+        match status {
+            FileStatus::Pending => FileStatusDto::Pending,
+            FileStatus::Uploaded => FileStatusDto::Uploaded,
+        }
+    }
+}
+
 /// A file.
 #[derive(Serialize, ToSchema)]
 pub struct FileDto {
     /// Id; its URL is cached under `file_url:<id>`.
     pub id: i64,
     /// What the file is for.
-    #[schema(value_type = FileTypeDto)]
-    pub file_type: &'static str,
+    pub file_type: FileTypeDto,
     /// Content type sniffed from the bytes.
     pub content_type: String,
     /// Size in bytes.
     pub size: i64,
     /// The name it was uploaded with.
     pub original_name: String,
-    /// `uploaded`, or `pending` while a direct upload is not completed.
-    pub status: &'static str,
+    /// Whether its bytes are stored yet.
+    pub status: FileStatusDto,
     /// Who uploaded it.
     pub uploaded_by: i64,
     /// The org unit it belongs to.
@@ -79,11 +124,11 @@ impl From<FileView> for FileDto {
         let file = view.file;
         Self {
             id: file.id.0,
-            file_type: file.file_type.as_str(),
+            file_type: file.file_type.into(),
             content_type: file.content_type,
             size: file.size,
             original_name: file.original_name,
-            status: file.status.as_str(),
+            status: file.status.into(),
             uploaded_by: file.uploaded_by.0,
             org_unit_id: file.org_unit_id.map(|u| u.0),
             created_at: file.created_at,
@@ -91,19 +136,6 @@ impl From<FileView> for FileDto {
             url: view.url.map(|u| u.url),
         }
     }
-}
-
-/// A page of files.
-#[derive(Serialize, ToSchema)]
-pub struct FilePage {
-    /// The files of this page, newest first.
-    pub items: Vec<FileDto>,
-    /// The page number (1-based).
-    pub page: u32,
-    /// The page size.
-    pub per_page: u32,
-    /// How many files match in all.
-    pub total: i64,
 }
 
 /// The multipart form of an upload.
@@ -116,49 +148,8 @@ pub struct UploadForm {
     /// What the file is for.
     file_type: FileTypeDto,
     /// The org unit it belongs to (default: the uploader's); must be in the uploader's scope.
+    #[schema(minimum = 1)]
     org_unit_id: Option<i64>,
-}
-
-/// Listing filters.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Page number, from 1 (default 1).
-    pub page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u32>,
-    /// Only files of this type.
-    pub file_type: Option<FileTypeDto>,
-}
-
-/// A direct upload to start.
-#[derive(Deserialize, ToSchema)]
-pub struct StartUploadRequest {
-    /// What the file is for.
-    pub file_type: FileTypeDto,
-    /// The file's name.
-    pub original_name: String,
-    /// The content type that will be PUT (must be accepted for the file type).
-    pub content_type: String,
-    /// The size that will be PUT, in bytes.
-    pub size: u64,
-    /// The org unit it belongs to (default: the uploader's); must be in the uploader's scope.
-    pub org_unit_id: Option<i64>,
-}
-
-/// A started direct upload.
-#[derive(Serialize, ToSchema)]
-pub struct StartUploadResponse {
-    /// The pending file; complete it with `POST /api/files/{id}/complete` after the PUT.
-    pub file: FileDto,
-    /// Where to PUT the bytes.
-    pub upload_url: String,
-    /// Always `PUT`.
-    pub upload_method: &'static str,
-    /// Headers the PUT must carry.
-    pub upload_headers: std::collections::BTreeMap<String, String>,
-    /// When `upload_url` stops working.
-    pub upload_expires_at: DateTime<Utc>,
 }
 
 fn multipart_error(e: MultipartError) -> ApiError {
@@ -166,13 +157,11 @@ fn multipart_error(e: MultipartError) -> ApiError {
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeParse
         | MultipartError::ContentTypeIncompatible => ApiError::problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "the body must be multipart/form-data",
         ),
         other => ApiError::problem(
-            StatusCode::BAD_REQUEST,
-            "invalid_multipart",
+            ErrorCode::InvalidMultipart,
             format!("the multipart body is invalid: {other}"),
         ),
     }
@@ -180,21 +169,18 @@ fn multipart_error(e: MultipartError) -> ApiError {
 
 /// Uploads a file (multipart: a part `file` and a text part `file_type`). The content type is
 /// sniffed from the bytes and must be accepted for the file type.
-#[utoipa::path(post, path = "/api/files", tag = "files", security(("bearer" = [])),
+#[utoipa::path(post, path = "", tag = "files",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored", body = FileDto),
-        (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than UPLOAD_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not multipart, or content not accepted for the file type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or invalid parts", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upload_file(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::Write>,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    let state = caller.state();
     let limit = state.files.max_bytes();
     let mut file: Option<(String, BytesMut)> = None;
     let mut file_type: Option<String> = None;
@@ -227,37 +213,24 @@ pub async fn upload_file(
     }
     let mut errors = Vec::new();
     if file.is_none() {
-        errors.push(tessera_domain::FieldError::new(
-            "file",
-            "a part named file is required",
-        ));
+        errors.push(FieldError::new("file", "a part named file is required"));
     }
     let parsed_type = match file_type.as_deref() {
         None => {
-            errors.push(tessera_domain::FieldError::new(
+            errors.push(FieldError::new(
                 "file_type",
                 "a part named file_type is required",
             ));
             None
         }
-        Some(raw) => match raw.parse::<FileType>() {
-            Ok(t) => Some(t),
-            Err(DomainError::Validation(mut e)) => {
-                errors.append(&mut e);
-                None
-            }
-            Err(e) => return Err(e.into()),
-        },
+        Some(raw) => tessera_domain::error::collect_field(raw.parse::<FileType>(), &mut errors),
     };
     let org_unit_id = match org_unit.as_deref() {
         None | Some("") => None,
         Some(raw) => match raw.parse::<i64>() {
             Ok(id) => Some(OrgUnitId(id)),
             Err(_) => {
-                errors.push(tessera_domain::FieldError::new(
-                    "org_unit_id",
-                    "must be a whole number",
-                ));
+                errors.push(FieldError::new("org_unit_id", "must be a whole number"));
                 None
             }
         },
@@ -268,7 +241,13 @@ pub async fn upload_file(
     };
     let view = state
         .files
-        .upload(&user.actor(), org_unit_id, file_type, &name, bytes.freeze())
+        .upload(
+            &caller.actor(),
+            org_unit_id,
+            file_type,
+            &name,
+            bytes.freeze(),
+        )
         .await?;
     tracing::info!(
         file_id = view.file.id.0,
@@ -278,89 +257,122 @@ pub async fn upload_file(
     Ok(HttpResponse::Created().json(FileDto::from(view)))
 }
 
-/// Lists the files the caller may see, newest first, each with its cached URL.
-#[utoipa::path(get, path = "/api/files", tag = "files", security(("bearer" = [])), params(ListQuery), responses(
-    (status = 200, description = "A page of files", body = FilePage),
-    (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Out-of-range page", body = Problem, content_type = "application/problem+json"),
+/// Filters of the file list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileFilterQuery {
+    /// Only files of this type.
+    pub file_type: Option<FileTypeDto>,
+}
+
+/// The files the caller may see, newest first, each with its cached URL.
+#[utoipa::path(get, path = "", tag = "files", params(FileFilterQuery, PageQuery), responses(
+    (status = 200, description = "A page of files", body = Page<FileDto>),
 ))]
 pub async fn list_files(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    query: web::Query<ListQuery>,
+    caller: Caller<policy::Read>,
+    filter: Query<FileFilterQuery>,
+    paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::parse(query.page, query.per_page)?;
-    let found = state
+    let page = paging.request()?;
+    let found = caller
+        .state()
         .files
-        .list(&user.actor(), query.file_type.map(FileType::from), page)
+        .list(&caller.actor(), filter.file_type.map(FileType::from), page)
         .await?;
-    Ok(HttpResponse::Ok().json(FilePage {
-        items: found.items.into_iter().map(FileDto::from).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: found.total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(found, page, FileDto::from)))
 }
 
 /// One file with its signed URL, served from the `file_url:<id>` cache when fresh.
-#[utoipa::path(get, path = "/api/files/{id}", tag = "files", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "File id")),
-    responses(
-        (status = 200, description = "The file", body = FileDto),
-        (status = 400, description = "The id is not a number", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such file in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    ))]
+#[utoipa::path(get, path = "/{id}", tag = "files",
+    params(("id" = i64, Path, description = "File id", minimum = 1)),
+    responses((status = 200, description = "The file", body = FileDto)))]
 pub async fn get_file(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::Read>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state
+    let view = caller
+        .state()
         .files
-        .get(&user.actor(), FileId(id.into_inner()))
+        .get(&caller.actor(), FileId(id.into_inner()))
         .await?;
     Ok(HttpResponse::Ok().json(FileDto::from(view)))
 }
 
 /// Deletes a file: its row, its cached URL (at once) and its object.
-#[utoipa::path(delete, path = "/api/files/{id}", tag = "files", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "File id")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such file in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    ))]
+#[utoipa::path(delete, path = "/{id}", tag = "files",
+    params(("id" = i64, Path, description = "File id", minimum = 1)),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_file(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    caller
+        .state()
         .files
-        .delete(&user.actor(), FileId(id.into_inner()))
+        .delete(&caller.actor(), FileId(id.into_inner()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A direct upload to start.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartUploadRequest {
+    /// What the file is for.
+    pub file_type: FileTypeDto,
+    /// The file's name.
+    #[schema(min_length = 1, max_length = 255)]
+    pub original_name: String,
+    /// The content type that will be PUT (must be accepted for the file type).
+    #[schema(min_length = 1, max_length = 255)]
+    pub content_type: String,
+    /// The size that will be PUT, in bytes.
+    #[schema(minimum = 1)]
+    pub size: u64,
+    /// The org unit it belongs to (default: the uploader's); must be in the uploader's scope.
+    #[schema(minimum = 1)]
+    pub org_unit_id: Option<i64>,
+}
+
+/// Always `PUT`.
+#[derive(Serialize, ToSchema)]
+pub enum UploadMethod {
+    /// An HTTP PUT of the bytes.
+    #[serde(rename = "PUT")]
+    Put,
+}
+
+/// A started direct upload.
+#[derive(Serialize, ToSchema)]
+pub struct StartUploadResponse {
+    /// The pending file; complete it with `POST /api/files/{id}/complete` after the PUT.
+    pub file: FileDto,
+    /// Where to PUT the bytes.
+    pub upload_url: String,
+    /// Always `PUT`.
+    pub upload_method: UploadMethod,
+    /// Headers the PUT must carry.
+    pub upload_headers: BTreeMap<String, String>,
+    /// When `upload_url` stops working.
+    pub upload_expires_at: DateTime<Utc>,
+}
+
 /// Starts a direct upload for large files: a pending file and a presigned PUT URL (15 minutes).
-#[utoipa::path(post, path = "/api/files/uploads", tag = "files", security(("bearer" = [])), request_body = StartUploadRequest, responses(
+#[utoipa::path(post, path = "/uploads", tag = "files", request_body = StartUploadRequest, responses(
     (status = 201, description = "Started", body = StartUploadResponse),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
     (status = 413, description = "Declared size over UPLOAD_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn start_upload(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<StartUploadRequest>,
+    caller: Caller<policy::Write>,
+    body: Json<StartUploadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let started = state
+    let started = caller
+        .state()
         .files
         .start_direct_upload(
-            &user.actor(),
+            &caller.actor(),
             DirectUploadRequest {
                 file_type: body.file_type.into(),
                 original_name: body.original_name,
@@ -370,11 +382,10 @@ pub async fn start_upload(
             },
         )
         .await?;
-    let mut upload_headers = std::collections::BTreeMap::new();
-    upload_headers.insert("Content-Type".to_owned(), body.content_type);
+    let upload_headers = BTreeMap::from([("Content-Type".to_owned(), body.content_type)]);
     Ok(HttpResponse::Created().json(StartUploadResponse {
         upload_url: started.upload.url,
-        upload_method: "PUT",
+        upload_method: UploadMethod::Put,
         upload_headers,
         upload_expires_at: started.upload.expires_at,
         file: FileDto::from(FileView {
@@ -384,25 +395,24 @@ pub async fn start_upload(
     }))
 }
 
-/// Completes a direct upload: the object must exist (HEAD), fit the limit and sniff as an accepted type.
-#[utoipa::path(post, path = "/api/files/{id}/complete", tag = "files", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "File id")),
+/// Completes a direct upload: the object must exist, fit the limit and sniff as an accepted
+/// type (a refused object is deleted).
+#[utoipa::path(post, path = "/{id}/complete", tag = "files",
+    params(("id" = i64, Path, description = "File id", minimum = 1)),
     responses(
         (status = 200, description = "Uploaded", body = FileDto),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such file in the caller's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The object has not been uploaded yet", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The object has not been uploaded yet (`upload_missing`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The object is over UPLOAD_MAX_BYTES (it was deleted)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The content is not accepted (it was deleted)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn complete_upload(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = state
+    let view = caller
+        .state()
         .files
-        .complete_direct_upload(&user.actor(), FileId(id.into_inner()))
+        .complete_direct_upload(&caller.actor(), FileId(id.into_inner()))
         .await?;
     Ok(HttpResponse::Ok().json(FileDto::from(view)))
 }

@@ -1,87 +1,140 @@
-//! Liveness and readiness.
+//! `/healthz` and `/readyz`: liveness and readiness, for load balancers and ops.
 
-use std::collections::BTreeMap;
-
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::state::AppState;
+use crate::http::caller::Public;
+use crate::http::endpoint::endpoints;
+
+/// Registers `/healthz` and `/readyz` (outside `/api`, where probes expect them).
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(endpoints![healthz])
+        .service(endpoints![readyz]);
+}
+
+/// Always `ok`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Alive {
+    /// The process answers.
+    Ok,
+}
+
+/// The liveness answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LivenessDto {
+    /// Always `ok`.
+    pub status: Alive,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses(
+    (status = 200, description = "Alive", body = LivenessDto),
+))]
+pub async fn healthz(_caller: Public) -> HttpResponse {
+    HttpResponse::Ok().json(LivenessDto { status: Alive::Ok })
+}
 
 /// One dependency's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It answers.
+    Up,
+    /// It is failing and skipped; the API still answers without it (the cache only).
+    Degraded,
+    /// It does not answer.
+    Down,
+}
+
+/// One dependency.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckDto {
-    /// `up`, `degraded` or `down`.
-    pub status: &'static str,
-    /// Which implementation (`postgres`, `redis`, `s3`, …).
+    /// Its state.
+    pub status: CheckStatus,
+    /// Which implementation: `postgres` or `sqlite`; `redis` or `in_process`; `s3` or `local`.
     pub backend: &'static str,
+}
+
+/// The dependencies checked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecksDto {
+    /// The relational database.
+    pub database: CheckDto,
+    /// The cache.
+    pub cache: CheckDto,
+    /// Where file bytes live.
+    pub object_store: CheckDto,
+}
+
+/// The overall state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Everything answers.
+    Ready,
+    /// The cache is down; the API still answers.
+    Degraded,
+    /// The database or the object store is down.
+    Unavailable,
 }
 
 /// The readiness report.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadyDto {
-    /// `ready` (all up), `degraded` (the cache is down; the API still answers) or `unavailable`.
-    pub status: &'static str,
-    /// `database`, `cache` and `object_store`.
-    pub checks: BTreeMap<&'static str, CheckDto>,
-}
-
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Object, example = json!({"status": "ok"}))))]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+    /// The overall state.
+    pub status: Readiness,
+    /// Each dependency.
+    pub checks: ChecksDto,
 }
 
 /// Readiness: the database, the cache and the object store, each with its state. 200 while the
 /// API can serve (a degraded cache included), 503 when the database or object store is down.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready or degraded", body = ReadyDto),
-    (status = 503, description = "A required dependency is down", body = ReadyDto),
+    (status = 503, description = "The database or the object store is down", body = ReadyDto),
 ))]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(caller: Public) -> HttpResponse {
+    let state = caller.state();
     let (database, cache, objects) =
         tokio::join!(state.store.ping(), state.cache.ping(), state.objects.ping());
-    let database_backend = match tessera_infra::store::DbKind::of_url(&state.settings.database_url)
-    {
-        Some(kind) => kind.as_str(),
-        None => "unknown",
+    let up_or_down = |ok: bool| {
+        if ok {
+            CheckStatus::Up
+        } else {
+            CheckStatus::Down
+        }
     };
     let cache_status = if cache.is_ok() && !state.cache.is_degraded() {
-        "up"
+        CheckStatus::Up
     } else {
-        "degraded"
+        CheckStatus::Degraded
     };
-    let mut checks = BTreeMap::new();
-    checks.insert(
-        "database",
-        CheckDto {
-            status: if database.is_ok() { "up" } else { "down" },
-            backend: database_backend,
+    let checks = ChecksDto {
+        database: CheckDto {
+            status: up_or_down(database.is_ok()),
+            backend: tessera_infra::store::DbKind::of_url(&state.settings.database_url)
+                .map_or("unknown", |kind| kind.as_str()),
         },
-    );
-    checks.insert(
-        "cache",
-        CheckDto {
+        cache: CheckDto {
             status: cache_status,
             backend: state.cache.backend().as_str(),
         },
-    );
-    checks.insert(
-        "object_store",
-        CheckDto {
-            status: if objects.is_ok() { "up" } else { "down" },
+        object_store: CheckDto {
+            status: up_or_down(objects.is_ok()),
             backend: state.objects.kind(),
         },
-    );
+    };
     let (status, code) = if database.is_err() || objects.is_err() {
-        (
-            "unavailable",
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-        )
-    } else if cache_status != "up" {
-        ("degraded", actix_web::http::StatusCode::OK)
+        (Readiness::Unavailable, StatusCode::SERVICE_UNAVAILABLE)
+    } else if cache_status != CheckStatus::Up {
+        (Readiness::Degraded, StatusCode::OK)
     } else {
-        ("ready", actix_web::http::StatusCode::OK)
+        (Readiness::Ready, StatusCode::OK)
     };
     HttpResponse::build(code).json(ReadyDto { status, checks })
 }

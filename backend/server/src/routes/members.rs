@@ -1,17 +1,59 @@
-//! Members: the people of the organisation, each in one cell, seen by scope.
+//! `/api/members`: the people of the organisation, each in one cell, seen by scope.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::file::PageRequest;
 use tessera_domain::members::{Member, MemberId, MemberInput, MemberStatus};
 use tessera_domain::org::OrgUnitId;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::{Json, Query};
+use crate::http::paging::{Page, PageQuery};
+use crate::http::problem::{ApiError, Problem};
 use crate::routes::users::present;
-use crate::state::AppState;
+use crate::routes::Routes;
+
+/// The routes of `/api/members`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/members")
+        .service(endpoints![create_member, list_members])
+        .service(endpoints![get_member, update_member, delete_member])
+}
+
+/// Whether a member is taking part.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatusDto {
+    /// Taking part.
+    Active,
+    /// Not taking part any more.
+    Inactive,
+    /// Suspended by the organisation.
+    Suspended,
+}
+
+impl From<MemberStatusDto> for MemberStatus {
+    fn from(status: MemberStatusDto) -> Self {
+        match status {
+            MemberStatusDto::Active => MemberStatus::Active,
+            MemberStatusDto::Inactive => MemberStatus::Inactive,
+            MemberStatusDto::Suspended => MemberStatus::Suspended,
+        }
+    }
+}
+
+impl From<MemberStatus> for MemberStatusDto {
+    fn from(status: MemberStatus) -> Self {
+        match status {
+            MemberStatus::Active => MemberStatusDto::Active,
+            MemberStatus::Inactive => MemberStatusDto::Inactive,
+            MemberStatus::Suspended => MemberStatusDto::Suspended,
+        }
+    }
+}
 
 /// A member as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -24,8 +66,8 @@ pub struct MemberDto {
     pub email: Option<String>,
     /// The member's cell.
     pub org_unit_id: i64,
-    /// `active`, `inactive` or `suspended`.
-    pub status: String,
+    /// Whether the member is taking part.
+    pub status: MemberStatusDto,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
 }
@@ -37,132 +79,117 @@ impl From<&Member> for MemberDto {
             name: member.name.clone(),
             email: member.email.clone(),
             org_unit_id: member.org_unit_id.0,
-            status: member.status.as_str().to_owned(),
+            status: member.status.into(),
             created_at: member.created_at,
         }
     }
 }
 
-/// A new member, or a change to one (absent fields stay as they are).
+/// A new member.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MemberRequest {
-    /// Full name, 1 to 200 characters (required to create).
+pub struct CreateMemberRequest {
+    /// Full name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: String,
+    /// Contact email.
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+    /// The member's cell, inside the caller's scope.
+    #[schema(minimum = 1)]
+    pub org_unit_id: i64,
+    /// Default `active`.
+    pub status: Option<MemberStatusDto>,
+}
+
+/// A change to a member; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberRequest {
+    /// Full name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// Contact email; `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
-    /// The member's cell, inside the caller's scope (required to create).
+    /// The member's cell, inside the caller's scope.
+    #[schema(minimum = 1)]
     pub org_unit_id: Option<i64>,
-    /// `active` (default), `inactive` or `suspended`.
-    pub status: Option<String>,
-}
-
-impl From<MemberRequest> for MemberInput {
-    fn from(body: MemberRequest) -> Self {
-        Self {
-            name: body.name,
-            email: body.email,
-            org_unit_id: body.org_unit_id.map(OrgUnitId),
-            status: body.status,
-        }
-    }
+    /// The new status.
+    pub status: Option<MemberStatusDto>,
 }
 
 /// Creates a member in a cell of the caller's scope.
-#[utoipa::path(post, path = "/api/members", tag = "members", security(("bearer" = [])), request_body = MemberRequest, responses(
+#[utoipa::path(post, path = "", tag = "members", request_body = CreateMemberRequest, responses(
     (status = 201, description = "Created", body = MemberDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields, or a unit that is not a cell in the caller's scope", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_member(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    body: web::Json<MemberRequest>,
+    caller: Caller<policy::Write>,
+    body: Json<CreateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let member = state
+    let body = body.into_inner();
+    let member = caller
+        .state()
         .members
-        .create(&caller.actor(), body.into_inner().into())
+        .create(
+            &caller.actor(),
+            MemberInput {
+                name: Some(body.name),
+                email: Some(body.email),
+                org_unit_id: Some(OrgUnitId(body.org_unit_id)),
+                status: body.status.map(MemberStatus::from),
+            },
+        )
         .await?;
     Ok(HttpResponse::Created().json(MemberDto::from(&member)))
 }
 
-/// A page of members.
-#[derive(Serialize, ToSchema)]
-pub struct MemberPage {
-    /// The members of this page, by id.
-    pub items: Vec<MemberDto>,
-    /// The page number (1-based).
-    pub page: u32,
-    /// The page size.
-    pub per_page: u32,
-    /// How many members the caller sees with these filters.
-    pub total: i64,
-}
-
-/// Filters and paging.
+/// Filters of the member list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct MemberListQuery {
+pub struct MemberFilterQuery {
     /// Only this status.
-    pub status: Option<String>,
+    pub status: Option<MemberStatusDto>,
     /// Only this cell.
+    #[param(minimum = 1)]
     pub org_unit_id: Option<i64>,
-    /// Page number, from 1 (default 1).
-    pub page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u32>,
 }
 
-/// The members the caller sees: its subtree's, and for a treasurer also every member that dues
-/// or payments refer to. Cached per scope for 5 minutes; every change invalidates.
-#[utoipa::path(get, path = "/api/members", tag = "members", security(("bearer" = [])), params(MemberListQuery), responses(
-    (status = 200, description = "A page of members", body = MemberPage),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Bad filter or paging", body = Problem, content_type = "application/problem+json"),
+/// The members the caller sees, by id: its subtree's, and for a treasurer also every member that
+/// dues or payments refer to. Cached per scope for 5 minutes; every change invalidates.
+#[utoipa::path(get, path = "", tag = "members", params(MemberFilterQuery, PageQuery), responses(
+    (status = 200, description = "A page of members", body = Page<MemberDto>),
 ))]
 pub async fn list_members(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    query: web::Query<MemberListQuery>,
+    caller: Caller<policy::Read>,
+    filter: Query<MemberFilterQuery>,
+    paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = PageRequest::parse(query.page, query.per_page)?;
-    let status = query
-        .status
-        .as_deref()
-        .map(str::parse::<MemberStatus>)
-        .transpose()?;
-    let members = state
+    let page = paging.request()?;
+    let found = caller
+        .state()
         .members
         .list(
             &caller.actor(),
-            status,
-            query.org_unit_id.map(OrgUnitId),
+            filter.status.map(MemberStatus::from),
+            filter.org_unit_id.map(OrgUnitId),
             page,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(MemberPage {
-        items: members.items.iter().map(MemberDto::from).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: members.total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(found, page, |m| MemberDto::from(&m))))
 }
 
-/// One member the caller sees (404 otherwise).
-#[utoipa::path(get, path = "/api/members/{id}", tag = "members", security(("bearer" = [])), params(("id" = i64, Path, description = "Member id")), responses(
-    (status = 200, description = "The member", body = MemberDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such member in the caller's scope", body = Problem, content_type = "application/problem+json"),
-))]
+/// One member the caller sees.
+#[utoipa::path(get, path = "/{id}", tag = "members",
+    params(("id" = i64, Path, description = "Member id", minimum = 1)),
+    responses((status = 200, description = "The member", body = MemberDto)))]
 pub async fn get_member(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Read>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let member = state
+    let member = caller
+        .state()
         .members
         .get(&caller.actor(), MemberId(id.into_inner()))
         .await?;
@@ -170,44 +197,49 @@ pub async fn get_member(
 }
 
 /// Changes a member of the caller's subtree.
-#[utoipa::path(patch, path = "/api/members/{id}", tag = "members", security(("bearer" = [])), params(("id" = i64, Path, description = "Member id")), request_body = MemberRequest, responses(
-    (status = 200, description = "Changed", body = MemberDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Seen only as a treasurer: read only", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such member in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(patch, path = "/{id}", tag = "members",
+    params(("id" = i64, Path, description = "Member id", minimum = 1)), request_body = UpdateMemberRequest,
+    responses(
+        (status = 200, description = "Changed", body = MemberDto),
+        (status = 403, description = "Seen only as a treasurer: read only (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn update_member(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
-    body: web::Json<MemberRequest>,
+    body: Json<UpdateMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let member = state
+    let body = body.into_inner();
+    let member = caller
+        .state()
         .members
         .update(
             &caller.actor(),
             MemberId(id.into_inner()),
-            body.into_inner().into(),
+            MemberInput {
+                name: body.name,
+                email: body.email,
+                org_unit_id: body.org_unit_id.map(OrgUnitId),
+                status: body.status.map(MemberStatus::from),
+            },
         )
         .await?;
     Ok(HttpResponse::Ok().json(MemberDto::from(&member)))
 }
 
 /// Deletes a member of the caller's subtree; one that dues or payments refer to is refused.
-#[utoipa::path(delete, path = "/api/members/{id}", tag = "members", security(("bearer" = [])), params(("id" = i64, Path, description = "Member id")), responses(
-    (status = 204, description = "Deleted"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Seen only as a treasurer: read only", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such member in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    (status = 409, description = "Dues or payments refer to it (`member_in_use`)", body = Problem, content_type = "application/problem+json"),
-))]
+#[utoipa::path(delete, path = "/{id}", tag = "members",
+    params(("id" = i64, Path, description = "Member id", minimum = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "Seen only as a treasurer: read only (`forbidden`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Dues or payments refer to it (`member_in_use`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn delete_member(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    caller
+        .state()
         .members
         .delete(&caller.actor(), MemberId(id.into_inner()))
         .await?;

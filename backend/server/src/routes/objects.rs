@@ -1,33 +1,40 @@
-//! Serves the local-disk object store's signed URLs (embedded default only). Like S3, a
-//! tampered, edited or expired URL answers 403.
+//! `/api/objects`: the local-disk object store's signed URLs (embedded default only). Like S3, a
+//! tampered, edited or expired URL answers 403; the signature is the authorisation, so anyone
+//! holding the URL may call.
 
 use actix_files::NamedFile;
 use actix_web::http::header::{ContentDisposition, HeaderValue};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
+use tessera_domain::error::ErrorCode;
 use tessera_infra::objects_local::{LocalObjects, Refusal, SignedQuery};
+use utoipa_actix_web::scope::Scope;
 
-use crate::problem::{ApiError, Problem};
+use crate::http::caller::Public;
+use crate::http::endpoint::endpoints;
+use crate::http::extract::Query;
+use crate::http::problem::{ApiError, Problem};
+use crate::routes::Routes;
 use crate::state::AppState;
+
+/// The routes of `/api/objects`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/objects")
+        .service(endpoints![get_object, put_object].pattern("/{key:.*}"))
+}
 
 fn local(state: &AppState) -> Result<&LocalObjects, ApiError> {
     state
         .local_objects
         .as_ref()
-        .ok_or_else(|| ApiError::problem(StatusCode::NOT_FOUND, "not_found", "no such route"))
+        .ok_or_else(|| ApiError::problem(ErrorCode::NotFound, "no such route"))
 }
 
 fn refused(refusal: Refusal) -> ApiError {
     match refusal {
-        Refusal::Expired => ApiError::problem(
-            StatusCode::FORBIDDEN,
-            "url_expired",
-            "the signed URL has expired",
-        ),
+        Refusal::Expired => ApiError::problem(ErrorCode::UrlExpired, "the signed URL has expired"),
         Refusal::BadSignature | Refusal::BadKey => ApiError::problem(
-            StatusCode::FORBIDDEN,
-            "signature_invalid",
+            ErrorCode::SignatureInvalid,
             "the URL's signature does not match",
         ),
     }
@@ -51,26 +58,26 @@ struct SignedParams {
 }
 
 /// Serves an object of the local-disk store through a URL the server signed.
-#[utoipa::path(get, path = "/api/objects/{key}", tag = "objects",
+#[utoipa::path(get, path = "/{key}", tag = "objects",
     params(("key" = String, Path, description = "Object key"), SignedParams),
     responses(
-        (status = 200, description = "The object's bytes"),
-        (status = 403, description = "Signature invalid or expired", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The object's bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Signature invalid (`signature_invalid`) or expired (`url_expired`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_object(
+    caller: Public,
     req: HttpRequest,
-    state: web::Data<AppState>,
     key: web::Path<String>,
-    query: web::Query<SignedQuery>,
+    query: Query<SignedQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = local(&state)?;
+    let state = caller.state();
+    let store = local(state)?;
     let path = store
         .verify("GET", &key, &query, state.clock.now())
         .map_err(refused)?;
     let file = NamedFile::open_async(&path)
         .await
-        .map_err(|_| ApiError::problem(StatusCode::NOT_FOUND, "not_found", "no such object"))?;
+        .map_err(|_| ApiError::problem(ErrorCode::NotFound, "no such object"))?;
     let mut file = file.use_etag(true).use_last_modified(true);
     if let Ok(mime) = query.content_type.parse() {
         file = file.set_content_type(mime);
@@ -84,20 +91,21 @@ pub async fn get_object(
 }
 
 /// Receives a direct upload to the local-disk store through a URL the server signed.
-#[utoipa::path(put, path = "/api/objects/{key}", tag = "objects",
+#[utoipa::path(put, path = "/{key}", tag = "objects",
     params(("key" = String, Path, description = "Object key"), SignedParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The object's bytes"),
     responses(
         (status = 200, description = "Stored"),
-        (status = 403, description = "Signature invalid or expired", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than UPLOAD_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Signature invalid (`signature_invalid`) or expired (`url_expired`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_object(
-    state: web::Data<AppState>,
+    caller: Public,
     key: web::Path<String>,
-    query: web::Query<SignedQuery>,
+    query: Query<SignedQuery>,
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let store = local(&state)?;
+    let state = caller.state();
+    let store = local(state)?;
     let path = store
         .verify("PUT", &key, &query, state.clock.now())
         .map_err(refused)?;
@@ -106,8 +114,7 @@ pub async fn put_object(
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::problem(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 format!("reading the body failed: {e}"),
             )
         })?;

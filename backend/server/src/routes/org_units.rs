@@ -1,4 +1,4 @@
-//! Org units: the organisation tree. Administrators create, rename, move and delete units;
+//! `/api/org-units`: the organisation tree. Administrators create, rename, move and delete units;
 //! everyone reads the units inside their scope.
 
 use actix_web::{web, HttpResponse};
@@ -6,10 +6,20 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::org::{OrgUnit, OrgUnitId, OrgUnitKind};
 use tessera_domain::org_units::UnitChange;
 use utoipa::ToSchema;
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::Json;
+use crate::http::problem::{ApiError, Problem};
+use crate::routes::Routes;
+
+/// The routes of `/api/org-units`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/org-units")
+        .service(endpoints![create_org_unit, list_org_units])
+        .service(endpoints![get_org_unit, update_org_unit, delete_org_unit])
+}
 
 /// The level of an org unit.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -36,6 +46,17 @@ impl From<OrgUnitKindDto> for OrgUnitKind {
     }
 }
 
+impl From<OrgUnitKind> for OrgUnitKindDto {
+    fn from(kind: OrgUnitKind) -> Self {
+        match kind {
+            OrgUnitKind::Central => OrgUnitKindDto::Central,
+            OrgUnitKind::Regional => OrgUnitKindDto::Regional,
+            OrgUnitKind::Sector => OrgUnitKindDto::Sector,
+            OrgUnitKind::Cell => OrgUnitKindDto::Cell,
+        }
+    }
+}
+
 /// An org unit.
 #[derive(Serialize, ToSchema)]
 pub struct OrgUnitDto {
@@ -44,8 +65,7 @@ pub struct OrgUnitDto {
     /// Name.
     pub name: String,
     /// Level.
-    #[schema(value_type = OrgUnitKindDto)]
-    pub kind: &'static str,
+    pub kind: OrgUnitKindDto,
     /// The parent unit (null for the central committee).
     pub parent_id: Option<i64>,
     /// The ids from the root down to this unit, `/1/4/9/`.
@@ -57,7 +77,7 @@ impl From<OrgUnit> for OrgUnitDto {
         Self {
             id: unit.id.0,
             name: unit.name,
-            kind: unit.kind.as_str(),
+            kind: unit.kind.into(),
             parent_id: unit.parent_id.map(|p| p.0),
             path: unit.path.as_str().to_owned(),
         }
@@ -66,12 +86,15 @@ impl From<OrgUnit> for OrgUnitDto {
 
 /// A new org unit.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOrgUnitRequest {
     /// Name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Level; the parent must be the level just above (none for `central`).
     pub kind: OrgUnitKindDto,
     /// The parent unit.
+    #[schema(minimum = 1)]
     pub parent_id: Option<i64>,
 }
 
@@ -80,27 +103,26 @@ pub struct CreateOrgUnitRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgUnitRequest {
     /// The new name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// The new parent.
+    #[schema(minimum = 1)]
     pub parent_id: Option<i64>,
 }
 
-/// Creates an org unit (administrators only).
-#[utoipa::path(post, path = "/api/org-units", tag = "org units", security(("bearer" = [])), request_body = CreateOrgUnitRequest, responses(
+/// Creates an org unit.
+#[utoipa::path(post, path = "", tag = "org units", request_body = CreateOrgUnitRequest, responses(
     (status = 201, description = "Created", body = OrgUnitDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid name, kind or parent", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_org_unit(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<CreateOrgUnitRequest>,
+    caller: Caller<policy::AdminWrite>,
+    body: Json<CreateOrgUnitRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let unit = state
+    let unit = caller
+        .state()
         .org_units
         .create(
-            &user.actor(),
+            &caller.actor(),
             &body.name,
             body.kind.into(),
             body.parent_id.map(OrgUnitId),
@@ -110,84 +132,67 @@ pub async fn create_org_unit(
 }
 
 /// The org units in the caller's scope, parents before children.
-#[utoipa::path(get, path = "/api/org-units", tag = "org units", security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "", tag = "org units", responses(
     (status = 200, description = "The units", body = [OrgUnitDto]),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn list_org_units(
-    state: web::Data<AppState>,
-    user: AuthUser,
-) -> Result<HttpResponse, ApiError> {
-    let units = state.org_units.list(&user.actor()).await?;
+pub async fn list_org_units(caller: Caller<policy::Read>) -> Result<HttpResponse, ApiError> {
+    let units = caller.state().org_units.list(&caller.actor()).await?;
     Ok(HttpResponse::Ok().json(units.into_iter().map(OrgUnitDto::from).collect::<Vec<_>>()))
 }
 
 /// One org unit in the caller's scope.
-#[utoipa::path(get, path = "/api/org-units/{id}", tag = "org units", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Org unit id")),
-    responses(
-        (status = 200, description = "The unit", body = OrgUnitDto),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such unit in the caller's scope", body = Problem, content_type = "application/problem+json"),
-    ))]
+#[utoipa::path(get, path = "/{id}", tag = "org units",
+    params(("id" = i64, Path, description = "Org unit id", minimum = 1)),
+    responses((status = 200, description = "The unit", body = OrgUnitDto)))]
 pub async fn get_org_unit(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::Read>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let unit = state
+    let unit = caller
+        .state()
         .org_units
-        .get(&user.actor(), OrgUnitId(id.into_inner()))
+        .get(&caller.actor(), OrgUnitId(id.into_inner()))
         .await?;
     Ok(HttpResponse::Ok().json(OrgUnitDto::from(unit)))
 }
 
-/// Renames and/or moves an org unit; a move re-parents its whole subtree (administrators only).
-#[utoipa::path(patch, path = "/api/org-units/{id}", tag = "org units", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Org unit id")), request_body = UpdateOrgUnitRequest,
-    responses(
-        (status = 200, description = "Changed", body = OrgUnitDto),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such unit", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid name or parent (wrong level, or below itself)", body = Problem, content_type = "application/problem+json"),
-    ))]
+/// Renames and/or moves an org unit; a move re-parents its whole subtree.
+#[utoipa::path(patch, path = "/{id}", tag = "org units",
+    params(("id" = i64, Path, description = "Org unit id", minimum = 1)), request_body = UpdateOrgUnitRequest,
+    responses((status = 200, description = "Changed", body = OrgUnitDto)))]
 pub async fn update_org_unit(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::AdminWrite>,
     id: web::Path<i64>,
-    body: web::Json<UpdateOrgUnitRequest>,
+    body: Json<UpdateOrgUnitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let change = UnitChange {
         name: body.name,
         parent_id: body.parent_id.map(OrgUnitId),
     };
-    let unit = state
+    let unit = caller
+        .state()
         .org_units
-        .update(&user.actor(), OrgUnitId(id.into_inner()), change)
+        .update(&caller.actor(), OrgUnitId(id.into_inner()), change)
         .await?;
     Ok(HttpResponse::Ok().json(OrgUnitDto::from(unit)))
 }
 
-/// Deletes an org unit that has no units, users or files left (administrators only).
-#[utoipa::path(delete, path = "/api/org-units/{id}", tag = "org units", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "Org unit id")),
+/// Deletes an org unit that has no units, users, members or files left.
+#[utoipa::path(delete, path = "/{id}", tag = "org units",
+    params(("id" = i64, Path, description = "Org unit id", minimum = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such unit", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The unit still has units, users, members or files (`org_unit_in_use`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_org_unit(
-    state: web::Data<AppState>,
-    user: AuthUser,
+    caller: Caller<policy::AdminWrite>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    caller
+        .state()
         .org_units
-        .delete(&user.actor(), OrgUnitId(id.into_inner()))
+        .delete(&caller.actor(), OrgUnitId(id.into_inner()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,17 +1,100 @@
-//! Payments received from members. Unit users see their subtree's; treasurers everyone's.
+//! `/api/payments`: money received from members. Unit users see their subtree's; treasurers
+//! everyone's.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::dues::DuesId;
-use tessera_domain::file::PageRequest;
 use tessera_domain::members::MemberId;
-use tessera_domain::payments::{Payment, PaymentId, PaymentInput};
+use tessera_domain::payments::{Payment, PaymentId, PaymentInput, PaymentMethod, PaymentPurpose};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::{Json, Query};
+use crate::http::paging::{Page, PageQuery};
+use crate::http::problem::ApiError;
+use crate::routes::Routes;
+
+/// The routes of `/api/payments`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/payments")
+        .service(endpoints![create_payment, list_payments])
+        .service(endpoints![get_payment, delete_payment])
+}
+
+/// What a payment is for.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PurposeDto {
+    /// Dues (`dues_id` says which).
+    Dues,
+    /// A material.
+    Material,
+    /// A donation.
+    Donation,
+}
+
+impl From<PurposeDto> for PaymentPurpose {
+    fn from(purpose: PurposeDto) -> Self {
+        match purpose {
+            PurposeDto::Dues => PaymentPurpose::Dues,
+            PurposeDto::Material => PaymentPurpose::Material,
+            PurposeDto::Donation => PaymentPurpose::Donation,
+        }
+    }
+}
+
+impl From<PaymentPurpose> for PurposeDto {
+    fn from(purpose: PaymentPurpose) -> Self {
+        match purpose {
+            PaymentPurpose::Dues => PurposeDto::Dues,
+            PaymentPurpose::Material => PurposeDto::Material,
+            PaymentPurpose::Donation => PurposeDto::Donation,
+        }
+    }
+}
+
+/// How the money came.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodDto {
+    /// Cash.
+    Cash,
+    /// Pix (Brazil's instant transfer).
+    Pix,
+    /// A bank transfer.
+    Transfer,
+    /// A card.
+    Card,
+    /// Anything else.
+    Other,
+}
+
+impl From<MethodDto> for PaymentMethod {
+    fn from(method: MethodDto) -> Self {
+        match method {
+            MethodDto::Cash => PaymentMethod::Cash,
+            MethodDto::Pix => PaymentMethod::Pix,
+            MethodDto::Transfer => PaymentMethod::Transfer,
+            MethodDto::Card => PaymentMethod::Card,
+            MethodDto::Other => PaymentMethod::Other,
+        }
+    }
+}
+
+impl From<PaymentMethod> for MethodDto {
+    fn from(method: PaymentMethod) -> Self {
+        match method {
+            PaymentMethod::Cash => MethodDto::Cash,
+            PaymentMethod::Pix => MethodDto::Pix,
+            PaymentMethod::Transfer => MethodDto::Transfer,
+            PaymentMethod::Card => MethodDto::Card,
+            PaymentMethod::Other => MethodDto::Other,
+        }
+    }
+}
 
 /// A payment as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -22,14 +105,14 @@ pub struct PaymentDto {
     pub member_id: i64,
     /// The dues it paid, if any.
     pub dues_id: Option<i64>,
-    /// `dues`, `material` or `donation`.
-    pub purpose: String,
+    /// What it is for.
+    pub purpose: PurposeDto,
     /// Amount in cents (integer; never a float).
     pub amount_cents: i64,
     /// ISO currency code.
     pub currency: String,
-    /// `cash`, `pix`, `transfer`, `card` or `other`.
-    pub method: String,
+    /// How the money came.
+    pub method: MethodDto,
     /// When it was paid.
     pub paid_on: NaiveDate,
     /// The user who recorded it.
@@ -44,10 +127,10 @@ impl From<&Payment> for PaymentDto {
             id: p.id.0,
             member_id: p.member_id.0,
             dues_id: p.dues_id.map(|d| d.0),
-            purpose: p.purpose.as_str().to_owned(),
+            purpose: p.purpose.into(),
             amount_cents: p.amount_cents,
             currency: p.currency.clone(),
-            method: p.method.as_str().to_owned(),
+            method: p.method.into(),
             paid_on: p.paid_on,
             recorded_by: p.recorded_by.0,
             created_at: p.created_at,
@@ -60,45 +143,48 @@ impl From<&Payment> for PaymentDto {
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// Who paid.
-    pub member_id: Option<i64>,
+    #[schema(minimum = 1)]
+    pub member_id: i64,
     /// The dues it pays: required for `dues` (they are marked paid), refused otherwise.
+    #[schema(minimum = 1)]
     pub dues_id: Option<i64>,
-    /// `dues`, `material` or `donation`.
-    pub purpose: Option<String>,
+    /// What it is for.
+    pub purpose: PurposeDto,
     /// Amount in cents.
-    pub amount_cents: Option<i64>,
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_cents: i64,
     /// ISO currency code (default `BRL`; must match the dues').
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
-    /// `cash`, `pix`, `transfer`, `card` or `other`.
-    pub method: Option<String>,
+    /// How the money came.
+    pub method: MethodDto,
     /// `YYYY-MM-DD` (default today).
+    #[schema(format = Date)]
     pub paid_on: Option<String>,
 }
 
 /// Records a payment from a member whose money the caller manages; a dues payment marks the
 /// dues paid in the same transaction.
-#[utoipa::path(post, path = "/api/payments", tag = "payments", security(("bearer" = [])), request_body = PaymentRequest, responses(
+#[utoipa::path(post, path = "", tag = "payments", request_body = PaymentRequest, responses(
     (status = 201, description = "Recorded", body = PaymentDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields, or a member or dues outside the caller's scope", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_payment(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    body: web::Json<PaymentRequest>,
+    caller: Caller<policy::Write>,
+    body: Json<PaymentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let state = caller.state();
     let payment = state
         .payments
         .create(
             &caller.actor(),
             PaymentInput {
-                member_id: body.member_id.map(MemberId),
+                member_id: Some(MemberId(body.member_id)),
                 dues_id: body.dues_id.map(DuesId),
-                purpose: body.purpose,
-                amount_cents: body.amount_cents,
+                purpose: Some(body.purpose.into()),
+                amount_cents: Some(body.amount_cents),
                 currency: body.currency,
-                method: body.method,
+                method: Some(body.method.into()),
                 paid_on: body.paid_on,
             },
             state.dues.today(),
@@ -107,86 +193,60 @@ pub async fn create_payment(
     Ok(HttpResponse::Created().json(PaymentDto::from(&payment)))
 }
 
-/// A page of payments.
-#[derive(Serialize, ToSchema)]
-pub struct PaymentPage {
-    /// The payments of this page, newest first.
-    pub items: Vec<PaymentDto>,
-    /// The page number (1-based).
-    pub page: u32,
-    /// The page size.
-    pub per_page: u32,
-    /// How many payments the caller sees with these filters.
-    pub total: i64,
-}
-
-/// Filters and paging.
+/// Filters of the payment list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct PaymentListQuery {
+pub struct PaymentFilterQuery {
     /// Only this member's.
+    #[param(minimum = 1)]
     pub member_id: Option<i64>,
-    /// Page number, from 1 (default 1).
-    pub page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u32>,
 }
 
-/// The payments the caller sees: its subtree's members', or all of them for a treasurer.
-#[utoipa::path(get, path = "/api/payments", tag = "payments", security(("bearer" = [])), params(PaymentListQuery), responses(
-    (status = 200, description = "A page of payments", body = PaymentPage),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Bad paging", body = Problem, content_type = "application/problem+json"),
+/// The payments the caller sees, newest first: its subtree's members', or all of them for a
+/// treasurer.
+#[utoipa::path(get, path = "", tag = "payments", params(PaymentFilterQuery, PageQuery), responses(
+    (status = 200, description = "A page of payments", body = Page<PaymentDto>),
 ))]
 pub async fn list_payments(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    query: web::Query<PaymentListQuery>,
+    caller: Caller<policy::Read>,
+    filter: Query<PaymentFilterQuery>,
+    paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let page = PageRequest::parse(query.page, query.per_page)?;
-    let payments = state
+    let page = paging.request()?;
+    let found = caller
+        .state()
         .payments
-        .list(&caller.actor(), query.member_id.map(MemberId), page)
+        .list(&caller.actor(), filter.member_id.map(MemberId), page)
         .await?;
-    Ok(HttpResponse::Ok().json(PaymentPage {
-        items: payments.items.iter().map(PaymentDto::from).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: payments.total,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(found, page, |p| PaymentDto::from(&p))))
 }
 
-/// One payment the caller sees (404 otherwise).
-#[utoipa::path(get, path = "/api/payments/{id}", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path, description = "Payment id")), responses(
-    (status = 200, description = "The payment", body = PaymentDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such payment in the caller's scope", body = Problem, content_type = "application/problem+json"),
-))]
+/// One payment the caller sees.
+#[utoipa::path(get, path = "/{id}", tag = "payments",
+    params(("id" = i64, Path, description = "Payment id", minimum = 1)),
+    responses((status = 200, description = "The payment", body = PaymentDto)))]
 pub async fn get_payment(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Read>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let payment = state
+    let payment = caller
+        .state()
         .payments
         .get(&caller.actor(), PaymentId(id.into_inner()))
         .await?;
     Ok(HttpResponse::Ok().json(PaymentDto::from(&payment)))
 }
 
-/// Deletes a payment recorded by mistake (the dues it paid stay as they are).
-#[utoipa::path(delete, path = "/api/payments/{id}", tag = "payments", security(("bearer" = [])), params(("id" = i64, Path, description = "Payment id")), responses(
-    (status = 204, description = "Deleted"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such payment in the caller's scope", body = Problem, content_type = "application/problem+json"),
-))]
+/// Deletes a payment recorded by mistake.
+#[utoipa::path(delete, path = "/{id}", tag = "payments",
+    params(("id" = i64, Path, description = "Payment id", minimum = 1)),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_payment(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::Write>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    caller
+        .state()
         .payments
         .delete(&caller.actor(), PaymentId(id.into_inner()))
         .await?;

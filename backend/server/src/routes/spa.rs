@@ -8,12 +8,14 @@ use actix_files::{Files, NamedFile};
 use actix_web::dev::{fn_service, ServiceRequest, ServiceResponse};
 use actix_web::{web, HttpResponse};
 
-use crate::problem::not_found;
-use crate::state::AppState;
+use crate::http::problem::not_found;
 
 const PLACEHOLDER: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Tessera</title></head>\
-<body><h1>Tessera</h1><p>The API is running. The web app has not been built: run <code>npm ci &amp;&amp; npm run build</code> \
-in <code>frontend/</code>. API documentation: <a href=\"/api/docs/\">/api/docs/</a>.</p></body></html>";
+<body><h1>Tessera</h1><p>The API is running. The web app is not part of this build yet, so this page is all \
+that <code>/</code> shows; the API is documented at <a href=\"/api/docs/\">/api/docs/</a> \
+(the document itself: <a href=\"/api/openapi.json\">/api/openapi.json</a>).</p>\
+<p>Data lives in <code>TESSERA_DATA_DIR</code> (<code>./data</code> by default: the SQLite database, uploaded files and \
+the generated JWT secret). To start afresh, stop the server and delete that directory.</p></body></html>";
 
 /// Mounts the SPA (or the placeholder) and the 404 for everything else.
 pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
@@ -42,7 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, dir: &Path) {
     }
 }
 
-async fn placeholder(_state: web::Data<AppState>) -> HttpResponse {
+async fn placeholder() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(PLACEHOLDER)

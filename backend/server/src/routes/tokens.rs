@@ -1,17 +1,60 @@
-//! API tokens for scripts and third-party clients (administrators; a login session is needed).
+//! `/api/tokens`: API tokens for scripts and third-party clients (administrators, logged in).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tessera_domain::api_tokens::{ApiToken, ApiTokenId, CreateApiToken};
+use tessera_domain::api_tokens::{ApiScope, ApiToken, ApiTokenId, CreateApiToken};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
 use utoipa::ToSchema;
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::limits::client_ip_of;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::Json;
+use crate::http::problem::ApiError;
+use crate::routes::Routes;
+
+/// The routes of `/api/tokens`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/tokens")
+        .service(endpoints![create_token, list_tokens])
+        .service(endpoints![revoke_token])
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum ScopeDto {
+    /// The admin cache endpoints, `/api/admin/cache/*`.
+    #[serde(rename = "cache:admin")]
+    CacheAdmin,
+    /// Reads (GET) elsewhere.
+    #[serde(rename = "read")]
+    Read,
+    /// Writes elsewhere, except accounts and tokens.
+    #[serde(rename = "write")]
+    Write,
+}
+
+impl From<ScopeDto> for ApiScope {
+    fn from(scope: ScopeDto) -> Self {
+        match scope {
+            ScopeDto::CacheAdmin => ApiScope::CacheAdmin,
+            ScopeDto::Read => ApiScope::Read,
+            ScopeDto::Write => ApiScope::Write,
+        }
+    }
+}
+
+impl From<ApiScope> for ScopeDto {
+    fn from(scope: ApiScope) -> Self {
+        match scope {
+            ApiScope::CacheAdmin => ScopeDto::CacheAdmin,
+            ApiScope::Read => ScopeDto::Read,
+            ApiScope::Write => ScopeDto::Write,
+        }
+    }
+}
 
 /// An API token as listed: never its secret.
 #[derive(Serialize, ToSchema)]
@@ -20,8 +63,8 @@ pub struct ApiTokenDto {
     pub id: i64,
     /// What it is for.
     pub name: String,
-    /// What it may do: `cache:admin`, `read`, `write`.
-    pub scopes: Vec<String>,
+    /// What it may do.
+    pub scopes: Vec<ScopeDto>,
     /// The user it acts as (the administrator who created it).
     pub user_id: i64,
     /// When it was created.
@@ -35,7 +78,7 @@ impl From<&ApiToken> for ApiTokenDto {
         Self {
             id: token.id.0,
             name: token.name.clone(),
-            scopes: token.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            scopes: token.scopes.iter().copied().map(ScopeDto::from).collect(),
             user_id: token.user_id.0,
             created_at: token.created_at,
             expires_at: token.expires_at,
@@ -47,54 +90,48 @@ impl From<&ApiToken> for ApiTokenDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
-    /// What it is for (1 to 100 characters).
+    /// What it is for.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    /// What it may do: any of `cache:admin`, `read`, `write`.
-    pub scopes: Vec<String>,
-    /// Days until it expires: 1 to 365 (default 90).
+    /// What it may do.
+    #[schema(min_items = 1, max_items = 3)]
+    pub scopes: Vec<ScopeDto>,
+    /// Days until it expires (default 90).
+    #[schema(minimum = 1, maximum = 365)]
     pub expires_in_days: Option<i64>,
 }
 
 /// A created token, with its secret: shown this once, never again.
 #[derive(Serialize, ToSchema)]
 pub struct CreatedTokenDto {
-    /// Id.
-    pub id: i64,
     /// The bearer token for `Authorization: Bearer …`; store it now.
     pub token: String,
-    /// What it is for.
-    pub name: String,
-    /// What it may do.
-    pub scopes: Vec<String>,
-    /// The user it acts as.
-    pub user_id: i64,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it stops working.
-    pub expires_at: DateTime<Utc>,
+    /// The token as listed.
+    #[serde(flatten)]
+    pub listed: ApiTokenDto,
 }
 
-/// Creates an API token acting as the caller (administrators, logged in).
-#[utoipa::path(post, path = "/api/tokens", tag = "tokens", security(("bearer" = [])), request_body = CreateTokenRequest, responses(
+/// Creates an API token acting as the caller.
+#[utoipa::path(post, path = "", tag = "tokens", request_body = CreateTokenRequest, responses(
     (status = 201, description = "Created; `token` is shown only here", body = CreatedTokenDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator, or called with an API token (`session_required`)", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid name, scopes or expiry", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: AuthUser,
-    body: web::Json<CreateTokenRequest>,
+    caller: Caller<policy::AdminSession>,
+    body: Json<CreateTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let state = caller.state();
     let (token, secret) = state
         .tokens
         .create(
             &caller.actor(),
             CreateApiToken {
                 name: body.name,
-                scopes: body.scopes,
+                scopes: body
+                    .scopes
+                    .into_iter()
+                    .map(|s| ApiScope::from(s).as_str().to_owned())
+                    .collect(),
                 expires_in_days: body.expires_in_days,
             },
         )
@@ -103,20 +140,19 @@ pub async fn create_token(
     state
         .audit
         .record(
-            NewAuditEvent::new(AuditAction::TokenCreated, Some(caller.0.id))
+            NewAuditEvent::new(AuditAction::TokenCreated, Some(caller.user.id))
                 .subject(format!("token:{}", token.id.0))
-                .from_ip(Some(client_ip_of(&req, &state)))
-                .detail(json!({"name": listed.name, "scopes": listed.scopes, "expires_at": listed.expires_at})),
+                .from_ip(Some(caller.ip.clone()))
+                .detail(json!({
+                    "name": listed.name,
+                    "scopes": token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                    "expires_at": listed.expires_at,
+                })),
         )
         .await;
     Ok(HttpResponse::Created().json(CreatedTokenDto {
-        id: listed.id,
         token: secret.expose().to_owned(),
-        name: listed.name,
-        scopes: listed.scopes,
-        user_id: listed.user_id,
-        created_at: listed.created_at,
-        expires_at: listed.expires_at,
+        listed,
     }))
 }
 
@@ -127,35 +163,26 @@ pub struct TokenList {
     pub items: Vec<ApiTokenDto>,
 }
 
-/// Lists the API tokens, without their secrets (administrators, logged in).
-#[utoipa::path(get, path = "/api/tokens", tag = "tokens", security(("bearer" = [])), responses(
+/// Lists the API tokens, without their secrets.
+#[utoipa::path(get, path = "", tag = "tokens", responses(
     (status = 200, description = "The tokens", body = TokenList),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator, or called with an API token", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn list_tokens(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-) -> Result<HttpResponse, ApiError> {
-    let tokens = state.tokens.list(&caller.actor()).await?;
+pub async fn list_tokens(caller: Caller<policy::AdminSession>) -> Result<HttpResponse, ApiError> {
+    let tokens = caller.state().tokens.list(&caller.actor()).await?;
     Ok(HttpResponse::Ok().json(TokenList {
         items: tokens.iter().map(ApiTokenDto::from).collect(),
     }))
 }
 
-/// Revokes an API token: it stops working at once (administrators, logged in).
-#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", security(("bearer" = [])), params(("id" = i64, Path, description = "Token id")), responses(
-    (status = 204, description = "Revoked"),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator, or called with an API token", body = Problem, content_type = "application/problem+json"),
-    (status = 404, description = "No such token", body = Problem, content_type = "application/problem+json"),
-))]
+/// Revokes an API token: it stops working at once.
+#[utoipa::path(delete, path = "/{id}", tag = "tokens",
+    params(("id" = i64, Path, description = "Token id", minimum = 1)),
+    responses((status = 204, description = "Revoked")))]
 pub async fn revoke_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    caller: AuthUser,
+    caller: Caller<policy::AdminSession>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    let state = caller.state();
     let token = state
         .tokens
         .revoke(&caller.actor(), ApiTokenId(id.into_inner()))
@@ -163,9 +190,9 @@ pub async fn revoke_token(
     state
         .audit
         .record(
-            NewAuditEvent::new(AuditAction::TokenRevoked, Some(caller.0.id))
+            NewAuditEvent::new(AuditAction::TokenRevoked, Some(caller.user.id))
                 .subject(format!("token:{}", token.id.0))
-                .from_ip(Some(client_ip_of(&req, &state)))
+                .from_ip(Some(caller.ip.clone()))
                 .detail(json!({"name": token.name})),
         )
         .await;

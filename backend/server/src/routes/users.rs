@@ -1,19 +1,28 @@
-//! Users (administrators create them).
+//! `/api/users`: accounts that log in. Administrators manage them; anyone reads their own.
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::{ChangeUser, CreateUser};
-use tessera_domain::file::PageRequest;
 use tessera_domain::members::MemberId;
 use tessera_domain::org::OrgUnitId;
-use tessera_domain::user::User;
-use tessera_domain::user::UserId;
-use utoipa::{IntoParams, ToSchema};
+use tessera_domain::user::{User, UserId};
+use utoipa::ToSchema;
+use utoipa_actix_web::scope::Scope;
 
-use crate::auth::AuthUser;
-use crate::problem::{ApiError, Problem};
-use crate::state::AppState;
+use crate::http::caller::{policy, Caller};
+use crate::http::endpoint::endpoints;
+use crate::http::extract::{Json, Query};
+use crate::http::paging::{Page, PageQuery};
+use crate::http::problem::{ApiError, Problem};
+use crate::routes::Routes;
+
+/// The routes of `/api/users`.
+pub fn scope() -> Scope<impl Routes> {
+    utoipa_actix_web::scope("/api/users")
+        .service(endpoints![create_user, list_users])
+        .service(endpoints![get_user, update_user, delete_user])
+}
 
 /// A user as the API shows it (never the password hash).
 #[derive(Serialize, ToSchema)]
@@ -30,6 +39,8 @@ pub struct UserDto {
     pub is_treasurer: bool,
     /// Whether the user may log in.
     pub is_active: bool,
+    /// Whether login asks for a one-time code.
+    pub otp_enabled: bool,
     /// The user's org unit.
     pub org_unit_id: Option<i64>,
     /// The user's own member record, if linked.
@@ -47,6 +58,7 @@ impl From<&User> for UserDto {
             is_admin: user.is_admin,
             is_treasurer: user.is_treasurer,
             is_active: user.is_active,
+            otp_enabled: user.otp_enabled,
             org_unit_id: user.org_unit.as_ref().map(|u| u.id.0),
             member_id: user.member_id.map(|m| m.0),
             created_at: user.created_at,
@@ -56,40 +68,43 @@ impl From<&User> for UserDto {
 
 /// A new user.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     /// Login email (unique).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// 8 to 256 characters.
+    /// The password.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Display name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// Whether the user is an administrator (default false).
     #[serde(default)]
     pub is_admin: bool,
     /// The user's org unit: its data and everything below it is what the user sees.
+    #[schema(minimum = 1)]
     pub org_unit_id: Option<i64>,
     /// Whether the user is a treasurer (default false).
     #[serde(default)]
     pub is_treasurer: bool,
     /// The user's own member record.
+    #[schema(minimum = 1)]
     pub member_id: Option<i64>,
 }
 
-/// Creates a user (administrators only).
-#[utoipa::path(post, path = "/api/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest, responses(
+/// Creates a user.
+#[utoipa::path(post, path = "", tag = "users", request_body = CreateUserRequest, responses(
     (status = 201, description = "Created", body = UserDto),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-    (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Invalid fields (an unknown org_unit_id included)", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The email is taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_user(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    body: web::Json<CreateUserRequest>,
+    caller: Caller<policy::AdminSession>,
+    body: Json<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let user = state
+    let user = caller
+        .state()
         .accounts
         .create_user(
             &caller.actor(),
@@ -107,27 +122,37 @@ pub async fn create_user(
     Ok(HttpResponse::Created().json(UserDto::from(&user)))
 }
 
-/// A page of users.
-#[derive(Serialize, ToSchema)]
-pub struct UserPage {
-    /// The users of this page, by id.
-    pub items: Vec<UserDto>,
-    /// The page number (1-based).
-    pub page: u32,
-    /// The page size.
-    pub per_page: u32,
-    /// How many users exist.
-    pub total: i64,
+/// A page of users, by id.
+#[utoipa::path(get, path = "", tag = "users", params(PageQuery), responses(
+    (status = 200, description = "A page of users", body = Page<UserDto>),
+))]
+pub async fn list_users(
+    caller: Caller<policy::AdminRead>,
+    paging: Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let page = paging.request()?;
+    let found = caller
+        .state()
+        .accounts
+        .list_users(&caller.actor(), page)
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::of(found, page, |u| UserDto::from(&u))))
 }
 
-/// Paging.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UserListQuery {
-    /// Page number, from 1 (default 1).
-    pub page: Option<u32>,
-    /// Page size, 1 to 100 (default 20).
-    pub per_page: Option<u32>,
+/// One user: administrators read anyone, others only themselves.
+#[utoipa::path(get, path = "/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id", minimum = 1)),
+    responses((status = 200, description = "The user", body = UserDto)))]
+pub async fn get_user(
+    caller: Caller<policy::Read>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let user = caller
+        .state()
+        .accounts
+        .get_user(&caller.actor(), UserId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
 }
 
 /// A change to a user; absent fields stay as they are.
@@ -135,10 +160,13 @@ pub struct UserListQuery {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     /// New login email.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
-    /// New password (8 to 256 characters).
+    /// New password.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
     /// New display name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// New administrator flag.
     pub is_admin: Option<bool>,
@@ -148,11 +176,11 @@ pub struct UpdateUserRequest {
     pub is_active: Option<bool>,
     /// New org unit; `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub org_unit_id: Option<Option<i64>>,
     /// New member link; `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub member_id: Option<Option<i64>>,
 }
 
@@ -163,63 +191,17 @@ pub(crate) fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// Lists users (administrators only).
-#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])), params(UserListQuery), responses(
-    (status = 200, description = "A page of users", body = UserPage),
-    (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-    (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
-))]
-pub async fn list_users(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    query: web::Query<UserListQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::parse(query.page, query.per_page)?;
-    let found = state.accounts.list_users(&caller.actor(), page).await?;
-    Ok(HttpResponse::Ok().json(UserPage {
-        items: found.items.iter().map(UserDto::from).collect(),
-        page: page.page,
-        per_page: page.per_page,
-        total: found.total,
-    }))
-}
-
-/// One user (administrators; anyone for themselves).
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "User id")),
-    responses(
-        (status = 200, description = "The user", body = UserDto),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user visible to the caller", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get_user(
-    state: web::Data<AppState>,
-    caller: AuthUser,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let user = state
-        .accounts
-        .get_user(&caller.actor(), UserId(id.into_inner()))
-        .await?;
-    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
-}
-
-/// Changes a user (administrators only; not their own admin or active flag).
-#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "User id")), request_body = UpdateUserRequest,
+/// Changes a user (not one's own administrator or active flag).
+#[utoipa::path(patch, path = "/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id", minimum = 1)), request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "Changed", body = UserDto),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an administrator, or demoting oneself", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_user(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::AdminSession>,
     id: web::Path<i64>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let change = ChangeUser {
@@ -232,29 +214,27 @@ pub async fn update_user(
         org_unit_id: body.org_unit_id.map(|unit| unit.map(OrgUnitId)),
         member_id: body.member_id.map(|member| member.map(MemberId)),
     };
-    let user = state
+    let user = caller
+        .state()
         .accounts
         .update_user(&caller.actor(), UserId(id.into_inner()), change)
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(&user)))
 }
 
-/// Deletes a user with no files (administrators only, not themselves); otherwise deactivate it.
-#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "User id")),
+/// Deletes a user nothing refers to (not oneself); otherwise deactivate it.
+#[utoipa::path(delete, path = "/{id}", tag = "users",
+    params(("id" = i64, Path, description = "User id", minimum = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an administrator, or deleting oneself", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The user still has files (`user_in_use`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Files or payments refer to the user (`user_in_use`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_user(
-    state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Caller<policy::AdminSession>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state
+    caller
+        .state()
         .accounts
         .delete_user(&caller.actor(), UserId(id.into_inner()))
         .await?;

@@ -98,7 +98,13 @@ both_backends!(
         assert_problem(bad_path, StatusCode::BAD_REQUEST, "invalid_path_parameter").await;
 
         let bad_query = app.get("/api/files?page=minus-one", &token).await;
-        assert_problem(bad_query, StatusCode::BAD_REQUEST, "invalid_query").await;
+        let body = assert_problem(
+            bad_query,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "page");
 
         let not_multipart = app
             .client

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod access;
 mod admin_cache;
 mod audit;
 mod errors;

@@ -168,7 +168,7 @@ both_backends!(
         );
 
         for (body, field) in [
-            (json!({"name": "x", "scopes": ["root"]}), "scopes"),
+            (json!({"name": "x", "scopes": ["root"]}), "scopes[0]"),
             (json!({"name": "x", "scopes": []}), "scopes"),
             (json!({"name": "", "scopes": ["read"]}), "name"),
             (

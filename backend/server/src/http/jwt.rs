@@ -1,0 +1,147 @@
+//! Bearer access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `jti`, issuer and audience, the
+//! algorithm pinned.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tessera_domain::sessions::SessionId;
+use tessera_domain::user::UserId;
+use tessera_domain::DomainError;
+
+const ISSUER: &str = "tessera";
+const AUDIENCE: &str = "tessera-api";
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at, Unix seconds.
+    pub iat: i64,
+    /// A unique token id.
+    pub jti: String,
+    /// Always `tessera`.
+    pub iss: String,
+    /// Always `tessera-api`.
+    pub aud: String,
+    /// The login session the token belongs to; absent when the session store was down at login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// Its login session, if it has one.
+    pub session: Option<SessionId>,
+    /// Its unique id (what logout refuses).
+    pub jti: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues and checks access tokens.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl JwtKeys {
+    /// Keys from the shared secret; tokens live for `ttl`.
+    pub fn new(secret: &[u8], ttl: Duration) -> anyhow::Result<Self> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
+            validation,
+            ttl,
+        })
+    }
+
+    /// How long tokens live.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A new access token for `user` in `session`.
+    pub fn issue(&self, user: UserId, session: Option<&SessionId>) -> Result<String, DomainError> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.0.to_string(),
+            exp: now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            iat: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sid: session.map(|s| s.as_str().to_owned()),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
+            anyhow::Error::new(e)
+                .context("signing an access token")
+                .into()
+        })
+    }
+
+    /// What a valid token says; a bad signature, algorithm, issuer, audience or expiry is
+    /// `Unauthenticated`.
+    pub fn verify(&self, token: &str) -> Result<AccessToken, DomainError> {
+        let invalid =
+            || DomainError::Unauthenticated("the access token is invalid or expired".into());
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| invalid())?
+            .claims;
+        let session = match claims.sid.as_deref() {
+            Some(raw) => Some(SessionId::parse(raw).ok_or_else(invalid)?),
+            None => None,
+        };
+        Ok(AccessToken {
+            user_id: claims.sub.parse().map(UserId).map_err(|_| invalid())?,
+            session,
+            jti: claims.jti,
+            expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(byte: u8) -> JwtKeys {
+        JwtKeys::new(&[byte; 32], Duration::from_secs(60)).unwrap()
+    }
+
+    #[test]
+    fn tokens_verify_with_their_secret_only() {
+        let token = keys(1).issue(UserId(7), None).unwrap();
+        assert_eq!(keys(1).verify(&token).unwrap().user_id, UserId(7));
+        assert!(keys(2).verify(&token).is_err());
+        let mut tampered = token.clone();
+        tampered.pop();
+        assert!(keys(1).verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn unsigned_tokens_are_refused() {
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = Utc::now().timestamp();
+        let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let claims = engine.encode(
+            format!(r#"{{"sub":"7","exp":{},"iat":{now},"jti":"x","iss":"tessera","aud":"tessera-api"}}"#, now + 60).as_bytes(),
+        );
+        assert!(keys(1).verify(&format!("{header}.{claims}.")).is_err());
+    }
+}

@@ -4,14 +4,19 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use clap::{Parser, Subcommand};
-use tessera_domain::accounts::{AccountService, CreateUser};
-use tessera_domain::api_tokens::{ApiTokenService, CreateApiToken};
-use tessera_domain::clock::SystemClock;
-use tessera_domain::otp::OtpSecret;
-use tessera_domain::ports::{Cache, Store};
-use tessera_domain::user::Email;
-use tessera_infra::cache_memory::MemoryCache;
+use tessera_domain::accounts::otp::OtpSecret;
+use tessera_domain::accounts::{
+    AccountService, ApiTokenService, CreateApiToken, CreateUser, UserRepo,
+};
+use tessera_domain::audit::AuditLog;
+use tessera_domain::shared::cache::Cache;
+use tessera_domain::shared::time::SystemClock;
+use tessera_domain::shared::validation::Email;
+use tessera_infra::cache::memory::MemoryCache;
+use tessera_infra::sql::{DbKind, SqlStore};
 use tessera_server::settings::Settings;
 use tessera_server::startup::{connect_store, Application};
 use tessera_server::{openapi, telemetry};
@@ -135,7 +140,7 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await?;
             }
             Command::Migrate => {
-                connect_store(&settings).await?;
+                open_database(&settings).await?;
                 println!("migrations applied");
             }
             Command::Admin {
@@ -149,10 +154,17 @@ fn main() -> ExitCode {
                         ..
                     },
             } => {
-                let store = std::sync::Arc::new(connect_store(&settings).await?);
+                let db = open_database(&settings).await?;
                 // No server runs here: an in-process cache is all the service needs.
-                let cache: std::sync::Arc<dyn Cache> = std::sync::Arc::new(MemoryCache::new(16));
-                let accounts = AccountService::new(store, std::sync::Arc::clone(&cache), cache)?;
+                let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(16));
+                let accounts = AccountService::new(
+                    db.clone(),
+                    db.clone(),
+                    db.clone(),
+                    Arc::clone(&cache),
+                    cache,
+                )
+                .await?;
                 let user = accounts
                     .insert(CreateUser {
                         email,
@@ -184,24 +196,27 @@ fn main() -> ExitCode {
                         expires_in_days,
                     },
             } => {
-                let store: std::sync::Arc<dyn Store> =
-                    std::sync::Arc::new(connect_store(&settings).await?);
-                let owner = store
+                let db = open_database(&settings).await?;
+                let owner = db
                     .user_by_email(&Email::parse(&email)?)
                     .await?
                     .filter(|u| u.is_admin && u.is_active)
                     .ok_or_else(|| {
-                        anyhow::anyhow!("no active administrator has the email {email}")
+                        anyhow::anyhow!(
+                            "no active administrator has the email {email} in this database"
+                        )
                     })?;
-                // No server runs here: an in-process cache is all the service needs.
+                // No server runs here: an in-process cache is all the service needs. The token is
+                // created as the administrator it acts as, and audited like one made over HTTP.
                 let tokens = ApiTokenService::new(
-                    store,
-                    std::sync::Arc::new(MemoryCache::new(16)),
-                    std::sync::Arc::new(SystemClock),
+                    db.clone(),
+                    Arc::new(MemoryCache::new(16)),
+                    Arc::new(SystemClock),
+                    Arc::new(AuditLog::new(db.clone())),
                 );
                 let (token, secret) = tokens
-                    .issue(
-                        owner.id,
+                    .create(
+                        &owner.actor(),
                         CreateApiToken {
                             name,
                             scopes,
@@ -293,4 +308,19 @@ fn terminal_qr(text: &str) -> anyhow::Result<String> {
         y += 2;
     }
     Ok(out)
+}
+
+/// Opens (and migrates) the database the settings name, and says which one on stderr: a command
+/// run from another directory would otherwise open a new, empty `./data` without a word.
+async fn open_database(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
+    let db = connect_store(settings).await?;
+    let which = match db.kind() {
+        DbKind::Sqlite => format!(
+            "the SQLite database in {} (TESSERA_DATA_DIR)",
+            settings.data_dir.display()
+        ),
+        DbKind::Postgres => "the PostgreSQL database of DATABASE_URL".to_owned(),
+    };
+    eprintln!("using {which}");
+    Ok(Arc::new(db))
 }

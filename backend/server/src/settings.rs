@@ -9,10 +9,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use tessera_domain::file_urls::UrlPolicy;
-use tessera_domain::otp::OtpSecret;
-use tessera_infra::cache_redis::parse_redis_url;
-use tessera_infra::store::DbKind;
+use tessera_domain::accounts::otp::OtpSecret;
+use tessera_domain::files::UrlPolicy;
+use tessera_infra::cache::redis::parse_redis_url;
+use tessera_infra::sql::DbKind;
 
 /// Where the app runs: decides defaults that must be explicit in production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +236,7 @@ impl Settings {
                 }
                 url.to_owned()
             }
-            None => tessera_infra::store::sqlite_url(&data_dir),
+            None => tessera_infra::sql::sqlite_url(&data_dir),
         };
         let database_max_connections =
             vars.parse("DATABASE_MAX_CONNECTIONS", 10u32, "a whole number")?;

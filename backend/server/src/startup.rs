@@ -14,25 +14,27 @@ use actix_web::middleware::{
 };
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use tessera_domain::access::rate_limit::RateLimiter;
+use tessera_domain::accounts::api_tokens::ApiTokenService;
+use tessera_domain::accounts::sessions::SessionService;
 use tessera_domain::accounts::{AccountService, USER_NAMESPACE};
-use tessera_domain::api_tokens::ApiTokenService;
 use tessera_domain::audit::AuditLog;
-use tessera_domain::cache_admin::CacheAdmin;
-use tessera_domain::clock::{Clock, SystemClock};
-use tessera_domain::dues::DuesService;
-use tessera_domain::file_urls::FileUrls;
+use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::FileService;
+use tessera_domain::files::FileUrls;
+use tessera_domain::files::ObjectStore;
 use tessera_domain::members::{MemberService, MEMBERS_NAMESPACE};
-use tessera_domain::org_units::OrgUnitService;
-use tessera_domain::payments::PaymentService;
-use tessera_domain::ports::{Cache, CacheBackend, ObjectStore, Store};
-use tessera_domain::rate_limit::RateLimiter;
-use tessera_domain::sessions::SessionService;
-use tessera_infra::cache_memory::MemoryCache;
-use tessera_infra::cache_redis::{RedisCache, RedisSettings};
-use tessera_infra::objects_local::{derive_key, LocalObjects};
-use tessera_infra::objects_s3::{S3Objects, S3Settings};
-use tessera_infra::store::SqlStore;
+use tessera_domain::money::DuesService;
+use tessera_domain::money::PaymentService;
+use tessera_domain::org::OrgUnitService;
+use tessera_domain::shared::cache::{Cache, CacheBackend};
+use tessera_domain::shared::events::{Events, Listener};
+use tessera_domain::shared::time::{Clock, SystemClock};
+use tessera_infra::cache::memory::MemoryCache;
+use tessera_infra::cache::redis::{RedisCache, RedisSettings};
+use tessera_infra::objects::local::{derive_key, LocalObjects};
+use tessera_infra::objects::s3::{S3Objects, S3Settings};
+use tessera_infra::sql::SqlStore;
 use utoipa_actix_web::AppExt;
 
 use crate::http::caller::AppHandle;
@@ -154,7 +156,7 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SqlStore> {
 
 async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Store> = Arc::new(connect_store(&settings).await?);
+    let db = Arc::new(connect_store(&settings).await?);
     let jwt_secret = jwt_secret(&settings)?;
 
     let cache: Arc<dyn Cache> = match &settings.redis {
@@ -213,34 +215,50 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         Arc::clone(&clock),
         settings.url_policy,
     ));
-    let accounts = AccountService::new(
-        Arc::clone(&store),
-        Arc::clone(&cache),
-        Arc::clone(&local_cache),
-    )?;
+    let audit = Arc::new(AuditLog::new(db.clone()));
+    let accounts = Arc::new(
+        AccountService::new(
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            Arc::clone(&cache),
+            Arc::clone(&local_cache),
+        )
+        .await?,
+    );
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
             .ensure_first_admin(email, password, settings.admin_otp_secret.as_ref())
             .await
-            .context("creating the first admin from TESSERA_ADMIN_EMAIL")?
+            .context("creating the first admin from TESSERA_ADMIN_EMAIL/TESSERA_ADMIN_PASSWORD")?
         {
             tracing::info!("created the first admin from TESSERA_ADMIN_EMAIL");
         }
     }
-    let members = Arc::new(MemberService::new(Arc::clone(&store), Arc::clone(&cache)));
+    let members = Arc::new(MemberService::new(
+        db.clone(),
+        db.clone(),
+        Arc::clone(&cache),
+    ));
+    // What one context changes, the others that keep something derived from it hear about.
+    let events = Events::new(vec![
+        Arc::clone(&accounts) as Arc<dyn Listener>,
+        Arc::clone(&members) as Arc<dyn Listener>,
+    ]);
     Ok(AppState {
-        dues: DuesService::new(Arc::clone(&store), Arc::clone(&clock), Arc::clone(&members)),
-        payments: PaymentService::new(Arc::clone(&store), Arc::clone(&members)),
+        dues: DuesService::new(db.clone(), db.clone(), Arc::clone(&clock), events.clone()),
+        payments: PaymentService::new(db.clone(), db.clone(), events.clone()),
         files: FileService::new(
-            Arc::clone(&store),
+            db.clone(),
+            db.clone(),
             Arc::clone(&objects),
             Arc::clone(&urls),
             Arc::clone(&clock),
             settings.upload_max_bytes,
         ),
-        org_units: OrgUnitService::new(Arc::clone(&store), Arc::clone(&cache)),
+        org_units: OrgUnitService::new(db.clone(), events),
         cache_admin: CacheAdmin::new(
-            Arc::clone(&store),
+            db.clone(),
             Arc::clone(&urls),
             vec![
                 (USER_NAMESPACE, accounts.profile_counters()),
@@ -257,11 +275,16 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             settings.session_max_age,
         ),
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl)?,
-        tokens: ApiTokenService::new(Arc::clone(&store), Arc::clone(&cache), Arc::clone(&clock)),
-        audit: AuditLog::new(Arc::clone(&store)),
+        tokens: ApiTokenService::new(
+            db.clone(),
+            Arc::clone(&cache),
+            Arc::clone(&clock),
+            Arc::clone(&audit),
+        ),
+        audit,
         limiter: RateLimiter::new(Arc::clone(&cache), local_cache),
         settings,
-        store,
+        db,
         cache,
         objects,
         local_objects,

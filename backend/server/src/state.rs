@@ -2,21 +2,19 @@
 
 use std::sync::Arc;
 
-use tessera_domain::accounts::AccountService;
-use tessera_domain::api_tokens::ApiTokenService;
+use tessera_domain::access::rate_limit::RateLimiter;
+use tessera_domain::accounts::sessions::SessionService;
+use tessera_domain::accounts::{AccountService, ApiTokenService};
 use tessera_domain::audit::AuditLog;
-use tessera_domain::cache_admin::CacheAdmin;
-use tessera_domain::clock::Clock;
-use tessera_domain::dues::DuesService;
-use tessera_domain::file_urls::FileUrls;
-use tessera_domain::files::FileService;
+use tessera_domain::cache::CacheAdmin;
+use tessera_domain::files::{FileService, FileUrls, ObjectStore};
 use tessera_domain::members::MemberService;
-use tessera_domain::org_units::OrgUnitService;
-use tessera_domain::payments::PaymentService;
-use tessera_domain::ports::{Cache, ObjectStore, Store};
-use tessera_domain::rate_limit::RateLimiter;
-use tessera_domain::sessions::SessionService;
-use tessera_infra::objects_local::LocalObjects;
+use tessera_domain::money::{DuesService, PaymentService};
+use tessera_domain::org::OrgUnitService;
+use tessera_domain::shared::cache::Cache;
+use tessera_domain::shared::time::Clock;
+use tessera_infra::objects::local::LocalObjects;
+use tessera_infra::sql::SqlStore;
 
 use crate::http::jwt::JwtKeys;
 use crate::settings::Settings;
@@ -25,8 +23,8 @@ use crate::settings::Settings;
 pub struct AppState {
     /// The settings in force.
     pub settings: Settings,
-    /// The relational store.
-    pub store: Arc<dyn Store>,
+    /// The database (every repository; the state holds it for readiness checks).
+    pub db: Arc<SqlStore>,
     /// The cache.
     pub cache: Arc<dyn Cache>,
     /// The object store.
@@ -40,7 +38,7 @@ pub struct AppState {
     /// Cache administration.
     pub cache_admin: CacheAdmin,
     /// Users and passwords.
-    pub accounts: AccountService,
+    pub accounts: Arc<AccountService>,
     /// The organisation tree.
     pub org_units: OrgUnitService,
     /// Members.
@@ -56,7 +54,7 @@ pub struct AppState {
     /// API tokens.
     pub tokens: ApiTokenService,
     /// The audit log.
-    pub audit: AuditLog,
+    pub audit: Arc<AuditLog>,
     /// Rate limits.
     pub limiter: RateLimiter,
     /// The clock.

@@ -2,7 +2,7 @@
 //! sent with none (the seed's curl lines), which reads as `{}`.
 
 use serde::de::DeserializeOwned;
-use tessera_domain::error::ErrorCode;
+use tessera_domain::shared::ErrorCode;
 
 use crate::http::problem::ApiError;
 

@@ -16,12 +16,13 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
-use tessera_domain::api_tokens::{ApiScope, ApiToken, TOKEN_PREFIX};
-use tessera_domain::error::ErrorCode;
-use tessera_domain::rate_limit::{Policy as LimitPolicy, Subject};
-use tessera_domain::sessions::SessionId;
-use tessera_domain::user::{Actor, User};
-use tessera_domain::DomainError;
+use tessera_domain::access::rate_limit::{Policy as LimitPolicy, Subject};
+use tessera_domain::access::Actor;
+use tessera_domain::accounts::api_tokens::{ApiScope, ApiToken, TOKEN_PREFIX};
+use tessera_domain::accounts::sessions::SessionId;
+use tessera_domain::accounts::User;
+use tessera_domain::shared::DomainError;
+use tessera_domain::shared::ErrorCode;
 
 use crate::http::client_ip::client_ip_of;
 use crate::http::jwt::AccessToken;
@@ -137,9 +138,12 @@ impl<P> Caller<P> {
         &self.state
     }
 
-    /// The caller as the domain sees it.
+    /// The caller as the domain sees it, with the address it calls from.
     pub fn actor(&self) -> Actor {
-        Actor::of(&self.user)
+        Actor {
+            ip: Some(self.ip.clone()),
+            ..self.user.actor()
+        }
     }
 
     /// The login session behind the credential, if any.

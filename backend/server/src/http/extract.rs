@@ -9,8 +9,8 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-use tessera_domain::error::ErrorCode;
-use tessera_domain::{DomainError, FieldError};
+use tessera_domain::shared::ErrorCode;
+use tessera_domain::shared::{DomainError, FieldError};
 
 use crate::http::problem::ApiError;
 

@@ -6,9 +6,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tessera_domain::sessions::SessionId;
-use tessera_domain::user::UserId;
-use tessera_domain::DomainError;
+use tessera_domain::accounts::sessions::SessionId;
+use tessera_domain::shared::DomainError;
+use tessera_domain::shared::UserId;
 
 const ISSUER: &str = "tessera";
 const AUDIENCE: &str = "tessera-api";

@@ -1,7 +1,7 @@
 //! Lists answer one page at a time: `?page=&per_page=` in, [`Page<T>`] out.
 
 use serde::{Deserialize, Serialize};
-use tessera_domain::file::{Page as Found, PageRequest};
+use tessera_domain::shared::{Page as Found, PageRequest};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::http::problem::ApiError;

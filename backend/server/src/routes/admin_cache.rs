@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
-use tessera_domain::cache_admin::{ClearTarget, WarmTarget};
-use tessera_domain::file::{FileId, FileType};
-use tessera_domain::file_urls::FILE_URL_NAMESPACE;
-use tessera_domain::ports::CacheBackend;
-use tessera_domain::DomainError;
+use tessera_domain::cache::{ClearTarget, WarmTarget};
+use tessera_domain::files::FileType;
+use tessera_domain::files::FILE_URL_NAMESPACE;
+use tessera_domain::shared::cache::CacheBackend;
+use tessera_domain::shared::DomainError;
+use tessera_domain::shared::FileId;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 

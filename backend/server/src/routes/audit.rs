@@ -4,7 +4,7 @@ use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, AuditEvent, AuditFilter};
-use tessera_domain::user::UserId;
+use tessera_domain::shared::UserId;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 

@@ -4,12 +4,12 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tessera_domain::access::rate_limit::{Policy, Subject};
+use tessera_domain::accounts::sessions::{NewSession, Refresh};
+use tessera_domain::accounts::User;
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
-use tessera_domain::error::ErrorCode;
-use tessera_domain::rate_limit::{Policy, Subject};
-use tessera_domain::sessions::{NewSession, Refresh};
-use tessera_domain::user::User;
-use tessera_domain::DomainError;
+use tessera_domain::shared::DomainError;
+use tessera_domain::shared::ErrorCode;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 

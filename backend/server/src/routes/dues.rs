@@ -3,8 +3,9 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::dues::{Dues, DuesId, DuesInput, DuesStatus};
-use tessera_domain::members::MemberId;
+use tessera_domain::money::{Dues, DuesInput, DuesStatus};
+use tessera_domain::shared::DuesId;
+use tessera_domain::shared::MemberId;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 

@@ -9,11 +9,12 @@ use bytes::BytesMut;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
-use tessera_domain::error::ErrorCode;
-use tessera_domain::file::{FileId, FileStatus, FileType};
 use tessera_domain::files::{DirectUploadRequest, FileView};
-use tessera_domain::org::OrgUnitId;
-use tessera_domain::{DomainError, FieldError};
+use tessera_domain::files::{FileStatus, FileType};
+use tessera_domain::shared::ErrorCode;
+use tessera_domain::shared::FileId;
+use tessera_domain::shared::OrgUnitId;
+use tessera_domain::shared::{DomainError, FieldError};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
@@ -223,7 +224,7 @@ pub async fn upload_file(
             ));
             None
         }
-        Some(raw) => tessera_domain::error::collect_field(raw.parse::<FileType>(), &mut errors),
+        Some(raw) => tessera_domain::shared::collect_field(raw.parse::<FileType>(), &mut errors),
     };
     let org_unit_id = match org_unit.as_deref() {
         None | Some("") => None,

@@ -101,7 +101,7 @@ pub struct ReadyDto {
 pub async fn readyz(caller: Public) -> HttpResponse {
     let state = caller.state();
     let (database, cache, objects) =
-        tokio::join!(state.store.ping(), state.cache.ping(), state.objects.ping());
+        tokio::join!(state.db.ping(), state.cache.ping(), state.objects.ping());
     let up_or_down = |ok: bool| {
         if ok {
             CheckStatus::Up
@@ -117,7 +117,7 @@ pub async fn readyz(caller: Public) -> HttpResponse {
     let checks = ChecksDto {
         database: CheckDto {
             status: up_or_down(database.is_ok()),
-            backend: tessera_infra::store::DbKind::of_url(&state.settings.database_url)
+            backend: tessera_infra::sql::DbKind::of_url(&state.settings.database_url)
                 .map_or("unknown", |kind| kind.as_str()),
         },
         cache: CheckDto {

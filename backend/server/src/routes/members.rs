@@ -3,8 +3,9 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::members::{Member, MemberId, MemberInput, MemberStatus};
-use tessera_domain::org::OrgUnitId;
+use tessera_domain::members::{Member, MemberInput, MemberStatus};
+use tessera_domain::shared::MemberId;
+use tessera_domain::shared::OrgUnitId;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 

@@ -6,8 +6,8 @@ use actix_files::NamedFile;
 use actix_web::http::header::{ContentDisposition, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
-use tessera_domain::error::ErrorCode;
-use tessera_infra::objects_local::{LocalObjects, Refusal, SignedQuery};
+use tessera_domain::shared::ErrorCode;
+use tessera_infra::objects::local::{LocalObjects, Refusal, SignedQuery};
 use utoipa_actix_web::scope::Scope;
 
 use crate::http::caller::Public;
@@ -119,7 +119,7 @@ pub async fn put_object(
             )
         })?;
         if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(tessera_domain::DomainError::PayloadTooLarge { limit }.into());
+            return Err(tessera_domain::shared::DomainError::PayloadTooLarge { limit }.into());
         }
         bytes.extend_from_slice(&chunk);
     }

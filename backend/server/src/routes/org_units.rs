@@ -3,8 +3,9 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use tessera_domain::org::{OrgUnit, OrgUnitId, OrgUnitKind};
-use tessera_domain::org_units::UnitChange;
+use tessera_domain::org::UnitChange;
+use tessera_domain::org::{OrgUnit, OrgUnitKind};
+use tessera_domain::shared::OrgUnitId;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 

@@ -4,9 +4,10 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::dues::DuesId;
-use tessera_domain::members::MemberId;
-use tessera_domain::payments::{Payment, PaymentId, PaymentInput, PaymentMethod, PaymentPurpose};
+use tessera_domain::money::{Payment, PaymentInput, PaymentMethod, PaymentPurpose};
+use tessera_domain::shared::DuesId;
+use tessera_domain::shared::MemberId;
+use tessera_domain::shared::PaymentId;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 

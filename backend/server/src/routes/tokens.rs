@@ -3,9 +3,8 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use tessera_domain::api_tokens::{ApiScope, ApiToken, ApiTokenId, CreateApiToken};
-use tessera_domain::audit::{AuditAction, NewAuditEvent};
+use tessera_domain::accounts::api_tokens::{ApiScope, ApiToken, CreateApiToken};
+use tessera_domain::shared::ApiTokenId;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 
@@ -120,8 +119,8 @@ pub async fn create_token(
     body: Json<CreateTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let state = caller.state();
-    let (token, secret) = state
+    let (token, secret) = caller
+        .state()
         .tokens
         .create(
             &caller.actor(),
@@ -137,19 +136,6 @@ pub async fn create_token(
         )
         .await?;
     let listed = ApiTokenDto::from(&token);
-    state
-        .audit
-        .record(
-            NewAuditEvent::new(AuditAction::TokenCreated, Some(caller.user.id))
-                .subject(format!("token:{}", token.id.0))
-                .from_ip(Some(caller.ip.clone()))
-                .detail(json!({
-                    "name": listed.name,
-                    "scopes": token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                    "expires_at": listed.expires_at,
-                })),
-        )
-        .await;
     Ok(HttpResponse::Created().json(CreatedTokenDto {
         token: secret.expose().to_owned(),
         listed,
@@ -182,19 +168,10 @@ pub async fn revoke_token(
     caller: Caller<policy::AdminSession>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let state = caller.state();
-    let token = state
+    caller
+        .state()
         .tokens
         .revoke(&caller.actor(), ApiTokenId(id.into_inner()))
         .await?;
-    state
-        .audit
-        .record(
-            NewAuditEvent::new(AuditAction::TokenRevoked, Some(caller.user.id))
-                .subject(format!("token:{}", token.id.0))
-                .from_ip(Some(caller.ip.clone()))
-                .detail(json!({"name": token.name})),
-        )
-        .await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,10 +3,11 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use tessera_domain::accounts::User;
 use tessera_domain::accounts::{ChangeUser, CreateUser};
-use tessera_domain::members::MemberId;
-use tessera_domain::org::OrgUnitId;
-use tessera_domain::user::{User, UserId};
+use tessera_domain::shared::MemberId;
+use tessera_domain::shared::OrgUnitId;
+use tessera_domain::shared::UserId;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 

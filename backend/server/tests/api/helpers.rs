@@ -216,7 +216,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     test_app.admin_token = match extra.iter().find(|(k, _)| *k == "ADMIN_OTP_SECRET") {
         None => test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await,
         Some((_, secret)) => {
-            let secret = tessera_domain::otp::OtpSecret::parse(secret).unwrap();
+            let secret = tessera_domain::accounts::otp::OtpSecret::parse(secret).unwrap();
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()

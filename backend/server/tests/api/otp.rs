@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tessera_domain::otp::OtpSecret;
+use tessera_domain::accounts::otp::OtpSecret;
 
 use crate::both_backends;
 use crate::helpers::{spawn_app_with, Backend, TestApp};

@@ -232,7 +232,8 @@ both_backends!(
             .await
             .unwrap();
         let secret =
-            tessera_domain::otp::OtpSecret::parse(setup["secret"].as_str().unwrap()).unwrap();
+            tessera_domain::accounts::otp::OtpSecret::parse(setup["secret"].as_str().unwrap())
+                .unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()

@@ -277,7 +277,7 @@ async fn with_redis_stopped_a_one_time_code_still_works_once_only() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let code = tessera_domain::otp::OtpSecret::parse(seed_secret)
+    let code = tessera_domain::accounts::otp::OtpSecret::parse(seed_secret)
         .unwrap()
         .code_at(now + 30);
     let login = || {

@@ -1,0 +1,342 @@
+//! API tokens for scripts and third-party clients: created by an administrator with a name, an
+//! expiry and scopes, shown once, stored as a SHA-256 hash, and accepted as a bearer token
+//! wherever an access token is, limited to their scopes.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::access::Actor;
+use crate::accounts::repo::TokenRepo;
+use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
+use crate::shared::cache::Cache;
+use crate::shared::time::Clock;
+use crate::shared::{ApiTokenId, DomainError, DomainResult, FieldError, UserId};
+
+/// Every API token starts with this, so secret scanners and our own extractor can tell one.
+pub const TOKEN_PREFIX: &str = "tsk_";
+/// The expiry when none is asked for.
+pub const DEFAULT_EXPIRES_IN_DAYS: u32 = 90;
+/// The longest expiry allowed.
+pub const MAX_EXPIRES_IN_DAYS: u32 = 365;
+/// How long a token's lookup stays cached (revocation evicts it at once).
+const LOOKUP_TTL: Duration = Duration::from_secs(300);
+/// How long "no such token" stays cached, so a flood of invented tokens costs no database
+/// reads after the first of each (a real token is never refused by it: its hash is new).
+const UNKNOWN_TTL: Duration = Duration::from_secs(60);
+/// What the lookup of an unknown token holds.
+const UNKNOWN: &str = "unknown";
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ApiScope {
+    /// The admin cache endpoints (`/api/admin/cache/*`).
+    #[serde(rename = "cache:admin")]
+    CacheAdmin,
+    /// Reads (`GET`) of everything else the owner may read.
+    #[serde(rename = "read")]
+    Read,
+    /// Writes (`POST`, `PATCH`, `PUT`, `DELETE`) of everything else the owner may write.
+    #[serde(rename = "write")]
+    Write,
+}
+
+impl ApiScope {
+    /// Every scope.
+    pub const ALL: [ApiScope; 3] = [ApiScope::CacheAdmin, ApiScope::Read, ApiScope::Write];
+
+    /// The scope's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::CacheAdmin => "cache:admin",
+            ApiScope::Read => "read",
+            ApiScope::Write => "write",
+        }
+    }
+}
+
+impl fmt::Display for ApiScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApiScope {
+    type Err = DomainError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "scopes",
+                    format!("unknown scope {raw:?}: use cache:admin, read or write"),
+                )
+            })
+    }
+}
+
+/// An API token as stored (without its secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// Its id.
+    pub id: ApiTokenId,
+    /// The user it acts as (the administrator who created it).
+    pub user_id: UserId,
+    /// What it is for.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<ApiScope>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ApiToken {
+    /// Whether it carries `scope`.
+    pub fn allows(&self, scope: ApiScope) -> bool {
+        self.scopes.contains(&scope)
+    }
+}
+
+/// A token to store.
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    /// The user it acts as.
+    pub user_id: UserId,
+    /// What it is for.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<ApiScope>,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A request for a token, still unparsed.
+#[derive(Debug, Clone)]
+pub struct CreateApiToken {
+    /// What it is for (1 to 100 characters).
+    pub name: String,
+    /// Scope names.
+    pub scopes: Vec<String>,
+    /// Days until it expires (1 to 365; 90 when absent).
+    pub expires_in_days: Option<i64>,
+}
+
+/// A token's secret, shown once. No `Debug`: it is a credential.
+pub struct TokenSecret(String);
+
+impl TokenSecret {
+    /// The secret, to hand to its owner once.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The cache key of a token's lookup: `api_token:<sha-256 hex>`.
+fn lookup_key(hash: &str) -> String {
+    format!("api_token:{hash}")
+}
+
+/// SHA-256 of a token, hex. Tokens carry 256 random bits, so a fast hash is enough.
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Creates, lists, revokes and checks API tokens.
+pub struct ApiTokenService {
+    tokens: Arc<dyn TokenRepo>,
+    cache: Arc<dyn Cache>,
+    clock: Arc<dyn Clock>,
+    audit: Arc<AuditLog>,
+}
+
+impl ApiTokenService {
+    /// The service over the stored tokens, caching lookups in `cache`, recording to `audit`.
+    pub fn new(
+        tokens: Arc<dyn TokenRepo>,
+        cache: Arc<dyn Cache>,
+        clock: Arc<dyn Clock>,
+        audit: Arc<AuditLog>,
+    ) -> Self {
+        Self {
+            tokens,
+            cache,
+            clock,
+            audit,
+        }
+    }
+
+    /// Creates a token acting as the caller (administrators only), and records it in the audit
+    /// log: the API and the command line both come here.
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        input: CreateApiToken,
+    ) -> DomainResult<(ApiToken, TokenSecret)> {
+        actor.require_admin()?;
+        let (token, secret) = self.issue(actor.user_id, input).await?;
+        self.audit
+            .record(
+                NewAuditEvent::new(AuditAction::TokenCreated, Some(actor.user_id))
+                    .subject(format!("token:{}", token.id))
+                    .from_ip(actor.ip.clone())
+                    .detail(serde_json::json!({
+                        "name": token.name,
+                        "scopes": token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                        "expires_at": token.expires_at,
+                    })),
+            )
+            .await;
+        Ok((token, secret))
+    }
+
+    async fn issue(
+        &self,
+        user: UserId,
+        input: CreateApiToken,
+    ) -> DomainResult<(ApiToken, TokenSecret)> {
+        let mut errors = Vec::new();
+        let name = crate::shared::collect_field(
+            crate::shared::validation::name("name", &input.name, 100),
+            &mut errors,
+        )
+        .unwrap_or_default();
+        let mut scopes: Vec<ApiScope> = Vec::new();
+        for raw in &input.scopes {
+            match raw.parse::<ApiScope>() {
+                Ok(scope) if !scopes.contains(&scope) => scopes.push(scope),
+                Ok(_) => {}
+                Err(DomainError::Validation(mut more)) => errors.append(&mut more),
+                Err(e) => return Err(e),
+            }
+        }
+        if input.scopes.is_empty() {
+            errors.push(FieldError::new(
+                "scopes",
+                "give at least one of cache:admin, read, write",
+            ));
+        }
+        let days = input
+            .expires_in_days
+            .unwrap_or(i64::from(DEFAULT_EXPIRES_IN_DAYS));
+        if !(1..=i64::from(MAX_EXPIRES_IN_DAYS)).contains(&days) {
+            errors.push(FieldError::new(
+                "expires_in_days",
+                format!("must be 1 to {MAX_EXPIRES_IN_DAYS}"),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(DomainError::Validation(errors));
+        }
+        let mut random = [0u8; 32];
+        rand::fill(&mut random);
+        let secret = TokenSecret(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random)));
+        // One reading of the clock, so the token lives exactly the days asked for.
+        let now = self.clock.now();
+        let token = self
+            .tokens
+            .insert_api_token(NewApiToken {
+                user_id: user,
+                name,
+                scopes,
+                token_hash: hash(secret.expose()),
+                created_at: now,
+                expires_at: now + chrono::Duration::days(days),
+            })
+            .await?;
+        Ok((token, secret))
+    }
+
+    /// Every token, newest first (administrators only).
+    pub async fn list(&self, actor: &Actor) -> DomainResult<Vec<ApiToken>> {
+        actor.require_admin()?;
+        self.tokens.list_api_tokens().await
+    }
+
+    /// Revokes a token (administrators only): it stops working at once. Recorded in the audit
+    /// log.
+    pub async fn revoke(&self, actor: &Actor, id: ApiTokenId) -> DomainResult<ApiToken> {
+        actor.require_admin()?;
+        let (token, token_hash) = self
+            .tokens
+            .delete_api_token(id)
+            .await?
+            .ok_or(DomainError::NotFound("API token"))?;
+        if let Err(e) = self.cache.delete(&[lookup_key(&token_hash)]).await {
+            // The lookup then lives out its few minutes; say so loudly.
+            tracing::error!(token_id = id.0, error = %e, "could not evict a revoked API token's lookup; it works until its cache entry expires");
+        }
+        self.audit
+            .record(
+                NewAuditEvent::new(AuditAction::TokenRevoked, Some(actor.user_id))
+                    .subject(format!("token:{}", token.id))
+                    .from_ip(actor.ip.clone())
+                    .detail(serde_json::json!({"name": token.name})),
+            )
+            .await;
+        Ok(token)
+    }
+
+    /// The live token behind `secret`; anything else is `Unauthenticated`.
+    pub async fn authenticate(&self, secret: &str) -> DomainResult<ApiToken> {
+        let invalid = || DomainError::Unauthenticated("the API token is invalid or expired".into());
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Err(invalid());
+        }
+        let token_hash = hash(secret);
+        let key = lookup_key(&token_hash);
+        let cached = self.cache.get(&key).await.ok().flatten();
+        if cached.as_deref() == Some(UNKNOWN) {
+            return Err(invalid());
+        }
+        let cached = cached.and_then(|raw| serde_json::from_str::<ApiToken>(&raw).ok());
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                let Some(token) = self.tokens.api_token_by_hash(&token_hash).await? else {
+                    let _ = self.cache.set(&key, UNKNOWN, UNKNOWN_TTL).await;
+                    return Err(invalid());
+                };
+                let left = (token.expires_at - self.clock.now())
+                    .to_std()
+                    .unwrap_or_default();
+                if let Ok(raw) = serde_json::to_string(&token) {
+                    let _ = self.cache.set(&key, &raw, left.min(LOOKUP_TTL)).await;
+                }
+                token
+            }
+        };
+        if token.expires_at <= self.clock.now() {
+            return Err(invalid());
+        }
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_by_name_only() {
+        for scope in ApiScope::ALL {
+            assert_eq!(scope.as_str().parse::<ApiScope>().unwrap(), scope);
+        }
+        assert!("admin".parse::<ApiScope>().is_err());
+        assert!("READ".parse::<ApiScope>().is_err());
+    }
+}

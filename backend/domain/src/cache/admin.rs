@@ -1,0 +1,226 @@
+//! The admin cache operations of seed `001`: stats, clear, warm, refresh.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::access::Actor;
+use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URL_NAMESPACE};
+use crate::files::{FileRepo, FileType};
+use crate::shared::cache::{CacheBackend, CacheInfo};
+use crate::shared::counters::NamespaceCounters;
+use crate::shared::{DomainError, DomainResult, FileId};
+
+/// How many files `warm {}` caches: the newest hundred, as the original.
+pub const WARM_DEFAULT_COUNT: u32 = 100;
+/// The most ids one `warm {"file_ids":[…]}` takes.
+pub const WARM_MAX_IDS: usize = 1000;
+/// `refresh` re-signs entries with less cache life left than this (5 minutes, as the original).
+pub const REFRESH_BELOW: Duration = Duration::from_secs(300);
+
+/// Hit and miss counts of one namespace.
+#[derive(Debug, Clone)]
+pub struct NamespaceStats {
+    /// The namespace (`file_url`).
+    pub namespace: &'static str,
+    /// Hits counted by this instance.
+    pub hits: u64,
+    /// Misses counted by this instance.
+    pub misses: u64,
+}
+
+impl NamespaceStats {
+    /// Hits over lookups, 0 when there were none.
+    pub fn hit_ratio(&self) -> f64 {
+        let lookups = self.hits + self.misses;
+        if lookups == 0 {
+            0.0
+        } else {
+            self.hits as f64 / lookups as f64
+        }
+    }
+}
+
+/// Everything the stats endpoint shows.
+#[derive(Debug, Clone)]
+pub struct CacheStats {
+    /// Which cache is in use.
+    pub backend: CacheBackend,
+    /// Whether the cache is failing and being skipped.
+    pub degraded: bool,
+    /// How many `file_url:*` entries exist (`None` when the cache could not be asked).
+    pub file_url_entries: Option<u64>,
+    /// Per-namespace counts.
+    pub namespaces: Vec<NamespaceStats>,
+    /// URLs signed since start.
+    pub signatures: u64,
+    /// What the backend reports (`None` when it could not be asked).
+    pub info: Option<CacheInfo>,
+    /// The cache TTL of URLs, in seconds.
+    pub file_url_cache_ttl: u64,
+    /// The validity of signed URLs, in seconds.
+    pub file_url_expires: u64,
+}
+
+/// What `clear` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearTarget {
+    /// Every `file_url:*` entry.
+    AllFileUrls,
+    /// One file's entry.
+    File(FileId),
+}
+
+/// What `warm` caches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarmTarget {
+    /// The newest files (of one type, if given).
+    Newest(Option<FileType>),
+    /// These files.
+    Files(Vec<FileId>),
+}
+
+/// The cache administration service; every call needs an administrator.
+pub struct CacheAdmin {
+    files: Arc<dyn FileRepo>,
+    urls: Arc<FileUrls>,
+    namespaces: Vec<(&'static str, Arc<NamespaceCounters>)>,
+}
+
+impl CacheAdmin {
+    /// The service over the file rows and the URL cache; `namespaces` are the other cache
+    /// namespaces whose counts the stats show.
+    pub fn new(
+        files: Arc<dyn FileRepo>,
+        urls: Arc<FileUrls>,
+        namespaces: Vec<(&'static str, Arc<NamespaceCounters>)>,
+    ) -> Self {
+        Self {
+            files,
+            urls,
+            namespaces,
+        }
+    }
+
+    /// Counts, memory and health of the cache.
+    pub async fn stats(&self, actor: &Actor) -> DomainResult<CacheStats> {
+        actor.require_admin()?;
+        let cache = self.urls.cache();
+        let prefix = format!("{FILE_URL_NAMESPACE}:");
+        let file_url_entries = cache
+            .scan_prefix(&prefix)
+            .await
+            .ok()
+            .map(|keys| keys.len() as u64);
+        let info = cache.info().await.ok();
+        let counters = self.urls.counters();
+        let policy = self.urls.policy();
+        Ok(CacheStats {
+            backend: cache.backend(),
+            degraded: cache.is_degraded(),
+            file_url_entries,
+            namespaces: std::iter::once(NamespaceStats {
+                namespace: FILE_URL_NAMESPACE,
+                hits: counters.lookups.hits(),
+                misses: counters.lookups.misses(),
+            })
+            .chain(self.namespaces.iter().map(|(namespace, c)| NamespaceStats {
+                namespace,
+                hits: c.hits(),
+                misses: c.misses(),
+            }))
+            .collect(),
+            signatures: counters.signatures(),
+            info,
+            file_url_cache_ttl: policy.cache_ttl.as_secs(),
+            file_url_expires: policy.url_expires.as_secs(),
+        })
+    }
+
+    /// Removes cached URLs; answers how many entries existed.
+    pub async fn clear(&self, actor: &Actor, target: ClearTarget) -> DomainResult<u64> {
+        actor.require_admin()?;
+        let cache = self.urls.cache();
+        let keys = match target {
+            ClearTarget::File(id) => vec![file_url_key(id)],
+            ClearTarget::AllFileUrls => cache
+                .scan_prefix(&format!("{FILE_URL_NAMESPACE}:"))
+                .await
+                .map_err(unavailable)?,
+        };
+        let cleared = if keys.is_empty() {
+            0
+        } else {
+            cache.delete(&keys).await.map_err(unavailable)?
+        };
+        tracing::info!(cleared, "cleared {cleared} cache entries");
+        Ok(cleared)
+    }
+
+    /// Signs and caches URLs ahead of use; answers how many were cached.
+    pub async fn warm(&self, actor: &Actor, target: WarmTarget) -> DomainResult<usize> {
+        actor.require_admin()?;
+        let files = match target {
+            WarmTarget::Newest(file_type) => {
+                self.files
+                    .newest_files(file_type, WARM_DEFAULT_COUNT)
+                    .await?
+            }
+            WarmTarget::Files(ids) => {
+                if ids.len() > WARM_MAX_IDS {
+                    return Err(DomainError::invalid(
+                        "file_ids",
+                        format!("at most {WARM_MAX_IDS} ids at a time"),
+                    ));
+                }
+                self.files.files_by_ids(&ids).await?
+            }
+        };
+        self.ensure_cache_up().await?;
+        self.urls.resign(&files).await
+    }
+
+    /// Re-signs the cached URLs whose entries have less than five minutes to live; entries of
+    /// files that no longer exist are removed. Answers how many were refreshed.
+    pub async fn refresh(&self, actor: &Actor) -> DomainResult<usize> {
+        actor.require_admin()?;
+        let cache = self.urls.cache();
+        let keys = cache
+            .scan_prefix(&format!("{FILE_URL_NAMESPACE}:"))
+            .await
+            .map_err(unavailable)?;
+        let mut expiring = Vec::new();
+        for chunk in keys.chunks(500) {
+            let ttls = cache.ttls(chunk).await.map_err(unavailable)?;
+            expiring.extend(
+                chunk
+                    .iter()
+                    .zip(ttls)
+                    .filter(|(_, ttl)| ttl.is_some_and(|t| t < REFRESH_BELOW))
+                    .filter_map(|(key, _)| file_id_from_key(key)),
+            );
+        }
+        if expiring.is_empty() {
+            return Ok(0);
+        }
+        let files = self.files.files_by_ids(&expiring).await?;
+        let gone: Vec<String> = expiring
+            .iter()
+            .filter(|id| !files.iter().any(|f| f.id == **id))
+            .map(|id| file_url_key(*id))
+            .collect();
+        if !gone.is_empty() {
+            cache.delete(&gone).await.map_err(unavailable)?;
+        }
+        let refreshed = self.urls.resign(&files).await?;
+        tracing::info!(refreshed, "refreshed {refreshed} expiring URLs");
+        Ok(refreshed)
+    }
+
+    async fn ensure_cache_up(&self) -> DomainResult<()> {
+        self.urls.cache().ping().await.map_err(unavailable)
+    }
+}
+
+fn unavailable(e: crate::shared::cache::CacheError) -> DomainError {
+    DomainError::Unavailable(format!("the cache ({e})"))
+}

@@ -1,0 +1,373 @@
+//! The files service: upload (through the API or directly to the object store), read, list and
+//! delete, each inside the caller's scope.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::access::Actor;
+use crate::files::content_type;
+use crate::files::model::{FileFilter, FileScope, FileStatus, FileType, NewFile, StoredFile};
+use crate::files::objects::{ObjectStore, SignedUrl};
+use crate::files::repo::FileRepo;
+use crate::files::urls::FileUrls;
+use crate::org::OrgRepo;
+use crate::shared::time::Clock;
+use crate::shared::{
+    DomainError, DomainResult, ErrorCode, FieldError, FileId, OrgUnitId, Page, PageRequest,
+};
+
+/// How long a presigned upload URL stays valid.
+pub const UPLOAD_URL_EXPIRES: Duration = Duration::from_secs(15 * 60);
+
+/// A file and, once uploaded, its view URL.
+#[derive(Debug, Clone)]
+pub struct FileView {
+    /// The file.
+    pub file: StoredFile,
+    /// Its signed view URL; `None` while the upload is pending.
+    pub url: Option<SignedUrl>,
+}
+
+/// A direct upload that was started: the pending file and where to PUT the bytes.
+#[derive(Debug, Clone)]
+pub struct DirectUpload {
+    /// The pending file.
+    pub file: StoredFile,
+    /// The presigned PUT URL.
+    pub upload: SignedUrl,
+}
+
+/// What a client declares when it starts a direct upload.
+#[derive(Debug, Clone)]
+pub struct DirectUploadRequest {
+    /// What the file is for.
+    pub file_type: FileType,
+    /// The file's name.
+    pub original_name: String,
+    /// The content type the client will send.
+    pub content_type: String,
+    /// The size the client will send.
+    pub size: u64,
+    /// The org unit the file belongs to (default: the uploader's).
+    pub org_unit_id: Option<OrgUnitId>,
+}
+
+/// Files: storage, rows, URLs.
+pub struct FileService {
+    files: Arc<dyn FileRepo>,
+    units: Arc<dyn OrgRepo>,
+    objects: Arc<dyn ObjectStore>,
+    urls: Arc<FileUrls>,
+    clock: Arc<dyn Clock>,
+    max_bytes: u64,
+}
+
+impl FileService {
+    /// The service over these ports, refusing uploads over `max_bytes`.
+    pub fn new(
+        files: Arc<dyn FileRepo>,
+        units: Arc<dyn OrgRepo>,
+        objects: Arc<dyn ObjectStore>,
+        urls: Arc<FileUrls>,
+        clock: Arc<dyn Clock>,
+        max_bytes: u64,
+    ) -> Self {
+        Self {
+            files,
+            units,
+            objects,
+            urls,
+            clock,
+            max_bytes,
+        }
+    }
+
+    /// The upload size limit in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// Stores an uploaded file: sniffs its type, checks it, stores the object, then the row.
+    pub async fn upload(
+        &self,
+        actor: &Actor,
+        org_unit_id: Option<OrgUnitId>,
+        file_type: FileType,
+        original_name: &str,
+        bytes: Bytes,
+    ) -> DomainResult<FileView> {
+        let original_name =
+            parse_file_name(original_name).map_err(|e| DomainError::Validation(vec![e]))?;
+        if bytes.len() as u64 > self.max_bytes {
+            return Err(DomainError::PayloadTooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        if bytes.is_empty() {
+            return Err(DomainError::invalid("file", "must not be empty"));
+        }
+        let org_unit_id = self.unit_for(actor, org_unit_id).await?;
+        let content_type = content_type::sniff(&bytes)
+            .filter(|ct| content_type::is_allowed(file_type, ct))
+            .ok_or_else(|| not_accepted(file_type))?;
+        let object_key = self.object_key(file_type, content_type);
+        let size = bytes.len() as i64;
+        self.objects.put(&object_key, bytes, content_type).await?;
+        let inserted = self
+            .files
+            .insert_file(NewFile {
+                file_type,
+                object_key: object_key.clone(),
+                original_name,
+                content_type: content_type.to_owned(),
+                size,
+                status: FileStatus::Uploaded,
+                uploaded_by: actor.user_id,
+                org_unit_id,
+            })
+            .await;
+        let file = match inserted {
+            Ok(file) => file,
+            Err(e) => {
+                self.delete_object(&object_key).await;
+                return Err(e);
+            }
+        };
+        let url = self.urls.url_for(&file).await?;
+        Ok(FileView {
+            file,
+            url: Some(url),
+        })
+    }
+
+    /// Starts a direct upload: a pending row and a presigned PUT URL.
+    pub async fn start_direct_upload(
+        &self,
+        actor: &Actor,
+        request: DirectUploadRequest,
+    ) -> DomainResult<DirectUpload> {
+        let mut errors = Vec::new();
+        let original_name = parse_file_name(&request.original_name)
+            .map_err(|e| errors.push(e))
+            .ok();
+        if !content_type::is_allowed(request.file_type, &request.content_type) {
+            errors.push(FieldError::new(
+                "content_type",
+                format!(
+                    "{} files accept {}",
+                    request.file_type,
+                    content_type::allowed(request.file_type).join(", ")
+                ),
+            ));
+        }
+        if request.size == 0 {
+            errors.push(FieldError::new("size", "must be at least 1 byte"));
+        }
+        let (Some(original_name), true) = (original_name, errors.is_empty()) else {
+            return Err(DomainError::Validation(errors));
+        };
+        if request.size > self.max_bytes {
+            return Err(DomainError::PayloadTooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        let org_unit_id = self.unit_for(actor, request.org_unit_id).await?;
+        let object_key = self.object_key(request.file_type, &request.content_type);
+        let upload = self
+            .objects
+            .presign_put(&object_key, UPLOAD_URL_EXPIRES, &request.content_type)
+            .await?;
+        let file = self
+            .files
+            .insert_file(NewFile {
+                file_type: request.file_type,
+                object_key,
+                original_name,
+                content_type: request.content_type,
+                size: i64::try_from(request.size).unwrap_or(i64::MAX),
+                status: FileStatus::Pending,
+                uploaded_by: actor.user_id,
+                org_unit_id,
+            })
+            .await?;
+        Ok(DirectUpload { file, upload })
+    }
+
+    /// Finishes a direct upload: the object must exist, fit the limit and sniff as an accepted type.
+    /// A refused object is deleted. Completing an uploaded file again answers it unchanged.
+    pub async fn complete_direct_upload(
+        &self,
+        actor: &Actor,
+        id: FileId,
+    ) -> DomainResult<FileView> {
+        let file = self.visible(actor, id).await?;
+        if file.status == FileStatus::Uploaded {
+            return self.view(file).await;
+        }
+        let meta =
+            self.objects
+                .head(&file.object_key)
+                .await?
+                .ok_or_else(|| DomainError::Conflict {
+                    code: ErrorCode::UploadMissing,
+                    message: "the object has not been uploaded yet: PUT it to the upload URL first"
+                        .into(),
+                })?;
+        if meta.size > self.max_bytes {
+            self.delete_object(&file.object_key).await;
+            return Err(DomainError::PayloadTooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        let head = self
+            .objects
+            .read_prefix(&file.object_key, content_type::SNIFF_LEN)
+            .await?;
+        let Some(content_type) =
+            content_type::sniff(&head).filter(|ct| content_type::is_allowed(file.file_type, ct))
+        else {
+            self.delete_object(&file.object_key).await;
+            return Err(not_accepted(file.file_type));
+        };
+        let size = i64::try_from(meta.size).unwrap_or(i64::MAX);
+        let file = self
+            .files
+            .mark_uploaded(file.id, size, content_type)
+            .await?;
+        self.view(file).await
+    }
+
+    /// One file, with its (cached) URL.
+    pub async fn get(&self, actor: &Actor, id: FileId) -> DomainResult<FileView> {
+        let file = self.visible(actor, id).await?;
+        self.view(file).await
+    }
+
+    /// A page of the files the actor may see, newest first, each with its URL.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        file_type: Option<FileType>,
+        page: PageRequest,
+    ) -> DomainResult<Page<FileView>> {
+        let filter = FileFilter {
+            scope: FileScope::of(actor),
+            file_type,
+        };
+        let found = self.files.list_files(filter, page).await?;
+        let mut urls = self.urls.urls_for(&found.items).await?;
+        Ok(Page {
+            total: found.total,
+            items: found
+                .items
+                .into_iter()
+                .map(|file| {
+                    let url = urls.remove(&file.id);
+                    FileView { file, url }
+                })
+                .collect(),
+        })
+    }
+
+    /// Deletes a file: the row, its cached URL at once, then the object.
+    pub async fn delete(&self, actor: &Actor, id: FileId) -> DomainResult<()> {
+        let file = self.visible(actor, id).await?;
+        if !self.files.delete_file(file.id).await? {
+            return Err(DomainError::NotFound("file"));
+        }
+        self.urls.evict(file.id).await;
+        self.delete_object(&file.object_key).await;
+        Ok(())
+    }
+
+    /// The file if it exists and the actor may see it; otherwise `NotFound` (existence is not revealed).
+    async fn visible(&self, actor: &Actor, id: FileId) -> DomainResult<StoredFile> {
+        self.files
+            .file_by_id(id)
+            .await?
+            .filter(|file| FileScope::of(actor).contains(file))
+            .ok_or(DomainError::NotFound("file"))
+    }
+
+    /// The unit a new file belongs to: the requested one if it is in the actor's scope, else the actor's own.
+    async fn unit_for(
+        &self,
+        actor: &Actor,
+        requested: Option<OrgUnitId>,
+    ) -> DomainResult<Option<OrgUnitId>> {
+        let Some(id) = requested else {
+            return Ok(actor.org_unit_id);
+        };
+        match self.units.unit(id).await? {
+            Some(unit) if actor.units.contains(Some(&unit.path)) => Ok(Some(unit.id)),
+            _ => Err(DomainError::invalid(
+                "org_unit_id",
+                "no such org unit in your scope",
+            )),
+        }
+    }
+
+    async fn view(&self, file: StoredFile) -> DomainResult<FileView> {
+        let url = match file.status {
+            FileStatus::Uploaded => Some(self.urls.url_for(&file).await?),
+            FileStatus::Pending => None,
+        };
+        Ok(FileView { file, url })
+    }
+
+    /// `<type>/<yyyy>/<mm>/<uuid>.<ext>`: unguessable, never derived from the client's name.
+    fn object_key(&self, file_type: FileType, content_type: &str) -> String {
+        let now = self.clock.now();
+        format!(
+            "{}/{}/{}.{}",
+            file_type,
+            now.format("%Y/%m"),
+            uuid::Uuid::new_v4(),
+            content_type::extension(content_type)
+        )
+    }
+
+    async fn delete_object(&self, key: &str) {
+        if let Err(e) = self.objects.delete(key).await {
+            tracing::warn!(error = %e, "could not delete an object; it is orphaned");
+        }
+    }
+}
+
+fn not_accepted(file_type: FileType) -> DomainError {
+    DomainError::UnsupportedMediaType(format!(
+        "the content is not accepted for {} files; accepted: {}",
+        file_type,
+        content_type::allowed(file_type).join(", ")
+    ))
+}
+
+/// A file name: the last path component, 1 to 255 characters, no control characters.
+fn parse_file_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "original_name",
+            "must be 1 to 255 characters without control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_their_directories() {
+        assert_eq!(
+            parse_file_name("C:\\Users\\ana\\foto.png").unwrap(),
+            "foto.png"
+        );
+        assert_eq!(parse_file_name("../../etc/passwd").unwrap(), "passwd");
+        assert!(parse_file_name("dir/").is_err());
+        assert!(parse_file_name("a\nb").is_err());
+    }
+}

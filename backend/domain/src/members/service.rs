@@ -1,0 +1,290 @@
+//! Members: the people of the organisation, each in one cell. Unit users see and change the
+//! members of their subtree; a treasurer also sees (read only) every member that dues or
+//! payments refer to. Member lists are cached per scope and invalidated by a version bump.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::access::Actor;
+use crate::members::model::{
+    Member, MemberFilter, MemberInput, MemberStatus, MemberUpdate, NewMember,
+};
+use crate::members::repo::MemberRepo;
+use crate::org::{OrgRepo, OrgUnitKind};
+use crate::shared::cache::Cache;
+use crate::shared::counters::NamespaceCounters;
+use crate::shared::events::{Event, Listener};
+use crate::shared::validation::{self, Email};
+use crate::shared::{
+    finish, DomainError, DomainResult, FieldError, MemberId, OrgUnitId, Page, PageRequest,
+};
+
+/// The key namespace of cached member lists.
+pub const MEMBERS_NAMESPACE: &str = "members";
+/// How long a cached member list lives (writes invalidate it at once).
+pub const MEMBER_LIST_TTL: Duration = Duration::from_secs(5 * 60);
+/// The key whose value is the member lists' current version.
+const VERSION_KEY: &str = "members:version";
+/// How long the version lives; far longer than any list under it.
+const VERSION_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Members.
+pub struct MemberService {
+    members: Arc<dyn MemberRepo>,
+    units: Arc<dyn OrgRepo>,
+    cache: Arc<dyn Cache>,
+    counters: Arc<NamespaceCounters>,
+}
+
+impl MemberService {
+    /// The service over the members (and the units they belong to), caching lists in `cache`.
+    pub fn new(
+        members: Arc<dyn MemberRepo>,
+        units: Arc<dyn OrgRepo>,
+        cache: Arc<dyn Cache>,
+    ) -> Self {
+        Self {
+            members,
+            units,
+            cache,
+            counters: Arc::default(),
+        }
+    }
+
+    /// Hit and miss counts of the `members` namespace.
+    pub fn counters(&self) -> Arc<NamespaceCounters> {
+        Arc::clone(&self.counters)
+    }
+
+    /// Creates a member in a cell of the caller's scope.
+    pub async fn create(&self, actor: &Actor, input: MemberInput) -> DomainResult<Member> {
+        let mut errors = Vec::new();
+        let name = match input.name.as_deref() {
+            Some(name) => parse_name(name, &mut errors),
+            None => {
+                errors.push(FieldError::new("name", "is required"));
+                String::new()
+            }
+        };
+        let email = parse_email(input.email.flatten(), &mut errors);
+        let status = input.status;
+        let org_unit_id = match input.org_unit_id {
+            Some(id) => self.writable_cell(actor, id, &mut errors).await?,
+            None => {
+                errors.push(FieldError::new("org_unit_id", "is required"));
+                None
+            }
+        };
+        finish(errors)?;
+        let Some(org_unit_id) = org_unit_id else {
+            return Err(DomainError::invalid("org_unit_id", "is required"));
+        };
+        let member = self
+            .members
+            .insert_member(NewMember {
+                name,
+                email,
+                org_unit_id,
+                status: status.unwrap_or(MemberStatus::Active),
+            })
+            .await?;
+        self.changed().await;
+        Ok(member)
+    }
+
+    /// One member, if the caller sees it.
+    pub async fn get(&self, actor: &Actor, id: MemberId) -> DomainResult<Member> {
+        let member = self
+            .members
+            .member_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("member"))?;
+        if actor.units.contains(Some(&member.unit_path))
+            || (actor.is_treasurer && self.members.member_has_money(id).await?)
+        {
+            Ok(member)
+        } else {
+            Err(DomainError::NotFound("member"))
+        }
+    }
+
+    /// The members the caller sees, by id; served from the cache when the same scope asked
+    /// the same page since the last change.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        status: Option<MemberStatus>,
+        org_unit_id: Option<OrgUnitId>,
+        page: PageRequest,
+    ) -> DomainResult<Page<Member>> {
+        let filter = MemberFilter {
+            units: actor.units.clone(),
+            with_money: actor.is_treasurer,
+            status,
+            org_unit_id,
+        };
+        // The key holds everything the answer depends on: the scope above all.
+        let key = self.list_key(&filter, page).await;
+        if let Some(key) = &key {
+            if let Ok(Some(raw)) = self.cache.get(key).await {
+                if let Ok((items, total)) = serde_json::from_str::<(Vec<Member>, i64)>(&raw) {
+                    self.counters.hit();
+                    return Ok(Page { items, total });
+                }
+            }
+        }
+        self.counters.miss();
+        let page = self.members.list_members(filter, page).await?;
+        if let Some(key) = key {
+            if let Ok(raw) = serde_json::to_string(&(&page.items, page.total)) {
+                let _ = self.cache.set(&key, &raw, MEMBER_LIST_TTL).await;
+            }
+        }
+        Ok(page)
+    }
+
+    /// Changes a member of the caller's subtree (a treasurer's read-only view is not enough).
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: MemberId,
+        input: MemberInput,
+    ) -> DomainResult<Member> {
+        self.writable(actor, id).await?;
+        let mut errors = Vec::new();
+        let name = input.name.as_deref().map(|n| parse_name(n, &mut errors));
+        let email = input.email.map(|e| parse_email(e, &mut errors));
+        let status = input.status;
+        let org_unit_id = match input.org_unit_id {
+            Some(unit) => self.writable_cell(actor, unit, &mut errors).await?,
+            None => None,
+        };
+        finish(errors)?;
+        let member = self
+            .members
+            .update_member(
+                id,
+                &MemberUpdate {
+                    name,
+                    email,
+                    org_unit_id,
+                    status,
+                },
+            )
+            .await?;
+        self.changed().await;
+        Ok(member)
+    }
+
+    /// Deletes a member of the caller's subtree; one with dues or payments is `member_in_use`.
+    pub async fn delete(&self, actor: &Actor, id: MemberId) -> DomainResult<()> {
+        self.writable(actor, id).await?;
+        if !self.members.delete_member(id).await? {
+            return Err(DomainError::NotFound("member"));
+        }
+        self.changed().await;
+        Ok(())
+    }
+
+    /// Drops every cached member list (after members, dues, payments or the tree changed).
+    async fn changed(&self) {
+        forget_member_lists(self.cache.as_ref()).await;
+    }
+
+    /// The cache key of a list, or `None` when the cache cannot say its version.
+    async fn list_key(&self, filter: &MemberFilter, page: PageRequest) -> Option<String> {
+        let version = match self.cache.get(VERSION_KEY).await {
+            Ok(version) => version.unwrap_or_else(|| "0".into()),
+            Err(_) => return None,
+        };
+        Some(format!(
+            "{MEMBERS_NAMESPACE}:list:v{version}:{}{}:status={}:unit={}:p{}x{}",
+            filter.units.cache_tag(),
+            if filter.with_money { "+treasurer" } else { "" },
+            filter.status.map_or("any", MemberStatus::as_str),
+            filter.org_unit_id.map_or("any".into(), |u| u.0.to_string()),
+            page.page,
+            page.per_page
+        ))
+    }
+
+    /// The member, if the caller may change it: 404 when it cannot see it, 403 when it sees it
+    /// only as a treasurer.
+    async fn writable(&self, actor: &Actor, id: MemberId) -> DomainResult<Member> {
+        let member = self.get(actor, id).await?;
+        if actor.units.contains(Some(&member.unit_path)) {
+            Ok(member)
+        } else {
+            Err(DomainError::forbidden(
+                "treasurers read members outside their unit but cannot change them",
+            ))
+        }
+    }
+
+    /// The id of a cell inside the caller's scope, or a field error.
+    async fn writable_cell(
+        &self,
+        actor: &Actor,
+        id: OrgUnitId,
+        errors: &mut Vec<FieldError>,
+    ) -> DomainResult<Option<OrgUnitId>> {
+        let unit = self
+            .units
+            .unit(id)
+            .await?
+            .filter(|u| actor.units.contains(Some(&u.path)));
+        match unit {
+            Some(unit) if unit.kind == OrgUnitKind::Cell => Ok(Some(unit.id)),
+            Some(_) => {
+                errors.push(FieldError::new("org_unit_id", "members belong to a cell"));
+                Ok(None)
+            }
+            None => {
+                errors.push(FieldError::new("org_unit_id", "no such cell in your scope"));
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// Member lists follow the money (a treasurer sees the members dues and payments refer to) and
+/// the tree (scopes are unit paths).
+#[async_trait]
+impl Listener for MemberService {
+    async fn on(&self, event: Event) {
+        match event {
+            Event::OrgTreeChanged | Event::MoneyChanged => self.changed().await,
+        }
+    }
+}
+
+/// Drops every cached member list by moving to a new version (after members, dues, payments or
+/// the org tree changed): the old lists are never read again and expire with their TTL.
+pub async fn forget_member_lists(cache: &dyn Cache) {
+    if let Err(e) = cache.count_hit(VERSION_KEY, VERSION_TTL).await {
+        tracing::warn!(error = %e, "could not invalidate cached member lists; they expire with their TTL");
+    }
+}
+
+fn parse_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    match validation::name("name", raw, 200) {
+        Ok(name) => name,
+        Err(e) => {
+            crate::shared::collect_field::<()>(Err(e), errors);
+            String::new()
+        }
+    }
+}
+
+fn parse_email(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let raw = raw.filter(|e| !e.trim().is_empty())?;
+    match Email::parse(&raw) {
+        Ok(email) => Some(email.as_str().to_owned()),
+        Err(_) => {
+            errors.push(FieldError::new("email", "must be an email address"));
+            None
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The dues service: unit users manage the dues of their subtree's members; treasurers those of
+//! the whole organisation.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::access::Actor;
+use crate::members::MemberRepo;
+use crate::money::model::{
+    parse_cents, parse_currency, parse_date, parse_period, Dues, DuesFilter, DuesInput, DuesStatus,
+    DuesUpdate, NewDues,
+};
+use crate::money::repo::MoneyRepo;
+use crate::shared::events::{Event, Events};
+use crate::shared::time::Clock;
+use crate::shared::{
+    finish, DomainError, DomainResult, DuesId, FieldError, MemberId, Page, PageRequest,
+};
+
+/// Dues.
+pub struct DuesService {
+    money: Arc<dyn MoneyRepo>,
+    members: Arc<dyn MemberRepo>,
+    clock: Arc<dyn Clock>,
+    events: Events,
+}
+
+impl DuesService {
+    /// The service over the dues and the members they are for; changes are published to
+    /// `events` (a treasurer's member list follows the money).
+    pub fn new(
+        money: Arc<dyn MoneyRepo>,
+        members: Arc<dyn MemberRepo>,
+        clock: Arc<dyn Clock>,
+        events: Events,
+    ) -> Self {
+        Self {
+            money,
+            members,
+            clock,
+            events,
+        }
+    }
+
+    /// Today, for overdue.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().date_naive()
+    }
+
+    /// Records dues for a member the caller may manage dues of.
+    pub async fn create(&self, actor: &Actor, input: DuesInput) -> DomainResult<Dues> {
+        let mut errors = Vec::new();
+        let period = match input.period.as_deref() {
+            Some(raw) => parse_period(raw, &mut errors),
+            None => {
+                errors.push(FieldError::new("period", "is required"));
+                None
+            }
+        };
+        let amount = match input.amount_cents {
+            Some(cents) => parse_cents("amount_cents", cents, &mut errors),
+            None => {
+                errors.push(FieldError::new("amount_cents", "is required"));
+                0
+            }
+        };
+        let currency = parse_currency(input.currency.as_deref(), &mut errors);
+        let due_date = input
+            .due_date
+            .as_deref()
+            .and_then(|raw| parse_date("due_date", raw, &mut errors));
+        let status = input.status;
+        match input.member_id {
+            Some(id) => {
+                if !self.member_in_scope(actor, id).await? {
+                    errors.push(FieldError::new("member_id", "no such member in your scope"));
+                }
+            }
+            None => errors.push(FieldError::new("member_id", "is required")),
+        }
+        finish(errors)?;
+        let (Some(member_id), Some((period, first_day))) = (input.member_id, period) else {
+            return Err(DomainError::invalid("period", "is required"));
+        };
+        let dues = self
+            .money
+            .insert_dues(NewDues {
+                member_id,
+                period,
+                amount_cents: amount,
+                currency,
+                due_date: due_date.unwrap_or_else(|| last_day_of_month(first_day)),
+                status: status.unwrap_or(DuesStatus::Open),
+            })
+            .await?;
+        self.events.publish(Event::MoneyChanged).await;
+        Ok(dues)
+    }
+
+    /// One dues record, if the caller sees it.
+    pub async fn get(&self, actor: &Actor, id: DuesId) -> DomainResult<Dues> {
+        self.money
+            .dues_by_id(id)
+            .await?
+            .filter(|d| actor.money_units().contains(Some(&d.unit_path)))
+            .ok_or(DomainError::NotFound("dues"))
+    }
+
+    /// The dues the caller sees, newest month first.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        member_id: Option<MemberId>,
+        status: Option<DuesStatus>,
+        period: Option<String>,
+        page: PageRequest,
+    ) -> DomainResult<Page<Dues>> {
+        self.money
+            .list_dues(
+                DuesFilter {
+                    units: actor.money_units(),
+                    member_id,
+                    status,
+                    period,
+                },
+                page,
+            )
+            .await
+    }
+
+    /// Changes the amount, due date or status of dues the caller sees.
+    pub async fn update(&self, actor: &Actor, id: DuesId, input: DuesInput) -> DomainResult<Dues> {
+        self.get(actor, id).await?;
+        let mut errors = Vec::new();
+        if input.member_id.is_some() || input.period.is_some() || input.currency.is_some() {
+            errors.push(FieldError::new(
+                "member_id",
+                "member, period and currency cannot change: delete and record the dues again",
+            ));
+        }
+        let amount_cents = input
+            .amount_cents
+            .map(|c| parse_cents("amount_cents", c, &mut errors));
+        let due_date = input
+            .due_date
+            .as_deref()
+            .and_then(|raw| parse_date("due_date", raw, &mut errors));
+        let status = input.status;
+        finish(errors)?;
+        self.money
+            .update_dues(
+                id,
+                &DuesUpdate {
+                    amount_cents,
+                    due_date,
+                    status,
+                },
+            )
+            .await
+    }
+
+    /// Deletes dues the caller sees; dues with payments are `dues_in_use`.
+    pub async fn delete(&self, actor: &Actor, id: DuesId) -> DomainResult<()> {
+        self.get(actor, id).await?;
+        if !self.money.delete_dues(id).await? {
+            return Err(DomainError::NotFound("dues"));
+        }
+        self.events.publish(Event::MoneyChanged).await;
+        Ok(())
+    }
+
+    /// Whether the member exists and its dues are in the caller's money scope.
+    async fn member_in_scope(&self, actor: &Actor, id: MemberId) -> DomainResult<bool> {
+        Ok(self
+            .members
+            .member_by_id(id)
+            .await?
+            .is_some_and(|m| actor.money_units().contains(Some(&m.unit_path))))
+    }
+}
+
+fn last_day_of_month(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .unwrap_or(first)
+}

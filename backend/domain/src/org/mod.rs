@@ -1,0 +1,10 @@
+//! The organisation tree: central committee → regional committees → sectors → cells.
+//! Administrators build and reshape it; everyone reads the part inside their scope.
+
+pub mod model;
+pub mod repo;
+pub mod service;
+
+pub use model::{check_move, check_parent, parse_unit_name, Dependents, OrgUnit, OrgUnitKind};
+pub use repo::{MoveCheck, OrgRepo};
+pub use service::{OrgUnitService, UnitChange};

@@ -1,0 +1,116 @@
+//! The cache port: Redis, or the in-process cache when there is no Redis. Every context that
+//! caches (profiles, member lists, file URLs, sessions, rate limits) uses this one interface.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// Which cache implementation is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheBackend {
+    /// Redis through a bb8 pool.
+    Redis,
+    /// The in-process cache (no `REDIS_URL`).
+    InProcess,
+}
+
+impl CacheBackend {
+    /// The name shown in stats and `/readyz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheBackend::Redis => "redis",
+            CacheBackend::InProcess => "in_process",
+        }
+    }
+}
+
+/// A cache call failed or was skipped because the cache is degraded. Callers fall back to the source.
+#[derive(Debug, thiserror::Error)]
+#[error("cache unavailable: {0}")]
+pub struct CacheError(pub String);
+
+/// What the cache backend reports about itself for the stats endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct CacheInfo {
+    /// Every key in the cache's database (not only ours), when the backend knows it.
+    pub total_keys: Option<u64>,
+    /// Redis `INFO` fields, when the backend is Redis.
+    pub redis: Option<RedisInfo>,
+    /// The in-process cache's capacity, when the backend is in-process.
+    pub max_entries: Option<u64>,
+}
+
+/// The Redis `INFO` fields the stats endpoint shows (names as Redis spells them).
+#[derive(Debug, Clone, Default)]
+pub struct RedisInfo {
+    /// Redis server version.
+    pub redis_version: String,
+    /// Memory in use, in bytes.
+    pub used_memory: u64,
+    /// Memory in use, human readable (`1.02M`).
+    pub used_memory_human: String,
+    /// The memory limit in bytes (0 = none).
+    pub maxmemory: u64,
+    /// The memory limit, human readable.
+    pub maxmemory_human: String,
+    /// The eviction policy (`allkeys-lru`, …).
+    pub maxmemory_policy: String,
+    /// Keys evicted for memory since start.
+    pub evicted_keys: u64,
+    /// Keys expired since start.
+    pub expired_keys: u64,
+    /// Clients connected now.
+    pub connected_clients: u64,
+    /// Commands processed since start.
+    pub total_commands_processed: u64,
+    /// Successful key lookups since start (all clients).
+    pub keyspace_hits: u64,
+    /// Failed key lookups since start (all clients).
+    pub keyspace_misses: u64,
+}
+
+/// A key-value cache with per-entry TTLs. Keys are given without any deployment prefix;
+/// the implementation adds its configured prefix. Every call is time-bounded and fails fast
+/// while the backend is degraded.
+#[async_trait]
+pub trait Cache: Send + Sync {
+    /// Which implementation this is.
+    fn backend(&self) -> CacheBackend;
+    /// Whether the backend is failing right now (calls are being skipped).
+    fn is_degraded(&self) -> bool;
+    /// Checks the backend answers.
+    async fn ping(&self) -> Result<(), CacheError>;
+    /// The value under `key`.
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError>;
+    /// The values under `keys`, in order (one round trip).
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError>;
+    /// Stores `value` under `key` for `ttl`.
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
+    /// Stores many entries, each for its own TTL (one pipeline).
+    async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError>;
+    /// Stores `value` under `key` for `ttl` only if the key is absent; answers whether it stored.
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError>;
+    /// Removes keys; answers how many existed.
+    async fn delete(&self, keys: &[String]) -> Result<u64, CacheError>;
+    /// Adds `member` to the set under `key` and gives the set the TTL `ttl`, in one atomic step.
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), CacheError>;
+    /// The members of the set under `key` (empty when there is none).
+    async fn members(&self, key: &str) -> Result<Vec<String>, CacheError>;
+    /// Removes `member` from the set under `key`.
+    async fn remove_member(&self, key: &str, member: &str) -> Result<(), CacheError>;
+    /// Counts one hit on the counter under `key`, which lives for `window` from its first hit.
+    /// One atomic step, so no counter is ever left without a TTL. Answers the count so far and
+    /// the time left in the window.
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError>;
+    /// Every key that starts with `prefix` (incrementally, never `KEYS`).
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError>;
+    /// The remaining TTL of each key, in order; `None` for a missing key or one without a TTL.
+    async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError>;
+    /// What the backend reports about itself.
+    async fn info(&self) -> Result<CacheInfo, CacheError>;
+}

@@ -1,0 +1,87 @@
+//! Parsing of input shared by several contexts: emails and names.
+
+use crate::shared::error::{DomainError, DomainResult};
+
+/// A syntactically valid email address, trimmed and lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an email: one `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 chars.
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let email = raw.trim().to_lowercase();
+        let valid = email.len() <= 254
+            && !email.chars().any(char::is_whitespace)
+            && match email.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                }
+                None => false,
+            };
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(DomainError::invalid(
+                "email",
+                "must be a valid email address",
+            ))
+        }
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A name (of a person, unit or token): trimmed, 1 to `max` characters; the error names `field`.
+pub fn name(field: &str, raw: &str, max: usize) -> DomainResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Ana@Example.ORG ").unwrap().as_str(),
+            "ana@example.org"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.org",
+            "a b@example.org",
+            "ana@example",
+            "a@b@c.org",
+            "ana@.org",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_never_blank() {
+        assert_eq!(name("name", " Ana ", 200).unwrap(), "Ana");
+        assert!(name("name", "   ", 200).is_err());
+        assert!(name("name", &"a".repeat(201), 200).is_err());
+    }
+}

@@ -1,0 +1,493 @@
+//! The Redis cache: a bb8 pool of multiplexed connections, every call time-bounded, and a
+//! breaker. The first failure or timeout marks the cache degraded (logged once per episode);
+//! while degraded every call fails at once, so requests fall back to the source and pay
+//! nothing. A background task probes Redis with exponential backoff and, once it answers,
+//! swaps in a fresh pool (dropping connections that broke) and closes the breaker.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bb8_redis::bb8::Pool;
+use bb8_redis::RedisConnectionManager;
+use redis::aio::MultiplexedConnection;
+use redis::{ConnectionInfo, IntoConnectionInfo, RedisResult};
+use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, RedisInfo};
+
+/// How the Redis cache connects and bounds its calls.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` (or `rediss://`).
+    pub url: String,
+    /// Put before every key; empty by default, so keys are exactly `file_url:<id>`.
+    pub key_prefix: String,
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// Bound on opening a connection.
+    pub connect_timeout: Duration,
+    /// Bound on one request-path call (connection checkout included).
+    pub command_timeout: Duration,
+    /// Bound on one administrative call (SCAN over every key, INFO, batched UNLINK).
+    pub admin_timeout: Duration,
+}
+
+/// Checks a Redis URL parses; the message names what is wrong.
+pub fn parse_redis_url(url: &str) -> Result<ConnectionInfo, String> {
+    url.into_connection_info().map_err(|e| e.to_string())
+}
+
+/// The Redis implementation of the cache port.
+#[derive(Clone)]
+pub struct RedisCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: RedisSettings,
+    info: ConnectionInfo,
+    pool: RwLock<Pool<RedisConnectionManager>>,
+    degraded: AtomicBool,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const BATCH: usize = 500;
+
+/// One fixed-window hit: INCR, then a TTL whenever the key has none (its first hit, or a key some
+/// other client left without one). Run as one script, so no counter outlives its window.
+static COUNT_HIT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+",
+    )
+});
+
+impl RedisCache {
+    /// A cache over `settings.url`. Does not connect yet: a Redis that is down at start makes
+    /// the cache start degraded, not the server fail.
+    pub fn new(settings: RedisSettings) -> Result<Self, String> {
+        let info = parse_redis_url(&settings.url)?;
+        let pool = build_pool(&settings, &info)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                info,
+                pool: RwLock::new(pool),
+                degraded: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.inner.settings.key_prefix, key)
+    }
+
+    fn pool(&self) -> Pool<RedisConnectionManager> {
+        self.inner
+            .pool
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs one call on a pooled connection within `bound`; a failure opens the breaker.
+    async fn call<T, F, Fut>(&self, bound: Duration, f: F) -> Result<T, CacheError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut + Send,
+        Fut: Future<Output = RedisResult<T>> + Send,
+        T: Send,
+    {
+        if self.inner.degraded.load(Ordering::Acquire) {
+            return Err(CacheError("Redis is degraded; skipped".into()));
+        }
+        let pool = self.pool();
+        let work = async move {
+            let conn = pool.get().await.map_err(|e| e.to_string())?.clone();
+            f(conn).await.map_err(|e| e.to_string())
+        };
+        let failure = match tokio::time::timeout(bound, work).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(e)) => e,
+            Err(_) => format!("no answer within {} ms", bound.as_millis()),
+        };
+        self.trip(&failure);
+        Err(CacheError(failure))
+    }
+
+    async fn fast<T, F, Fut>(&self, f: F) -> Result<T, CacheError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut + Send,
+        Fut: Future<Output = RedisResult<T>> + Send,
+        T: Send,
+    {
+        self.call(self.inner.settings.command_timeout, f).await
+    }
+
+    async fn slow<T, F, Fut>(&self, f: F) -> Result<T, CacheError>
+    where
+        F: FnOnce(MultiplexedConnection) -> Fut + Send,
+        Fut: Future<Output = RedisResult<T>> + Send,
+        T: Send,
+    {
+        self.call(self.inner.settings.admin_timeout, f).await
+    }
+
+    /// Opens the breaker and starts the recovery probe, once per episode.
+    fn trip(&self, failure: &str) {
+        if self.inner.degraded.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::warn!(error = %failure, "Redis is unavailable; serving without the cache until it answers again");
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move { recover(inner).await });
+    }
+}
+
+/// Probes Redis with exponential backoff until it answers, then swaps in a fresh pool.
+async fn recover(inner: Arc<Inner>) {
+    let started = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        tokio::time::sleep(backoff).await;
+        if let Ok(pool) = build_pool(&inner.settings, &inner.info) {
+            let probe = async {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?.clone();
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            if let Ok(Ok(_)) = tokio::time::timeout(inner.settings.connect_timeout, probe).await {
+                *inner.pool.write().unwrap_or_else(PoisonError::into_inner) = pool;
+                inner.degraded.store(false, Ordering::Release);
+                tracing::info!(
+                    after_ms = started.elapsed().as_millis() as u64,
+                    "Redis answers again; the cache is back"
+                );
+                return;
+            }
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+fn build_pool(
+    settings: &RedisSettings,
+    info: &ConnectionInfo,
+) -> Result<Pool<RedisConnectionManager>, String> {
+    let manager = RedisConnectionManager::new(info.clone()).map_err(|e| e.to_string())?;
+    Ok(Pool::builder()
+        .max_size(settings.pool_size)
+        .connection_timeout(settings.connect_timeout)
+        // Our own bound and breaker decide what a failure costs; bb8 must not retry behind them.
+        .retry_connection(false)
+        .test_on_check_out(false)
+        .build_unchecked(manager))
+}
+
+/// A TTL in whole milliseconds, at least one (Redis refuses 0).
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+fn info_number(info: &str, name: &str) -> u64 {
+    info_field(info, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `*`, `?`, `[`, `]` and `\` in a prefix must not act as glob characters in `SCAN MATCH`.
+fn escape_glob(prefix: &str) -> String {
+    let mut escaped = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('*');
+    escaped
+}
+
+#[async_trait]
+impl Cache for RedisCache {
+    fn backend(&self) -> CacheBackend {
+        CacheBackend::Redis
+    }
+
+    fn is_degraded(&self) -> bool {
+        self.inner.degraded.load(Ordering::Acquire)
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.fast(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .map(|_| ())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let key = self.key(key);
+        self.fast(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        self.fast(|mut c| async move { redis::cmd("MGET").arg(keys).query_async(&mut c).await })
+            .await
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let value = value.to_owned();
+        let seconds = ttl.as_secs().max(1);
+        self.fast(move |mut c| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("EX")
+                .arg(seconds)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError> {
+        let mut pipe = redis::pipe();
+        for (key, value, ttl) in entries {
+            pipe.cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .ignore();
+        }
+        self.slow(move |mut c| async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let key = self.key(key);
+        let value = value.to_owned();
+        let seconds = ttl.as_secs().max(1);
+        let stored: Option<String> = self
+            .fast(move |mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(seconds)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(stored.is_some())
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
+        let mut deleted = 0;
+        for chunk in keys.chunks(BATCH) {
+            let chunk: Vec<String> = chunk.iter().map(|k| self.key(k)).collect();
+            deleted += self
+                .slow(|mut c| async move {
+                    redis::cmd("UNLINK")
+                        .arg(chunk)
+                        .query_async::<u64>(&mut c)
+                        .await
+                })
+                .await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        let millis = millis(ttl);
+        self.fast(move |mut c| async move {
+            redis::pipe()
+                .atomic()
+                .cmd("SADD")
+                .arg(&key)
+                .arg(member)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(&key)
+                .arg(millis)
+                .ignore()
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn members(&self, key: &str) -> Result<Vec<String>, CacheError> {
+        let key = self.key(key);
+        self.fast(
+            move |mut c| async move { redis::cmd("SMEMBERS").arg(key).query_async(&mut c).await },
+        )
+        .await
+    }
+
+    async fn remove_member(&self, key: &str, member: &str) -> Result<(), CacheError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        self.fast(move |mut c| async move {
+            redis::cmd("SREM")
+                .arg(key)
+                .arg(member)
+                .query_async::<u64>(&mut c)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+        let key = self.key(key);
+        let millis = millis(window);
+        let (count, left): (u64, u64) =
+            self.fast(move |mut c| async move {
+                COUNT_HIT.key(key).arg(millis).invoke_async(&mut c).await
+            })
+            .await?;
+        Ok((count, Duration::from_millis(left)))
+    }
+
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+        let pattern = escape_glob(&self.key(prefix));
+        let own_prefix_len = self.inner.settings.key_prefix.len();
+        let mut cursor: u64 = 0;
+        let mut keys = Vec::new();
+        loop {
+            let pattern = pattern.clone();
+            let (next, batch): (u64, Vec<String>) = self
+                .slow(move |mut c| async move {
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await?;
+            keys.extend(batch.into_iter().map(|k| k[own_prefix_len..].to_owned()));
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        // SCAN may return a key more than once while the table rehashes.
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("PTTL").arg(self.key(key));
+        }
+        let millis: Vec<i64> = self
+            .slow(move |mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        // -2: no such key, -1: no TTL.
+        Ok(millis
+            .into_iter()
+            .map(|ms| u64::try_from(ms).ok().map(Duration::from_millis))
+            .collect())
+    }
+
+    async fn info(&self) -> Result<CacheInfo, CacheError> {
+        let (info, dbsize): (String, u64) = self
+            .slow(|mut c| async move {
+                redis::pipe()
+                    .cmd("INFO")
+                    .arg("everything")
+                    .cmd("DBSIZE")
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(CacheInfo {
+            total_keys: Some(dbsize),
+            max_entries: None,
+            redis: Some(RedisInfo {
+                redis_version: info_field(&info, "redis_version")
+                    .unwrap_or_default()
+                    .to_owned(),
+                used_memory: info_number(&info, "used_memory"),
+                used_memory_human: info_field(&info, "used_memory_human")
+                    .unwrap_or_default()
+                    .to_owned(),
+                maxmemory: info_number(&info, "maxmemory"),
+                maxmemory_human: info_field(&info, "maxmemory_human")
+                    .unwrap_or_default()
+                    .to_owned(),
+                maxmemory_policy: info_field(&info, "maxmemory_policy")
+                    .unwrap_or_default()
+                    .to_owned(),
+                evicted_keys: info_number(&info, "evicted_keys"),
+                expired_keys: info_number(&info, "expired_keys"),
+                connected_clients: info_number(&info, "connected_clients"),
+                total_commands_processed: info_number(&info, "total_commands_processed"),
+                keyspace_hits: info_number(&info, "keyspace_hits"),
+                keyspace_misses: info_number(&info, "keyspace_misses"),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_characters_in_prefixes_are_escaped() {
+        assert_eq!(escape_glob("file_url:"), "file_url:*");
+        assert_eq!(escape_glob("a*b?[c]\\:"), "a\\*b\\?\\[c\\]\\\\:*");
+    }
+
+    #[test]
+    fn info_fields_are_read_by_exact_name() {
+        let info = "# Memory\r\nused_memory:1024\r\nused_memory_human:1.00K\r\nmaxmemory_policy:allkeys-lru\r\n";
+        assert_eq!(info_number(info, "used_memory"), 1024);
+        assert_eq!(info_field(info, "used_memory_human"), Some("1.00K"));
+        assert_eq!(info_field(info, "maxmemory_policy"), Some("allkeys-lru"));
+        assert_eq!(info_field(info, "maxmemory"), None);
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_a_reason() {
+        assert!(parse_redis_url("redis://127.0.0.1:6379/2").is_ok());
+        assert!(parse_redis_url("not a url").is_err());
+        assert!(parse_redis_url("http://127.0.0.1:6379").is_err());
+    }
+}

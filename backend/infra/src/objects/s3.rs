@@ -1,0 +1,303 @@
+//! The S3 object store: any S3-compatible service through aws-sdk-s3 (AWS, Aliyun OSS's S3
+//! endpoint, MinIO, Garage, s3s-fs…). URLs are SigV4 presigned; a URL signed with temporary
+//! credentials is reported to expire when those credentials do, if that comes first.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use tessera_domain::files::{GetUrlOptions, ObjectMeta, ObjectStore, SignedUrl};
+use tessera_domain::shared::time::{after, Clock};
+use tessera_domain::shared::{DomainError, DomainResult};
+use tokio::sync::Mutex;
+
+/// Where and how to reach the S3-compatible service.
+#[derive(Clone)]
+pub struct S3Settings {
+    /// A custom endpoint (`http://127.0.0.1:9000`); `None` for AWS itself.
+    pub endpoint: Option<String>,
+    /// The region (`us-east-1`).
+    pub region: String,
+    /// The bucket.
+    pub bucket: String,
+    /// Static credentials; `None` uses the AWS default chain (environment, profile, IMDS…).
+    pub credentials: Option<(String, String)>,
+    /// Path-style URLs (`endpoint/bucket/key`), which most self-hosted services need.
+    pub force_path_style: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("credentials", &self.credentials.as_ref().map(|_| "***"))
+            .field("force_path_style", &self.force_path_style)
+            .finish()
+    }
+}
+
+/// The S3 implementation of the object store port.
+#[derive(Clone)]
+pub struct S3Objects {
+    client: Client,
+    bucket: String,
+    credentials: Option<SharedCredentialsProvider>,
+    /// The last credential expiry seen and when it was read, so signing does not ask the chain every time.
+    expiry_memo: Arc<Mutex<Option<ExpiryMemo>>>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A credential expiry (`None`: never) and when it was read.
+#[derive(Clone, Copy)]
+struct ExpiryMemo {
+    expiry: Option<SystemTime>,
+    read_at: SystemTime,
+}
+
+const EXPIRY_MEMO_FOR: Duration = Duration::from_secs(60);
+
+impl S3Objects {
+    /// A client for `settings`. Does not call the service.
+    pub async fn new(settings: &S3Settings, clock: Arc<dyn Clock>) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()));
+        if let Some((key_id, secret)) = &settings.credentials {
+            loader = loader.credentials_provider(Credentials::new(
+                key_id,
+                secret,
+                None,
+                None,
+                "tessera-settings",
+            ));
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let shared = loader.load().await;
+        let config = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(settings.force_path_style)
+            .build();
+        Self {
+            client: Client::from_conf(config),
+            bucket: settings.bucket.clone(),
+            credentials: shared.credentials_provider(),
+            expiry_memo: Arc::default(),
+            clock,
+        }
+    }
+
+    /// When the credentials used for signing expire (`None`: they do not).
+    async fn credential_expiry(&self) -> Option<SystemTime> {
+        let provider = self.credentials.as_ref()?;
+        let mut memo = self.expiry_memo.lock().await;
+        let now = SystemTime::now();
+        if let Some(seen) = *memo {
+            if now
+                .duration_since(seen.read_at)
+                .is_ok_and(|age| age < EXPIRY_MEMO_FOR)
+            {
+                return seen.expiry;
+            }
+        }
+        let expiry = provider
+            .provide_credentials()
+            .await
+            .ok()
+            .and_then(|c| c.expiry());
+        *memo = Some(ExpiryMemo {
+            expiry,
+            read_at: now,
+        });
+        expiry
+    }
+
+    async fn signed(&self, uri: String, expires: Duration) -> SignedUrl {
+        let mut expires_at = after(self.clock.now(), expires);
+        if let Some(credential_expiry) = self.credential_expiry().await {
+            expires_at = expires_at.min(DateTime::<Utc>::from(credential_expiry));
+        }
+        SignedUrl {
+            url: uri,
+            expires_at,
+        }
+    }
+}
+
+fn s3_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> DomainError {
+    DomainError::Unexpected(anyhow::Error::new(e).context(format!("S3 {what} failed")))
+}
+
+fn presigning(expires: Duration) -> DomainResult<PresigningConfig> {
+    PresigningConfig::expires_in(expires).map_err(|e| s3_error("presigning configuration", e))
+}
+
+#[async_trait]
+impl ObjectStore for S3Objects {
+    fn kind(&self) -> &'static str {
+        "s3"
+    }
+
+    async fn ping(&self) -> DomainResult<()> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|_| DomainError::Unavailable("the S3 bucket".into()))
+    }
+
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> DomainResult<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "PUT",
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn head(&self, key: &str) -> DomainResult<Option<ObjectMeta>> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectMeta {
+                size: out
+                    .content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(s3_error(
+                "HEAD",
+                aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+            )),
+        }
+    }
+
+    async fn read_prefix(&self, key: &str, len: usize) -> DomainResult<Bytes> {
+        if len == 0 {
+            return Ok(Bytes::new());
+        }
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", len - 1))
+            .send()
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "GET",
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+                )
+            })?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| s3_error("GET body", e))?;
+        let mut bytes = body.into_bytes();
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+
+    async fn delete(&self, key: &str) -> DomainResult<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "DELETE",
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+                )
+            })?;
+        Ok(())
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        expires: Duration,
+        options: &GetUrlOptions,
+    ) -> DomainResult<SignedUrl> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(&options.content_type)
+            .response_content_disposition(&options.content_disposition)
+            .presigned(presigning(expires)?)
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "presigning GET",
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+                )
+            })?;
+        Ok(self.signed(request.uri().to_owned(), expires).await)
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        expires: Duration,
+        content_type: &str,
+    ) -> DomainResult<SignedUrl> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(presigning(expires)?)
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "presigning PUT",
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+                )
+            })?;
+        Ok(self.signed(request.uri().to_owned(), expires).await)
+    }
+}
+
+/// Turns an SDK error's full context into a plain error for the log.
+trait ToStringError {
+    fn to_string_error(self) -> std::io::Error;
+}
+
+impl<E: std::error::Error> ToStringError for aws_sdk_s3::error::DisplayErrorContext<E> {
+    fn to_string_error(self) -> std::io::Error {
+        std::io::Error::other(self.to_string())
+    }
+}

@@ -1,6 +1,10 @@
 # Tessera: everyday commands. `make` (or `make help`) lists them.
-# The cache targets talk to the running API and need ADMIN_TOKEN:
-#   export ADMIN_TOKEN=$(scripts/login admin@example.org 'password')
+# The cache targets talk to the running API and need ADMIN_TOKEN (an account with one-time
+# codes: the current code as a third argument, or TESSERA_OTP_CODE):
+#   export ADMIN_TOKEN=$(scripts/login admin@example.org 'password' [CODE])
+# cache-keys and redis-info are for Redis only: they ask the API which cache the server uses,
+# refuse when it is the in-process one, then query REDIS_URL (with a warning when the API
+# cannot be asked).
 
 API_URL ?= http://127.0.0.1:8080
 REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -57,14 +61,17 @@ cache-warmup: ## pre-sign file URLs (newest files, FILE_TYPE=avatar or FILE_IDS=
 cache-refresh: ## re-sign cached URLs that are about to expire
 	./scripts/cache-refresh
 
-cache-keys: ## list the file_url:* keys in Redis (SCAN, never KEYS; REDIS_URL)
-	$(REDIS_CLI) -u "$(REDIS_URL)" --scan --pattern '$(CACHE_KEY_PREFIX)file_url:*'
+cache-keys redis-info: export REDIS_URL := $(REDIS_URL)
+cache-keys redis-info: export REDIS_CLI := $(REDIS_CLI)
+cache-keys: export CACHE_KEY_PREFIX := $(CACHE_KEY_PREFIX)
+cache-keys: ## list the file_url:* keys in Redis (SCAN; REDIS_URL); refuses when the server's cache is in-process
+	./scripts/cache-keys
 
 cache-monitor: ## one line of cache stats every INTERVAL seconds (default 5; COUNT to stop)
 	./scripts/cache-monitor $(or $(INTERVAL),5) $(COUNT)
 
-redis-info: ## Redis memory use (INFO memory; REDIS_URL)
-	$(REDIS_CLI) -u "$(REDIS_URL)" INFO memory
+redis-info: ## Redis memory use (INFO memory; REDIS_URL); refuses when the server's cache is in-process
+	./scripts/redis-info
 
 bench: ## load-test the running API
 	./scripts/bench

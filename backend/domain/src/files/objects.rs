@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::shared::DomainResult;
+use crate::shared::{DomainError, DomainResult};
 
 /// A signed URL and the instant it stops working.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,11 +56,45 @@ pub trait ObjectStore: Send + Sync {
         expires: Duration,
         options: &GetUrlOptions,
     ) -> DomainResult<SignedUrl>;
-    /// A URL that PUTs the object for `expires`, with this content type.
+    /// Superseded by [`ObjectStore::presign_upload`], which also fixes the length: a URL that
+    /// fixes only the content type lets its holder store any number of bytes, so no store
+    /// implements this any more and it refuses. It stays only while the test fake in
+    /// `files/urls.rs` still implements it; remove both together.
     async fn presign_put(
         &self,
-        key: &str,
-        expires: Duration,
-        content_type: &str,
-    ) -> DomainResult<SignedUrl>;
+        _key: &str,
+        _expires: Duration,
+        _content_type: &str,
+    ) -> DomainResult<SignedUrl> {
+        Err(cannot("sign an upload URL without its length"))
+    }
+    /// A URL that PUTs the object for `expires`; the PUT must carry exactly this `Content-Type`
+    /// and a `Content-Length` of exactly `size`, both covered by the signature.
+    ///
+    /// The default refuses, so a store that does not fix the length cannot hand out upload URLs.
+    async fn presign_upload(
+        &self,
+        _key: &str,
+        _expires: Duration,
+        _content_type: &str,
+        _size: u64,
+    ) -> DomainResult<SignedUrl> {
+        Err(cannot("sign an upload URL"))
+    }
+    /// Puts a directly uploaded object out of its upload URL's reach and answers the key it can
+    /// be read under from now on: `key` itself when the store's upload URLs cannot replace a
+    /// stored object, or `sealed_key` (a key no URL was ever issued for) when the store had to
+    /// copy it there. The object at `key` is left as it is: the caller removes it once the copy
+    /// is recorded, so a failure before that leaves the upload to complete again. `None` when
+    /// nothing was uploaded to `key`.
+    ///
+    /// The default refuses, so a store that cannot keep a used URL from replacing an object
+    /// cannot complete direct uploads.
+    async fn seal_upload(&self, _key: &str, _sealed_key: &str) -> DomainResult<Option<String>> {
+        Err(cannot("seal a direct upload"))
+    }
+}
+
+fn cannot(what: &str) -> DomainError {
+    DomainError::Unexpected(anyhow::anyhow!("this object store cannot {what}"))
 }

@@ -26,13 +26,16 @@ pub trait FileRepo: Send + Sync {
         file_type: Option<FileType>,
         limit: u32,
     ) -> DomainResult<Vec<StoredFile>>;
-    /// Marks a pending file uploaded with its real size and content type.
+    /// Marks a pending file uploaded with its real size and content type, under the key its
+    /// object now lives at; `None` when the file is gone or no longer pending (another
+    /// completion won).
     async fn mark_uploaded(
         &self,
         id: FileId,
         size: i64,
         content_type: &str,
-    ) -> DomainResult<StoredFile>;
+        object_key: &str,
+    ) -> DomainResult<Option<StoredFile>>;
     /// Deletes a file row; `false` when it did not exist.
     async fn delete_file(&self, id: FileId) -> DomainResult<bool>;
 }

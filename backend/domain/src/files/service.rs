@@ -21,6 +21,12 @@ use crate::shared::{
 /// How long a presigned upload URL stays valid.
 pub const UPLOAD_URL_EXPIRES: Duration = Duration::from_secs(15 * 60);
 
+/// Where direct uploads are PUT. On S3 nothing stays under it once an upload is completed (the
+/// object is sealed into a copy outside it), so a bucket lifecycle rule that expires `uploads/`
+/// after a day clears abandoned uploads and anything PUT again to a used URL. The local store
+/// keeps completed uploads where they were PUT: its upload URLs cannot replace an object.
+pub const UPLOADS_PREFIX: &str = "uploads/";
+
 /// A file and, once uploaded, its view URL.
 #[derive(Debug, Clone)]
 pub struct FileView {
@@ -174,10 +180,20 @@ impl FileService {
             });
         }
         let org_unit_id = self.unit_for(actor, request.org_unit_id).await?;
-        let object_key = self.object_key(request.file_type, &request.content_type);
+        let object_key = format!(
+            "{UPLOADS_PREFIX}{}",
+            self.object_key(request.file_type, &request.content_type)
+        );
+        // The signature fixes the length and the content type, so the URL cannot store more
+        // (or other) than was declared and checked here.
         let upload = self
             .objects
-            .presign_put(&object_key, UPLOAD_URL_EXPIRES, &request.content_type)
+            .presign_upload(
+                &object_key,
+                UPLOAD_URL_EXPIRES,
+                &request.content_type,
+                request.size,
+            )
             .await?;
         let file = self
             .files
@@ -197,6 +213,11 @@ impl FileService {
 
     /// Finishes a direct upload: the object must exist, fit the limit and sniff as an accepted type.
     /// A refused object is deleted. Completing an uploaded file again answers it unchanged.
+    ///
+    /// The upload URL stays valid after this, and a presigned S3 URL cannot be made single-use, so
+    /// the object is first sealed (see [`ObjectStore::seal_upload`]): what is checked here is the
+    /// sealed object, and that is what the file serves from then on, whatever is PUT to the upload
+    /// URL later.
     pub async fn complete_direct_upload(
         &self,
         actor: &Actor,
@@ -206,37 +227,85 @@ impl FileService {
         if file.status == FileStatus::Uploaded {
             return self.view(file).await;
         }
-        let meta =
-            self.objects
-                .head(&file.object_key)
-                .await?
-                .ok_or_else(|| DomainError::Conflict {
-                    code: ErrorCode::UploadMissing,
-                    message: "the object has not been uploaded yet: PUT it to the upload URL first"
-                        .into(),
-                })?;
+        let upload_key = file.object_key.clone();
+        let fresh_key = self.object_key(file.file_type, &file.content_type);
+        let Some(key) = self.objects.seal_upload(&upload_key, &fresh_key).await? else {
+            // Nothing there: not PUT yet, or a concurrent completion already took it.
+            return self.completed_elsewhere(actor, id).await;
+        };
+        let copied = key != upload_key;
+        let Some(meta) = self.objects.head(&key).await? else {
+            return self.completed_elsewhere(actor, id).await;
+        };
         if meta.size > self.max_bytes {
-            self.delete_object(&file.object_key).await;
+            self.delete_upload(&upload_key, copied.then_some(key.as_str()))
+                .await;
             return Err(DomainError::PayloadTooLarge {
                 limit: self.max_bytes,
             });
         }
         let head = self
             .objects
-            .read_prefix(&file.object_key, content_type::SNIFF_LEN)
+            .read_prefix(&key, content_type::SNIFF_LEN)
             .await?;
         let Some(content_type) =
             content_type::sniff(&head).filter(|ct| content_type::is_allowed(file.file_type, ct))
         else {
-            self.delete_object(&file.object_key).await;
+            self.delete_upload(&upload_key, copied.then_some(key.as_str()))
+                .await;
             return Err(not_accepted(file.file_type));
         };
         let size = i64::try_from(meta.size).unwrap_or(i64::MAX);
-        let file = self
+        let marked = self
             .files
-            .mark_uploaded(file.id, size, content_type)
-            .await?;
-        self.view(file).await
+            .mark_uploaded(file.id, size, content_type, &key)
+            .await;
+        match marked {
+            Ok(Some(file)) => {
+                if copied {
+                    // The row points at the copy now; what is left at the upload key is not
+                    // served, whatever the URL still PUTs there.
+                    self.delete_object(&upload_key).await;
+                }
+                self.view(file).await
+            }
+            Ok(None) => {
+                // Another completion won (it serves its own copy), or the file was deleted.
+                if copied {
+                    self.delete_object(&key).await;
+                }
+                let file = self.visible(actor, id).await?;
+                self.view(file).await
+            }
+            Err(e) => {
+                // The upload key is untouched: completing again starts over from it.
+                if copied {
+                    self.delete_object(&key).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The answer when no object is found to complete: the file as another completion left it,
+    /// or `upload_missing` while it is still pending.
+    async fn completed_elsewhere(&self, actor: &Actor, id: FileId) -> DomainResult<FileView> {
+        let file = self.visible(actor, id).await?;
+        if file.status == FileStatus::Uploaded {
+            return self.view(file).await;
+        }
+        Err(DomainError::Conflict {
+            code: ErrorCode::UploadMissing,
+            message: "the object has not been uploaded yet: PUT it to the upload URL first".into(),
+        })
+    }
+
+    /// Deletes a refused direct upload: the uploaded object and its sealed copy, if any.
+    async fn delete_upload(&self, upload_key: &str, copy: Option<&str>) {
+        self.delete_object(upload_key).await;
+        if let Some(copy) = copy {
+            self.delete_object(copy).await;
+        }
     }
 
     /// One file, with its (cached) URL.

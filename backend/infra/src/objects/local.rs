@@ -1,7 +1,12 @@
 //! The local-disk object store (no `S3_BUCKET`): objects are files under a root directory and
-//! their URLs are signed by the server itself (HMAC-SHA256 over method, key, expiry and the
-//! response headers) and served by the server's `/api/objects/{key}` route. Keys are checked
-//! before any path is built, so no URL can reach outside the root.
+//! their URLs are signed by the server itself (HMAC-SHA256 over method, key, expiry, the
+//! response headers and, for uploads, the length) and served by the server's
+//! `/api/objects/{key}` route. Keys are checked before any path is built, so no URL can reach
+//! outside the root.
+//!
+//! An upload URL works once: a PUT never replaces an object (see [`IncomingObject::commit`]), so
+//! once the bytes are stored, and after the upload is completed, the URL can change nothing. A
+//! client whose PUT failed may PUT again, since a failed PUT stores nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +54,9 @@ pub struct SignedQuery {
     /// Response content disposition (GET only; empty for PUT).
     #[serde(default)]
     pub disposition: String,
+    /// The exact length of the body to upload (PUT only).
+    #[serde(default)]
+    pub length: Option<u64>,
     /// Hex HMAC-SHA256 of the above and the key.
     pub signature: String,
 }
@@ -62,6 +70,8 @@ pub enum Refusal {
     Expired,
     /// The key is not a valid object key.
     BadKey,
+    /// The upload URL was used already: its object is stored.
+    Used,
 }
 
 impl LocalObjects {
@@ -89,11 +99,17 @@ impl LocalObjects {
         expires: i64,
         content_type: &str,
         disposition: &str,
+        length: Option<u64>,
     ) -> Hmac<Sha256> {
-        // Length-prefixed fields: no two different inputs share a message.
+        // Length-prefixed fields: no two different inputs share a message. The upload length is
+        // a sixth field only when there is one, so GET URLs signed (and cached) before it
+        // existed still verify, while a PUT URL cannot lose or change its length.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        for field in [method, key, &expires.to_string(), content_type, disposition] {
+        let expires = expires.to_string();
+        let length = length.map(|n| n.to_string());
+        let fields = [method, key, &expires, content_type, disposition];
+        for field in fields.into_iter().chain(length.as_deref()) {
             mac.update(&(field.len() as u64).to_be_bytes());
             mac.update(field.as_bytes());
         }
@@ -107,13 +123,14 @@ impl LocalObjects {
         expires_in: Duration,
         content_type: &str,
         disposition: &str,
+        length: Option<u64>,
     ) -> DomainResult<SignedUrl> {
         let path = checked_key(key)
             .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("invalid object key")))?;
         let expires_at = after(self.clock.now(), expires_in);
         let expires = expires_at.timestamp();
         let signature = hex::encode(
-            self.mac(method, key, expires, content_type, disposition)
+            self.mac(method, key, expires, content_type, disposition, length)
                 .finalize()
                 .into_bytes(),
         );
@@ -121,8 +138,9 @@ impl LocalObjects {
             .iter()
             .map(|s| utf8_percent_encode(s, QUERY_VALUE).to_string())
             .collect();
+        let length = length.map(|n| format!("&length={n}")).unwrap_or_default();
         let url = format!(
-            "{}{}/{}?method={}&expires={}&content_type={}&disposition={}&signature={}",
+            "{}{}/{}?method={}&expires={}&content_type={}&disposition={}{}&signature={}",
             self.base_url,
             OBJECTS_ROUTE,
             encoded_key.join("/"),
@@ -130,12 +148,14 @@ impl LocalObjects {
             expires,
             utf8_percent_encode(content_type, QUERY_VALUE),
             utf8_percent_encode(disposition, QUERY_VALUE),
+            length,
             signature
         );
         Ok(SignedUrl { url, expires_at })
     }
 
-    /// Checks a signed request for `key` with `method`; answers the object's path when it may proceed.
+    /// Checks a signed request for `key` with `method`; answers the object's path when it may
+    /// proceed. A PUT URL must carry the length it was signed for.
     pub fn verify(
         &self,
         method: &str,
@@ -152,10 +172,11 @@ impl LocalObjects {
             query.expires,
             &query.content_type,
             &query.disposition,
+            query.length,
         )
         .verify_slice(&signature)
         .map_err(|_| Refusal::BadSignature)?;
-        if query.method != method {
+        if query.method != method || (method == "PUT" && query.length.is_none()) {
             return Err(Refusal::BadSignature);
         }
         if now.timestamp() > query.expires {
@@ -175,16 +196,94 @@ impl LocalObjects {
     }
 
     /// Writes `body` to `path` through a temporary file, so readers never see half an object.
-    pub async fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    async fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+        let mut incoming = IncomingObject::create(path).await?;
+        incoming.write(body).await?;
+        incoming.finish().await?;
+        tokio::fs::rename(&incoming.tmp, path).await?;
+        incoming.done = true;
+        Ok(())
+    }
+}
+
+/// An object being received: its bytes go to a temporary file beside the object's path, which
+/// becomes the object only on [`IncomingObject::commit`], so readers never see half an object.
+/// Dropped before that (an error, a refused body, a client that went away and took the request
+/// future with it), the temporary file is removed.
+#[derive(Debug)]
+pub struct IncomingObject {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: tokio::fs::File,
+    written: u64,
+    /// The temporary file is gone (renamed or linked into place and removed).
+    done: bool,
+}
+
+impl IncomingObject {
+    /// Starts receiving the object at `path` (as [`LocalObjects::verify`] answered it).
+    pub async fn create(path: &Path) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
+        // In the object's own directory, so linking it into place never crosses a filesystem.
         let tmp = path.with_extension(format!("part-{}", uuid::Uuid::new_v4()));
-        let mut file = tokio::fs::File::create(&tmp).await?;
-        file.write_all(body).await?;
-        file.sync_all().await?;
-        drop(file);
-        tokio::fs::rename(&tmp, path).await
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .await?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            file,
+            written: 0,
+            done: false,
+        })
+    }
+
+    /// Appends a chunk.
+    pub async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(chunk).await?;
+        self.written += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// The bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Makes the bytes the object, unless an object is there already: that answers an error
+    /// of kind [`std::io::ErrorKind::AlreadyExists`] and stores nothing.
+    ///
+    /// Linking the finished file to its final name fails when the name exists, atomically, where
+    /// a check followed by a rename would let two concurrent PUTs both pass the check. This is
+    /// what makes an upload URL work once: no PUT can replace what an earlier one stored (or
+    /// what a completed upload serves).
+    pub async fn commit(mut self) -> std::io::Result<()> {
+        self.finish().await?;
+        tokio::fs::hard_link(&self.tmp, &self.path).await?;
+        tokio::fs::remove_file(&self.tmp).await?;
+        self.done = true;
+        Ok(())
+    }
+
+    /// Flushes the bytes to disk.
+    async fn finish(&mut self) -> std::io::Result<()> {
+        self.file.flush().await?;
+        self.file.sync_all().await
+    }
+}
+
+impl Drop for IncomingObject {
+    fn drop(&mut self) {
+        if !self.done {
+            // Drop cannot await; unlinking one file does not block for long.
+            if let Err(e) = std::fs::remove_file(&self.tmp) {
+                tracing::warn!(error = %e, path = %self.tmp.display(), "could not remove a partial upload");
+            }
+        }
     }
 }
 
@@ -282,16 +381,24 @@ impl ObjectStore for LocalObjects {
             expires,
             &options.content_type,
             &options.content_disposition,
+            None,
         )
     }
 
-    async fn presign_put(
+    async fn presign_upload(
         &self,
         key: &str,
         expires: Duration,
         content_type: &str,
+        size: u64,
     ) -> DomainResult<SignedUrl> {
-        self.sign("PUT", key, expires, content_type, "")
+        self.sign("PUT", key, expires, content_type, "", Some(size))
+    }
+
+    /// The object stays where it is: a PUT never replaces an object, so once stored it is out of
+    /// its URL's reach already.
+    async fn seal_upload(&self, key: &str, _sealed_key: &str) -> DomainResult<Option<String>> {
+        Ok(self.head(key).await?.map(|_| key.to_owned()))
     }
 }
 
@@ -329,6 +436,7 @@ mod tests {
             expires: pairs["expires"].parse().unwrap(),
             content_type: pairs["content_type"].clone(),
             disposition: pairs["disposition"].clone(),
+            length: pairs.get("length").map(|n| n.parse().unwrap()),
             signature: pairs["signature"].clone(),
         }
     }
@@ -375,6 +483,85 @@ mod tests {
             store.verify("GET", &key, &query, now + chrono::TimeDelta::seconds(120)),
             Err(Refusal::Expired)
         );
+    }
+
+    #[tokio::test]
+    async fn an_upload_url_fixes_its_length_and_cannot_lose_it() {
+        let (_dir, store) = store();
+        let signed = store
+            .presign_upload(
+                "uploads/general/x.zip",
+                Duration::from_secs(60),
+                "application/zip",
+                1234,
+            )
+            .await
+            .unwrap();
+        let (key, query) = query_of(&signed.url);
+        assert_eq!(query.length, Some(1234));
+        let now = Utc::now();
+        assert!(store.verify("PUT", &key, &query, now).is_ok());
+        for length in [None, Some(1235)] {
+            let edited = SignedQuery {
+                length,
+                ..query.clone()
+            };
+            assert_eq!(
+                store.verify("PUT", &key, &edited, now),
+                Err(Refusal::BadSignature)
+            );
+        }
+        let options = GetUrlOptions {
+            content_type: "application/zip".into(),
+            content_disposition: "attachment".into(),
+        };
+        let get = store
+            .presign_get(&key, Duration::from_secs(60), &options)
+            .await
+            .unwrap();
+        let (_, get) = query_of(&get.url);
+        assert_eq!(get.length, None, "GET URLs carry no length");
+        let as_put = SignedQuery {
+            method: "PUT".into(),
+            ..get
+        };
+        assert_eq!(
+            store.verify("PUT", &key, &as_put, now),
+            Err(Refusal::BadSignature),
+            "a GET URL is no PUT URL, with or without a length"
+        );
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn an_incoming_object_never_replaces_one_and_leaves_nothing_when_dropped() {
+        let (dir, _store) = store();
+        let path = dir.path().join("uploads").join("a.bin");
+        let mut first = IncomingObject::create(&path).await.unwrap();
+        first.write(b"first").await.unwrap();
+        assert_eq!(first.written(), 5);
+        first.commit().await.unwrap();
+
+        let mut second = IncomingObject::create(&path).await.unwrap();
+        second.write(b"second").await.unwrap();
+        let refused = second.commit().await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first");
+
+        let mut dropped = IncomingObject::create(&dir.path().join("uploads").join("b.bin"))
+            .await
+            .unwrap();
+        dropped.write(b"half").await.unwrap();
+        drop(dropped);
+        assert_eq!(names_in(&dir.path().join("uploads")), vec!["a.bin"]);
     }
 
     #[test]

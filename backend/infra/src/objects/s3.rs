@@ -1,6 +1,11 @@
 //! The S3 object store: any S3-compatible service through aws-sdk-s3 (AWS, Aliyun OSS's S3
 //! endpoint, MinIO, Garage, s3s-fs…). URLs are SigV4 presigned; a URL signed with temporary
 //! credentials is reported to expire when those credentials do, if that comes first.
+//!
+//! A presigned PUT cannot be made single-use: until it expires it replaces the object as often as
+//! it is used. So a completed direct upload is sealed by copying it to a key no URL was issued for
+//! (see [`ObjectStore::seal_upload`]); later PUTs to the URL land on the upload key, which nothing
+//! serves.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,11 +15,13 @@ use aws_config::BehaviorVersion;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::Region;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tessera_domain::files::{GetUrlOptions, ObjectMeta, ObjectStore, SignedUrl};
 use tessera_domain::shared::time::{after, Clock};
 use tessera_domain::shared::{DomainError, DomainResult};
@@ -137,6 +144,14 @@ impl S3Objects {
 fn s3_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> DomainError {
     DomainError::Unexpected(anyhow::Error::new(e).context(format!("S3 {what} failed")))
 }
+
+/// What a copy source may carry unencoded: the key's own characters and its `/`.
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
 
 fn presigning(expires: Duration) -> DomainResult<PresigningConfig> {
     PresigningConfig::expires_in(expires).map_err(|e| s3_error("presigning configuration", e))
@@ -267,18 +282,23 @@ impl ObjectStore for S3Objects {
         Ok(self.signed(request.uri().to_owned(), expires).await)
     }
 
-    async fn presign_put(
+    async fn presign_upload(
         &self,
         key: &str,
         expires: Duration,
         content_type: &str,
+        size: u64,
     ) -> DomainResult<SignedUrl> {
+        let size = i64::try_from(size).map_err(|e| s3_error("presigning PUT", e))?;
+        // Set on the request, both headers become signed headers (X-Amz-SignedHeaders): a PUT
+        // with another length or content type fails the signature check (403).
         let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(size)
             .presigned(presigning(expires)?)
             .await
             .map_err(|e| {
@@ -288,6 +308,31 @@ impl ObjectStore for S3Objects {
                 )
             })?;
         Ok(self.signed(request.uri().to_owned(), expires).await)
+    }
+
+    /// Copies the object to `sealed_key` (CopyObject keeps its content type); the caller deletes
+    /// the upload key once the copy is recorded.
+    async fn seal_upload(&self, key: &str, sealed_key: &str) -> DomainResult<Option<String>> {
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!(
+                "{}/{}",
+                self.bucket,
+                utf8_percent_encode(key, COPY_SOURCE)
+            ))
+            .key(sealed_key)
+            .send()
+            .await;
+        match copied {
+            Ok(_) => Ok(Some(sealed_key.to_owned())),
+            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(s3_error(
+                "COPY",
+                aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+            )),
+        }
     }
 }
 

@@ -140,22 +140,24 @@ impl FileRepo for SqlStore {
         id: FileId,
         size: i64,
         content_type: &str,
-    ) -> DomainResult<StoredFile> {
+        object_key: &str,
+    ) -> DomainResult<Option<StoredFile>> {
+        // Only a pending row: of two concurrent completions, one wins and the other sees `None`.
         let result = sqlx::query(
-            "UPDATE files SET status = 'uploaded', size = $2, content_type = $3 WHERE id = $1",
+            "UPDATE files SET status = 'uploaded', size = $2, content_type = $3, object_key = $4 \
+             WHERE id = $1 AND status = 'pending'",
         )
         .bind(id.0)
         .bind(size)
         .bind(content_type)
+        .bind(object_key)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;
         if result.rows_affected() == 0 {
-            return Err(DomainError::NotFound("file"));
+            return Ok(None);
         }
-        self.file_by_id(id)
-            .await?
-            .ok_or(DomainError::NotFound("file"))
+        self.file_by_id(id).await
     }
 
     async fn delete_file(&self, id: FileId) -> DomainResult<bool> {

@@ -353,13 +353,17 @@ pub struct StartUploadResponse {
     pub upload_url: String,
     /// Always `PUT`.
     pub upload_method: UploadMethod,
-    /// Headers the PUT must carry.
+    /// Every header the PUT must carry, exactly as given: `Content-Type` and `Content-Length`
+    /// (the declared content type and size), which the URL's signature covers; a PUT with other
+    /// values is refused.
     pub upload_headers: BTreeMap<String, String>,
     /// When `upload_url` stops working.
     pub upload_expires_at: DateTime<Utc>,
 }
 
-/// Starts a direct upload for large files: a pending file and a presigned PUT URL (15 minutes).
+/// Starts a direct upload for large files: a pending file and a presigned PUT URL (15 minutes)
+/// for exactly the declared size and content type. After a successful complete, the URL can no
+/// longer change the file.
 #[utoipa::path(post, path = "/uploads", tag = "files", request_body = StartUploadRequest, responses(
     (status = 201, description = "Started", body = StartUploadResponse),
     (status = 413, description = "Declared size over UPLOAD_MAX_BYTES", body = Problem, content_type = "application/problem+json"),
@@ -383,7 +387,10 @@ pub async fn start_upload(
             },
         )
         .await?;
-    let upload_headers = BTreeMap::from([("Content-Type".to_owned(), body.content_type)]);
+    let upload_headers = BTreeMap::from([
+        ("Content-Type".to_owned(), body.content_type),
+        ("Content-Length".to_owned(), body.size.to_string()),
+    ]);
     Ok(HttpResponse::Created().json(StartUploadResponse {
         upload_url: started.upload.url,
         upload_method: UploadMethod::Put,
@@ -397,7 +404,8 @@ pub async fn start_upload(
 }
 
 /// Completes a direct upload: the object must exist, fit the limit and sniff as an accepted
-/// type (a refused object is deleted).
+/// type (a refused object is deleted). What was checked is what the file serves from then on:
+/// the upload URL can no longer change it.
 #[utoipa::path(post, path = "/{id}/complete", tag = "files",
     params(("id" = i64, Path, description = "File id", minimum = 1)),
     responses(

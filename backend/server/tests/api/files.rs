@@ -363,6 +363,275 @@ both_backends!(
     }
 );
 
+/// Starts a direct upload as the admin; answers the started upload.
+async fn start_direct_upload(
+    app: &TestApp,
+    file_type: &str,
+    content_type: &str,
+    size: u64,
+) -> Value {
+    let res = app
+        .post_json(
+            "/api/files/uploads",
+            &app.admin_token,
+            json!({"file_type": file_type, "original_name": "upload.bin", "content_type": content_type, "size": size}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+/// PUTs `body` to a started upload's URL with this content type (and the body's own length).
+async fn put_upload(
+    app: &TestApp,
+    started: &Value,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .put(started["upload_url"].as_str().unwrap())
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn complete(app: &TestApp, id: i64) -> reqwest::Response {
+    app.post_json(
+        &format!("/api/files/{id}/complete"),
+        &app.admin_token,
+        json!({}),
+    )
+    .await
+}
+
+/// A PDF of exactly `len` bytes, unique per call.
+fn pdf_of(len: usize) -> Vec<u8> {
+    let mut bytes = pdf();
+    bytes.resize(len, b' ');
+    bytes
+}
+
+both_backends!(
+    a_put_of_another_length_or_content_type_than_declared_stores_nothing,
+    |app: TestApp| async move {
+        let bytes = pdf_of(64);
+        let started = start_direct_upload(&app, "receipt", "application/pdf", 64).await;
+        let id = started["file"]["id"].as_i64().unwrap();
+
+        let longer = put_upload(&app, &started, "application/pdf", pdf_of(65)).await;
+        assert_eq!(longer.status(), StatusCode::FORBIDDEN, "a longer body");
+        let shorter = put_upload(&app, &started, "application/pdf", pdf_of(63)).await;
+        assert_eq!(shorter.status(), StatusCode::FORBIDDEN, "a shorter body");
+        let retyped = put_upload(&app, &started, "image/png", bytes.clone()).await;
+        assert_eq!(
+            retyped.status(),
+            StatusCode::FORBIDDEN,
+            "another content type"
+        );
+        if app.backend == Backend::Embedded {
+            assert_eq!(
+                retyped.json::<Value>().await.unwrap()["code"],
+                "signature_invalid"
+            );
+        }
+
+        let res = complete(&app, id).await;
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert_eq!(res.json::<Value>().await.unwrap()["code"], "upload_missing");
+
+        assert_eq!(
+            started["upload_headers"],
+            json!({"Content-Type": "application/pdf", "Content-Length": "64"})
+        );
+        let put = put_upload(&app, &started, "application/pdf", bytes.clone()).await;
+        assert!(
+            put.status().is_success(),
+            "the declared PUT answered {}",
+            put.status()
+        );
+        let done = complete(&app, id).await;
+        assert_eq!(done.status(), StatusCode::OK);
+        let done: Value = done.json().await.unwrap();
+        assert_eq!(done["size"], 64);
+        let served = app
+            .client
+            .get(done["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.bytes().await.unwrap().to_vec(), bytes);
+    }
+);
+
+both_backends!(
+    after_complete_a_second_put_to_the_upload_url_does_not_change_the_file,
+    |app: TestApp| async move {
+        let first = pdf_of(100);
+        let second = pdf_of(100);
+        let started = start_direct_upload(&app, "material", "application/pdf", 100).await;
+        let id = started["file"]["id"].as_i64().unwrap();
+        let put = put_upload(&app, &started, "application/pdf", first.clone()).await;
+        assert!(put.status().is_success(), "PUT answered {}", put.status());
+        if app.backend == Backend::Embedded {
+            // The local store's URLs work once: the stored object is not replaced even before
+            // the upload is completed.
+            let again = put_upload(&app, &started, "application/pdf", second.clone()).await;
+            assert_eq!(again.status(), StatusCode::FORBIDDEN);
+            assert_eq!(again.json::<Value>().await.unwrap()["code"], "url_expired");
+        }
+        let res = complete(&app, id).await;
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let replay = put_upload(&app, &started, "application/pdf", second.clone()).await;
+        if app.backend == Backend::Embedded {
+            assert_eq!(replay.status(), StatusCode::FORBIDDEN);
+        }
+        let again = complete(&app, id).await;
+        assert_eq!(
+            again.status(),
+            StatusCode::OK,
+            "completing again answers the file"
+        );
+
+        // Past the URL cache too: a freshly signed URL must serve the first bytes as well.
+        app.admin_cache("clear", json!({"file_id": id})).await;
+        let got = app.get_file(id).await;
+        let served = app
+            .client
+            .get(got["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), StatusCode::OK);
+        assert_eq!(served.bytes().await.unwrap().to_vec(), first);
+    }
+);
+
+/// Every file under `dir`, recursively, with its size.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.metadata() {
+            Ok(meta) if meta.is_dir() => found.extend(files_under(&path)),
+            Ok(meta) => found.push((path, meta.len())),
+            Err(_) => {}
+        }
+    }
+    found
+}
+
+/// A chunked PUT over a raw connection, so the test decides when each part of the body is sent:
+/// `head` first, then, once `go` is received, `tail` and the end of the body. Answers the status.
+fn chunked_put(
+    address: &str,
+    path_and_query: &str,
+    content_type: &str,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    go: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<u16> {
+    use std::io::{Read, Write};
+    let host = address.trim_start_matches("http://").to_owned();
+    let request = format!(
+        "PUT {path_and_query} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    std::thread::spawn(move || {
+        let mut conn = std::net::TcpStream::connect(&host).unwrap();
+        conn.write_all(request.as_bytes()).unwrap();
+        conn.write_all(format!("{:x}\r\n", head.len()).as_bytes())
+            .unwrap();
+        conn.write_all(&head).unwrap();
+        conn.write_all(b"\r\n").unwrap();
+        conn.flush().unwrap();
+        go.recv().unwrap();
+        // The server may answer (and stop reading) as soon as the body is too long.
+        let _ = conn
+            .write_all(format!("{:x}\r\n", tail.len()).as_bytes())
+            .and_then(|()| conn.write_all(&tail))
+            .and_then(|()| conn.write_all(b"\r\n0\r\n\r\n"));
+        let mut answer = Vec::new();
+        let _ = conn.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|status| status.parse().ok())
+            .unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_put_streams_to_disk_and_over_the_limit_answers_413_leaving_no_file() {
+    const LIMIT: usize = 1024 * 1024;
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = crate::helpers::spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("TESSERA_DATA_DIR", data_dir.path().to_str().unwrap()),
+            ("UPLOAD_MAX_BYTES", &LIMIT.to_string()),
+        ],
+    )
+    .await;
+    let objects = data_dir.path().join("objects");
+    let started = start_direct_upload(&app, "general", "application/zip", LIMIT as u64).await;
+    let url = started["upload_url"].as_str().unwrap();
+    let path_and_query = url.strip_prefix(&app.address).unwrap();
+
+    let (go, wait) = std::sync::mpsc::channel();
+    let head = vec![b'z'; LIMIT - 1];
+    let put = chunked_put(
+        &app.address,
+        path_and_query,
+        "application/zip",
+        head,
+        b"zz".to_vec(),
+        wait,
+    );
+
+    // While the body is still coming, its bytes are on disk (a temporary file), not in memory.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let files = files_under(&objects);
+        if files.iter().any(|(_, len)| *len == (LIMIT - 1) as u64) {
+            assert!(
+                files
+                    .iter()
+                    .all(|(path, _)| path.to_string_lossy().contains(".part-")),
+                "only a temporary file while the body is coming: {files:?}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first {} bytes never reached the disk: {files:?}",
+            LIMIT - 1
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    go.send(()).unwrap();
+    let status = tokio::task::spawn_blocking(move || put.join().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, 413, "one byte over UPLOAD_MAX_BYTES");
+    assert_eq!(
+        files_under(&objects),
+        vec![],
+        "a refused PUT leaves no file"
+    );
+
+    let id = started["file"]["id"].as_i64().unwrap();
+    let res = complete(&app, id).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_with_less_than_the_safety_floor_left_is_resigned_not_served() {
     let app = crate::helpers::spawn_app(Backend::Services).await;

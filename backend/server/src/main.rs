@@ -9,7 +9,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use tessera_domain::accounts::otp::OtpSecret;
 use tessera_domain::accounts::{
-    AccountService, ApiTokenService, CreateApiToken, CreateUser, UserRepo,
+    AccountService, ApiTokenService, CreateApiToken, CreateUser, SessionLifetimes, SessionService,
+    UserRepo,
 };
 use tessera_domain::audit::AuditLog;
 use tessera_domain::shared::cache::Cache;
@@ -155,18 +156,9 @@ fn main() -> ExitCode {
                     },
             } => {
                 let db = open_database(&settings).await?;
-                // No server runs here: an in-process cache is all the service needs.
-                let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(16));
-                let accounts = AccountService::new(
-                    db.clone(),
-                    db.clone(),
-                    db.clone(),
-                    Arc::clone(&cache),
-                    cache,
-                )
-                .await?;
+                let accounts = command_line_accounts(&settings, &db).await?;
                 let user = accounts
-                    .insert(CreateUser {
+                    .create_without_caller(CreateUser {
                         email,
                         password,
                         name,
@@ -323,4 +315,33 @@ async fn open_database(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
     };
     eprintln!("using {which}");
     Ok(Arc::new(db))
+}
+
+/// The account service as the command line needs it: no server runs here, so an in-process
+/// cache is all it needs (and drops nothing a server holds: a new user has no cached profile).
+async fn command_line_accounts(
+    settings: &Settings,
+    db: &Arc<SqlStore>,
+) -> anyhow::Result<AccountService> {
+    let cache: Arc<dyn Cache> = Arc::new(MemoryCache::new(16));
+    let sessions = Arc::new(SessionService::new(
+        db.clone(),
+        Arc::clone(&cache),
+        Arc::new(SystemClock),
+        b"the command line issues no refresh tokens",
+        SessionLifetimes {
+            idle: settings.jwt_refresh_ttl,
+            max_age: settings.session_max_age,
+            access_token: settings.jwt_access_ttl,
+        },
+    ));
+    Ok(AccountService::new(
+        db.clone(),
+        db.clone(),
+        db.clone(),
+        sessions,
+        cache,
+        Arc::new(AuditLog::new(db.clone())),
+    )
+    .await?)
 }

@@ -54,6 +54,9 @@ pub struct S3Config {
 pub struct RedisConfig {
     /// `REDIS_URL`.
     pub url: String,
+    /// `REDIS_STATE_URL` (default `REDIS_URL`): where rate-limit counters live, which must never
+    /// be evicted to make room for cached data (`noeviction`; see docs/cache.md).
+    pub state_url: String,
     /// `REDIS_POOL_SIZE`.
     pub pool_size: u32,
     /// `REDIS_CONNECT_TIMEOUT_MS`.
@@ -259,8 +262,20 @@ impl Settings {
                         "invalid REDIS_POOL_SIZE: must be at least 1".into(),
                     ));
                 }
+                let state_url = match vars.get("REDIS_STATE_URL") {
+                    Some(state) => {
+                        parse_redis_url(state).map_err(|e| {
+                            SettingsError(format!(
+                                "invalid REDIS_STATE_URL: {e} (expected redis://host:port/db)"
+                            ))
+                        })?;
+                        state.to_owned()
+                    }
+                    None => url.to_owned(),
+                };
                 Some(RedisConfig {
                     url: url.to_owned(),
+                    state_url,
                     pool_size,
                     connect_timeout: vars.millis("REDIS_CONNECT_TIMEOUT_MS", 1000)?,
                     command_timeout: vars.millis("REDIS_COMMAND_TIMEOUT_MS", 250)?,

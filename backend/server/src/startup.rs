@@ -17,7 +17,9 @@ use anyhow::Context;
 use tessera_domain::access::rate_limit::RateLimiter;
 use tessera_domain::accounts::api_tokens::ApiTokenService;
 use tessera_domain::accounts::sessions::SessionService;
-use tessera_domain::accounts::{AccountService, USER_NAMESPACE};
+use tessera_domain::accounts::{
+    AccountService, AuthLimits, AuthService, SessionLifetimes, SESSION_NAMESPACE, USER_NAMESPACE,
+};
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::FileService;
@@ -44,6 +46,9 @@ use crate::openapi::{self, SpecJson};
 use crate::settings::{AppEnv, Settings};
 use crate::state::AppState;
 use crate::{routes, telemetry};
+
+/// How many rate-limit counters the in-process state store keeps.
+const STATE_ENTRIES: u64 = 100_000;
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -159,25 +164,53 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
     let db = Arc::new(connect_store(&settings).await?);
     let jwt_secret = jwt_secret(&settings)?;
 
-    let cache: Arc<dyn Cache> = match &settings.redis {
-        Some(redis) => Arc::new(
+    // Two caches: `cache` for data, which may be evicted, and `state` for rate-limit counters,
+    // which must not be (a counter evicted is a limit lifted). On Redis they may be two servers
+    // (REDIS_STATE_URL, noeviction); in-process they are two bounded caches, so a flood of
+    // list keys cannot push a counter out.
+    let redis = |url: &str, forget_on_recovery: Vec<String>| -> anyhow::Result<Arc<dyn Cache>> {
+        let Some(config) = &settings.redis else {
+            anyhow::bail!("no REDIS_URL");
+        };
+        Ok(Arc::new(
             RedisCache::new(RedisSettings {
-                url: redis.url.clone(),
+                url: url.to_owned(),
                 key_prefix: settings.cache_key_prefix.clone(),
-                pool_size: redis.pool_size,
-                connect_timeout: redis.connect_timeout,
-                command_timeout: redis.command_timeout,
+                pool_size: config.pool_size,
+                connect_timeout: config.connect_timeout,
+                command_timeout: config.command_timeout,
                 admin_timeout: Duration::from_secs(10),
+                forget_on_recovery,
             })
-            .map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?,
-        ),
-        None => Arc::new(MemoryCache::new(settings.cache_max_entries)),
+            .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?,
+        ))
     };
-    // Rate-limit counters and used one-time codes move here while Redis is down, so limits and
-    // replay protection hold through an outage.
-    let local_cache: Arc<dyn Cache> = match cache.backend() {
-        CacheBackend::Redis => Arc::new(MemoryCache::new(100_000)),
-        CacheBackend::InProcess => Arc::clone(&cache),
+    // What a change during an outage could not reach is dropped when Redis answers again.
+    let derived_from_security = vec![
+        format!("{SESSION_NAMESPACE}:"),
+        format!("{USER_NAMESPACE}:"),
+        "api_token:".to_owned(),
+    ];
+    let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
+        Some(config) => {
+            let cache = redis(&config.url, derived_from_security)?;
+            let state = if config.state_url == config.url {
+                Arc::clone(&cache)
+            } else {
+                redis(&config.state_url, Vec::new())?
+            };
+            (cache, state)
+        }
+        None => (
+            Arc::new(MemoryCache::new(settings.cache_max_entries)),
+            Arc::new(MemoryCache::new(STATE_ENTRIES)),
+        ),
+    };
+    // Rate-limit counters move here while the state store is down, so limits hold through an
+    // outage.
+    let local_state: Arc<dyn Cache> = match state.backend() {
+        CacheBackend::Redis => Arc::new(MemoryCache::new(STATE_ENTRIES)),
+        CacheBackend::InProcess => Arc::clone(&state),
     };
     if cache.ping().await.is_err() {
         tracing::warn!("the cache does not answer at start; serving without it until it does");
@@ -216,16 +249,29 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         settings.url_policy,
     ));
     let audit = Arc::new(AuditLog::new(db.clone()));
+    let sessions = Arc::new(SessionService::new(
+        db.clone(),
+        Arc::clone(&cache),
+        Arc::clone(&clock),
+        &derive_key(&jwt_secret, b"tessera refresh tokens v1"),
+        SessionLifetimes {
+            idle: settings.jwt_refresh_ttl,
+            max_age: settings.session_max_age,
+            access_token: settings.jwt_access_ttl,
+        },
+    ));
     let accounts = Arc::new(
         AccountService::new(
             db.clone(),
             db.clone(),
             db.clone(),
+            Arc::clone(&sessions),
             Arc::clone(&cache),
-            Arc::clone(&local_cache),
+            Arc::clone(&audit),
         )
         .await?,
     );
+    let limiter = Arc::new(RateLimiter::new(state, local_state));
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
             .ensure_first_admin(email, password, settings.admin_otp_secret.as_ref())
@@ -266,14 +312,19 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             ],
         ),
         members,
-        accounts,
-        sessions: SessionService::new(
+        auth: AuthService::new(
+            Arc::clone(&accounts),
+            Arc::clone(&sessions),
             Arc::clone(&cache),
-            Arc::clone(&clock),
-            &derive_key(&jwt_secret, b"tessera refresh tokens v1"),
-            settings.jwt_refresh_ttl,
-            settings.session_max_age,
+            Arc::clone(&limiter),
+            Arc::clone(&audit),
+            AuthLimits {
+                login_per_minute: settings.rate_limits.login_per_minute,
+                otp_per_minute: settings.rate_limits.otp_per_minute,
+            },
         ),
+        accounts,
+        sessions,
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl)?,
         tokens: ApiTokenService::new(
             db.clone(),
@@ -282,7 +333,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             Arc::clone(&audit),
         ),
         audit,
-        limiter: RateLimiter::new(Arc::clone(&cache), local_cache),
+        limiter,
         settings,
         db,
         cache,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tessera_domain::access::rate_limit::RateLimiter;
 use tessera_domain::accounts::sessions::SessionService;
-use tessera_domain::accounts::{AccountService, ApiTokenService};
+use tessera_domain::accounts::{AccountService, ApiTokenService, AuthService};
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::{FileService, FileUrls, ObjectStore};
@@ -39,6 +39,8 @@ pub struct AppState {
     pub cache_admin: CacheAdmin,
     /// Users and passwords.
     pub accounts: Arc<AccountService>,
+    /// Logins, sessions and the caller's own credentials.
+    pub auth: AuthService,
     /// The organisation tree.
     pub org_units: OrgUnitService,
     /// Members.
@@ -48,7 +50,7 @@ pub struct AppState {
     /// Payments.
     pub payments: PaymentService,
     /// Login sessions and their refresh tokens.
-    pub sessions: SessionService,
+    pub sessions: Arc<SessionService>,
     /// Access tokens.
     pub jwt: JwtKeys,
     /// API tokens.
@@ -56,7 +58,7 @@ pub struct AppState {
     /// The audit log.
     pub audit: Arc<AuditLog>,
     /// Rate limits.
-    pub limiter: RateLimiter,
+    pub limiter: Arc<RateLimiter>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }

@@ -1,6 +1,8 @@
-//! Accounts: users and their passwords, one-time codes, login sessions and API tokens.
+//! Accounts: users and their passwords, one-time and recovery codes, login sessions and API
+//! tokens, and the authentication use-cases built on them.
 
 pub mod api_tokens;
+pub mod auth;
 pub mod model;
 pub mod otp;
 pub mod password;
@@ -11,8 +13,12 @@ pub mod sessions;
 pub use api_tokens::{
     ApiScope, ApiToken, ApiTokenService, CreateApiToken, NewApiToken, TOKEN_PREFIX,
 };
+pub use auth::{AuthLimits, AuthService, LoginAttempt, SignedIn};
 pub use model::{NewPassword, NewUser, User, UserName, UserUnit, UserUpdate};
-pub use otp::OtpSecret;
+pub use otp::{OtpSecret, RecoveryCodes};
 pub use repo::{TokenRepo, UserRepo};
 pub use service::{AccountService, ChangeUser, CreateUser, USER_NAMESPACE};
-pub use sessions::{NewSession, Refresh, SessionId, SessionService};
+pub use sessions::{
+    NewSession, Refresh, Session, SessionId, SessionLifetimes, SessionRepo, SessionService,
+    SESSION_NAMESPACE,
+};

@@ -30,6 +30,8 @@ pub struct User {
     pub member_id: Option<MemberId>,
     /// Whether login needs a one-time code.
     pub otp_enabled: bool,
+    /// Whether an administrator reset the password: the user must set a new one first.
+    pub must_change_password: bool,
     /// The TOTP secret (base32): enabled, or an enrolment waiting for its first code. Never
     /// cached or shown after enrolment.
     pub otp_secret: Option<String>,
@@ -47,6 +49,7 @@ impl std::fmt::Debug for User {
             .field("is_active", &self.is_active)
             .field("org_unit", &self.org_unit)
             .field("otp_enabled", &self.otp_enabled)
+            .field("must_change_password", &self.must_change_password)
             .finish_non_exhaustive()
     }
 }
@@ -96,6 +99,8 @@ pub struct UserUpdate {
     pub is_treasurer: Option<bool>,
     /// New active flag.
     pub is_active: Option<bool>,
+    /// Whether the user must set a new password before anything else.
+    pub must_change_password: Option<bool>,
     /// New org unit (`Some(None)` removes it).
     pub org_unit_id: Option<Option<OrgUnitId>>,
     /// New member link (`Some(None)` removes it).

@@ -1,20 +1,15 @@
 //! Time-based one-time passwords (RFC 6238 with totp-rs): SHA-1, 6 digits, 30-second steps, one
-//! step of drift either way. A code once accepted is refused again for as long as it could be
-//! valid: the used step is remembered in the cache (in-process while the cache is down).
+//! step of drift either way. A code is accepted only for a time step after the last one accepted
+//! (kept in the database, so neither a cache loss nor a second instance lets it be replayed).
+//! Recovery codes stand in for a code once each.
 
-use std::time::Duration;
-
+use sha2::{Digest, Sha256};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
-
-use crate::shared::cache::Cache;
-use crate::shared::UserId;
 
 /// The issuer shown in authenticator apps.
 pub const ISSUER: &str = "Tessera";
 const STEP: u64 = 30;
 const DIGITS: u8 = 6;
-/// Long enough to outlive every window a code is accepted in (three steps), with margin.
-const USED_CODE_TTL: Duration = Duration::from_secs(4 * STEP);
 
 /// A base32 TOTP secret of at least 80 bits (the seed's `JBSWY3DPEHPK3PXP` is exactly 80).
 #[derive(Clone, PartialEq, Eq)]
@@ -107,32 +102,54 @@ impl OtpSecret {
     }
 }
 
-/// Accepts `code` for `user` once: a valid code whose step was already used is refused.
-/// Used steps go to `cache`; while it is unreachable they go to `local` (an in-process cache),
-/// so a Redis outage neither locks anyone out nor lets a code be replayed on this instance.
-pub async fn accept_once(
-    cache: &dyn Cache,
-    local: &dyn Cache,
-    user: UserId,
-    secret: &OtpSecret,
-    code: &str,
-    unix: u64,
-) -> bool {
-    let Some(step) = secret.matching_step(code, unix) else {
-        return false;
-    };
-    let key = format!("otp_used:{}:{step}", user.0);
-    match cache.set_if_absent(&key, "1", USED_CODE_TTL).await {
-        Ok(first_use) => first_use,
-        Err(e) => {
-            tracing::warn!(user_id = user.0, error = %e, "cannot record a used one-time code in the cache; remembering it in this process");
-            // The in-process cache cannot fail; refuse if it ever did rather than allow a replay.
-            local
-                .set_if_absent(&key, "1", USED_CODE_TTL)
-                .await
-                .unwrap_or(false)
-        }
+/// How many recovery codes enabling one-time codes hands out.
+pub const RECOVERY_CODES: usize = 10;
+
+/// Single-use recovery codes, each 80 random bits written as 16 base32 letters in groups of
+/// four (`abcd-efgh-ijkl-mnop`). Only their SHA-256 is stored: with 80 bits of entropy a fast
+/// hash is enough.
+pub struct RecoveryCodes {
+    /// The codes, to show their owner once. A credential: never logged.
+    pub codes: Vec<String>,
+    /// Their hashes, to store.
+    pub hashes: Vec<String>,
+}
+
+impl RecoveryCodes {
+    /// A fresh set.
+    pub fn generate() -> Self {
+        let codes: Vec<String> = (0..RECOVERY_CODES)
+            .map(|_| {
+                let mut bytes = [0u8; 10];
+                rand::fill(&mut bytes);
+                let letters = base32_lower(&bytes);
+                letters
+                    .as_bytes()
+                    .chunks(4)
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            })
+            .collect();
+        let hashes = codes.iter().map(|c| recovery_hash(c)).collect();
+        Self { codes, hashes }
     }
+}
+
+/// The stored form of a recovery code as a person types it: case, spaces and dashes ignored.
+pub fn recovery_hash(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    hex::encode(Sha256::digest(normal.as_bytes()))
+}
+
+fn base32_lower(bytes: &[u8]) -> String {
+    Secret::from(bytes.to_vec())
+        .to_base32()
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -172,6 +189,22 @@ mod tests {
         assert_eq!(secret.matching_step(&secret.code_at(now - 60), now), None);
         assert_eq!(secret.matching_step("12345", now), None);
         assert_eq!(secret.matching_step("abcdef", now), None);
+    }
+
+    #[test]
+    fn recovery_codes_are_unique_and_hashed_as_typed() {
+        let set = RecoveryCodes::generate();
+        assert_eq!(set.codes.len(), RECOVERY_CODES);
+        let mut unique = set.codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), RECOVERY_CODES);
+        let code = &set.codes[0];
+        assert_eq!(code.len(), 19);
+        assert_eq!(
+            recovery_hash(&code.to_uppercase().replace('-', " ")),
+            set.hashes[0]
+        );
     }
 
     #[test]

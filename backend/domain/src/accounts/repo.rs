@@ -18,8 +18,17 @@ pub trait UserRepo: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> DomainResult<Option<User>>;
     /// Whether at least one administrator exists.
     async fn admin_exists(&self) -> DomainResult<bool>;
-    /// Sets a user's TOTP secret and whether login requires it.
+    /// Sets a user's TOTP secret and whether login requires it; a new secret starts with no
+    /// step used.
     async fn set_otp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> DomainResult<()>;
+    /// Records `step` as the last time step a code was accepted for, if it is later than the
+    /// one recorded; answers whether it was (one atomic step: two uses of one code cannot both
+    /// pass).
+    async fn advance_otp_step(&self, id: UserId, step: u64) -> DomainResult<bool>;
+    /// Replaces a user's recovery codes with these (hashes; none removes them all).
+    async fn replace_recovery_codes(&self, id: UserId, hashes: &[String]) -> DomainResult<()>;
+    /// Marks the unused recovery code with this hash used; answers whether there was one.
+    async fn use_recovery_code(&self, id: UserId, hash: &str) -> DomainResult<bool>;
     /// A page of users, by id.
     async fn list_users(&self, page: PageRequest) -> DomainResult<Page<User>>;
     /// Applies a change to a user; a taken email is a `Conflict` with code `email_taken`.

@@ -1,5 +1,10 @@
-//! Accounts: creating and changing users, checking passwords and one-time codes, caching
-//! profiles, bootstrapping the first administrator.
+//! Accounts: creating and changing users, their passwords, one-time codes and recovery codes,
+//! the cached profiles access reads on every request, and the first administrator. Every change
+//! that matters to security is recorded in the audit log.
+//!
+//! Profiles are cached under `user:<id>:profile` with the same two rules as sessions: a change
+//! writes a short tombstone in place of the profile, and a reader fills the cache only when the
+//! key is absent, so a reader racing a demotion cannot put the old profile back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,15 +12,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 
 use crate::access::{Actor, UnitPath};
 use crate::accounts::model::{NewPassword, NewUser, User, UserName, UserUnit, UserUpdate};
-use crate::accounts::otp::{accept_once, OtpSecret};
+use crate::accounts::otp::{recovery_hash, OtpSecret, RecoveryCodes};
 use crate::accounts::password::{hash_password, verify_password};
 use crate::accounts::repo::UserRepo;
-use crate::accounts::sessions::{
-    end_all_sessions, revoked_jti_key, session_key, session_owner, SessionId,
-};
+use crate::accounts::sessions::{SessionId, SessionService};
+use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
 use crate::members::MemberRepo;
 use crate::org::OrgRepo;
 use crate::shared::cache::Cache;
@@ -68,30 +73,34 @@ pub struct ChangeUser {
     pub member_id: Option<Option<MemberId>>,
 }
 
-/// Users and passwords.
-pub struct AccountService {
-    users: Arc<dyn UserRepo>,
-    units: Arc<dyn OrgRepo>,
-    members: Arc<dyn MemberRepo>,
-    cache: Arc<dyn Cache>,
-    /// Stands in for `cache` while it is down (used one-time codes).
-    local: Arc<dyn Cache>,
-    profiles: Arc<NamespaceCounters>,
-    /// Verified against when the email is unknown, so timing does not reveal which emails exist.
-    dummy_hash: String,
-}
-
 /// The key namespace of cached user profiles.
 pub const USER_NAMESPACE: &str = "user";
 /// How long a user profile stays cached (the product's "user data" class).
 pub const USER_PROFILE_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long a changed profile's tombstone stays: far longer than any read in flight.
+const PROFILE_TOMBSTONE_TTL: Duration = Duration::from_secs(60);
+/// What a profile key holds right after a change.
+const STALE: &str = "stale";
 
 /// The cache key of a user's profile: `user:<id>:profile`.
 pub fn profile_key(id: UserId) -> String {
     format!("{USER_NAMESPACE}:{}:profile", id.0)
 }
 
-/// What is cached of a user: everything access needs, never the password hash.
+/// Users, passwords and codes.
+pub struct AccountService {
+    users: Arc<dyn UserRepo>,
+    units: Arc<dyn OrgRepo>,
+    members: Arc<dyn MemberRepo>,
+    sessions: Arc<SessionService>,
+    cache: Arc<dyn Cache>,
+    audit: Arc<AuditLog>,
+    profiles: Arc<NamespaceCounters>,
+    /// Verified against when the email is unknown, so timing does not reveal which emails exist.
+    dummy_hash: String,
+}
+
+/// What is cached of a user: everything access needs, never the password hash or a secret.
 #[derive(Serialize, Deserialize)]
 struct CachedProfile {
     id: i64,
@@ -101,6 +110,8 @@ struct CachedProfile {
     is_treasurer: bool,
     is_active: bool,
     otp_enabled: bool,
+    #[serde(default)]
+    must_change_password: bool,
     unit: Option<(i64, String, String)>,
     #[serde(default)]
     member_id: Option<i64>,
@@ -117,6 +128,7 @@ impl CachedProfile {
             is_treasurer: user.is_treasurer,
             is_active: user.is_active,
             otp_enabled: user.otp_enabled,
+            must_change_password: user.must_change_password,
             unit: user.org_unit.as_ref().map(|u| {
                 (
                     u.id.0,
@@ -148,6 +160,7 @@ impl CachedProfile {
             is_treasurer: self.is_treasurer,
             is_active: self.is_active,
             otp_enabled: self.otp_enabled,
+            must_change_password: self.must_change_password,
             otp_secret: None,
             org_unit,
             member_id: self.member_id.map(MemberId),
@@ -157,23 +170,24 @@ impl CachedProfile {
 }
 
 impl AccountService {
-    /// The service over the users (and the units and members they link to), caching profiles
-    /// in `cache`; `local` is an in-process cache that remembers used one-time codes while
-    /// `cache` is down (it may be `cache` itself).
+    /// The service over the users (and the units and members they link to), ending sessions
+    /// through `sessions`, caching profiles in `cache` and recording changes to `audit`.
     pub async fn new(
         users: Arc<dyn UserRepo>,
         units: Arc<dyn OrgRepo>,
         members: Arc<dyn MemberRepo>,
+        sessions: Arc<SessionService>,
         cache: Arc<dyn Cache>,
-        local: Arc<dyn Cache>,
+        audit: Arc<AuditLog>,
     ) -> DomainResult<Self> {
         let dummy_hash = hash_password("a password no account has".to_owned()).await?;
         Ok(Self {
             users,
             units,
             members,
+            sessions,
             cache,
-            local,
+            audit,
             profiles: Arc::default(),
             dummy_hash,
         })
@@ -184,93 +198,81 @@ impl AccountService {
         Arc::clone(&self.profiles)
     }
 
-    /// Drops a user's cached profile (after any change to the user).
+    /// Drops a user's cached profile after a change: a tombstone, so a reader that fetched the
+    /// old row just before cannot cache it again.
     pub async fn forget(&self, id: UserId) {
-        if let Err(e) = self.cache.delete(&[profile_key(id)]).await {
-            tracing::warn!(user_id = id.0, error = %e, "could not evict a cached profile; it expires with its TTL");
+        if let Err(e) = self
+            .cache
+            .set(&profile_key(id), STALE, PROFILE_TOMBSTONE_TTL)
+            .await
+        {
+            tracing::warn!(user_id = id.0, error = %e, "could not drop a cached profile; the cache forgets profiles when it recovers");
         }
     }
 
     /// Ends a user's sessions (but `keep`) after its password changed or it was locked out.
-    async fn end_sessions(&self, id: UserId, keep: Option<&SessionId>) {
-        match end_all_sessions(self.cache.as_ref(), id, keep).await {
-            Ok(0) => {}
-            Ok(ended) => tracing::info!(user_id = id.0, ended, "sessions ended"),
-            Err(_) => tracing::warn!(
-                user_id = id.0,
-                "could not end the sessions of a changed user; they end with their TTL"
-            ),
+    async fn end_sessions(&self, id: UserId, keep: Option<&SessionId>) -> DomainResult<()> {
+        let ended = self.sessions.end_all(id, keep).await?;
+        if ended > 0 {
+            tracing::info!(user_id = id.0, ended, "sessions ended");
         }
+        Ok(())
     }
 
-    /// Creates a user (administrators only, except at bootstrap).
+    /// Creates a user (administrators only).
     pub async fn create_user(&self, actor: &Actor, input: CreateUser) -> DomainResult<User> {
         actor.require_admin()?;
-        self.insert(input).await
+        let user = self.insert(input).await?;
+        self.record(
+            actor,
+            AuditAction::UserCreated,
+            user.id,
+            json!({"is_admin": user.is_admin, "is_treasurer": user.is_treasurer,
+                   "org_unit_id": user.org_unit.as_ref().map(|u| u.id.0)}),
+        )
+        .await;
+        Ok(user)
     }
 
-    /// The user whose email, password and (when enabled) one-time code match. A wrong email
-    /// or password is `Unauthenticated`, the same for both; then a missing code is
-    /// `OtpRequired` and a wrong, stale or reused one `OtpInvalid`.
-    pub async fn authenticate(
-        &self,
-        email: &str,
-        password: &str,
-        otp_code: Option<&str>,
-    ) -> DomainResult<User> {
+    /// The user whose email and password match, if active; `None` for anything else, after the
+    /// same work (an unknown email is checked against a dummy hash, so timing tells nothing).
+    pub async fn check_password(&self, email: &str, password: &str) -> DomainResult<Option<User>> {
         let user = match Email::parse(email) {
             Ok(email) => self.users.user_by_email(&email).await?,
             Err(_) => None,
         };
         let hash = user
             .as_ref()
-            .map_or(self.dummy_hash.as_str(), |u| u.password_hash.as_str());
-        let matches = verify_password(password.to_owned(), hash.to_owned()).await;
-        let user = match user {
-            Some(user) if matches && user.is_active => user,
-            _ => {
-                return Err(DomainError::Unauthenticated(
-                    "invalid email or password".into(),
-                ))
-            }
-        };
-        if user.otp_enabled {
-            let code = otp_code.ok_or(DomainError::OtpRequired)?;
-            if !self.code_accepted(&user, code).await? {
-                return Err(DomainError::OtpInvalid);
-            }
-        }
-        Ok(user)
+            .map_or(self.dummy_hash.clone(), |u| u.password_hash.clone());
+        let matches = verify_password(password.to_owned(), hash).await;
+        Ok(user.filter(|u| matches && u.is_active))
     }
 
-    /// Whether `code` is right for the user's stored secret and not used before (see
-    /// `accept_once`).
-    async fn code_accepted(&self, user: &User, code: &str) -> DomainResult<bool> {
+    /// Whether `code` is right for the user's secret and for a later time step than any code
+    /// accepted before (so a code works once, on every instance, whatever the cache holds).
+    pub async fn accept_code(&self, user: &User, code: &str, unix: u64) -> DomainResult<bool> {
         let secret = stored_secret(user)?;
-        Ok(accept_once(
-            self.cache.as_ref(),
-            self.local.as_ref(),
-            user.id,
-            &secret,
-            code,
-            unix_now(),
-        )
-        .await)
+        match secret.matching_step(code, unix) {
+            Some(step) => self.users.advance_otp_step(user.id, step).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Whether `code` is one of the user's unused recovery codes; it is used up if so.
+    pub async fn use_recovery_code(&self, user: &User, code: &str) -> DomainResult<bool> {
+        self.users
+            .use_recovery_code(user.id, &recovery_hash(code))
+            .await
     }
 
     /// Starts enrolment: a new secret for the caller, kept until a correct code enables it.
     pub async fn otp_setup(&self, actor: &Actor) -> DomainResult<(User, OtpSecret)> {
-        let user = self
-            .users
-            .user_by_id(actor.user_id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))?;
+        let user = self.stored(actor.user_id).await?;
         if user.otp_enabled {
-            return Err(DomainError::Conflict {
-                code: ErrorCode::OtpAlreadyEnabled,
-                message: "one-time codes are already enabled: disable them first to enrol again"
-                    .into(),
-            });
+            return Err(DomainError::conflict(
+                ErrorCode::OtpAlreadyEnabled,
+                "one-time codes are already enabled: disable them first to enrol again",
+            ));
         }
         let secret = OtpSecret::generate();
         self.users
@@ -279,123 +281,132 @@ impl AccountService {
         Ok((user, secret))
     }
 
-    /// Turns one-time codes on after a correct code for the enrolled secret; answers whether
-    /// anything changed (already on is not an error).
-    pub async fn otp_enable(&self, actor: &Actor, code: &str) -> DomainResult<bool> {
-        let user = self
-            .users
-            .user_by_id(actor.user_id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))?;
+    /// Turns one-time codes on after a correct code for the enrolled secret, and answers ten
+    /// fresh recovery codes (replacing any earlier ones); `None` when codes were on already.
+    pub async fn otp_enable(
+        &self,
+        actor: &Actor,
+        code: &str,
+        unix: u64,
+    ) -> DomainResult<Option<RecoveryCodes>> {
+        let user = self.stored(actor.user_id).await?;
         if user.otp_enabled {
-            return Ok(false);
+            return Ok(None);
         }
         if user.otp_secret.is_none() {
-            return Err(DomainError::Conflict {
-                code: ErrorCode::OtpNotEnrolled,
-                message: "call /api/auth/otp/setup first".into(),
-            });
+            return Err(DomainError::conflict(
+                ErrorCode::OtpNotEnrolled,
+                "call /api/auth/otp/setup first",
+            ));
         }
-        if !self.code_accepted(&user, code).await? {
+        if !self.accept_code(&user, code, unix).await? {
             return Err(DomainError::invalid(
                 "code",
                 "the code is wrong or already used",
             ));
         }
+        let recovery = RecoveryCodes::generate();
+        self.users
+            .replace_recovery_codes(user.id, &recovery.hashes)
+            .await?;
         self.users
             .set_otp(user.id, user.otp_secret.as_deref(), true)
             .await?;
         self.forget(user.id).await;
+        self.record(actor, AuditAction::OtpEnabled, user.id, json!({}))
+            .await;
         tracing::info!(user_id = user.id.0, "one-time codes enabled");
-        Ok(true)
+        Ok(Some(recovery))
     }
 
     /// Turns one-time codes off; needs a current code. Answers whether anything changed
     /// (already off is not an error).
-    pub async fn otp_disable(&self, actor: &Actor, code: &str) -> DomainResult<bool> {
-        let user = self
-            .users
-            .user_by_id(actor.user_id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))?;
+    pub async fn otp_disable(&self, actor: &Actor, code: &str, unix: u64) -> DomainResult<bool> {
+        let user = self.stored(actor.user_id).await?;
         if !user.otp_enabled {
             return Ok(false);
         }
-        if !self.code_accepted(&user, code).await? {
+        if !self.accept_code(&user, code, unix).await? {
             return Err(DomainError::invalid(
                 "code",
                 "the code is wrong or already used",
             ));
         }
-        self.users.set_otp(user.id, None, false).await?;
-        self.forget(user.id).await;
-        tracing::info!(user_id = user.id.0, "one-time codes disabled");
+        self.turn_off_codes(actor, &user).await?;
         Ok(true)
     }
 
-    /// The active user behind an id (inactive users' tokens stop working).
-    /// Served from `user:<id>:profile` when cached (30 minutes; evicted on every change), without
-    /// its password hash.
-    pub async fn user(&self, id: UserId) -> DomainResult<User> {
-        let cached = self.cache.get(&profile_key(id)).await.ok().flatten();
-        self.profile(id, cached).await
+    /// Turns a user's one-time codes off (administrators only), for someone who lost both the
+    /// authenticator and the recovery codes.
+    pub async fn disable_user_otp(&self, actor: &Actor, id: UserId) -> DomainResult<User> {
+        actor.require_admin()?;
+        let user = self.stored(id).await?;
+        self.turn_off_codes(actor, &user).await?;
+        self.stored(id).await
     }
 
-    /// The active user behind an access token, read in one cache round trip with the token's
-    /// state: a logged-out token (`revoked_jti:<jti>`) or an ended session is `Unauthenticated`.
-    /// When the cache cannot answer, the token's signature and expiry (minutes) are all that is
-    /// checked, so a Redis outage logs nobody out.
-    pub async fn user_for_access(
+    async fn turn_off_codes(&self, actor: &Actor, user: &User) -> DomainResult<()> {
+        self.users.set_otp(user.id, None, false).await?;
+        self.users.replace_recovery_codes(user.id, &[]).await?;
+        self.forget(user.id).await;
+        self.record(
+            actor,
+            AuditAction::OtpDisabled,
+            user.id,
+            json!({"by_admin": actor.user_id != user.id}),
+        )
+        .await;
+        tracing::info!(user_id = user.id.0, "one-time codes disabled");
+        Ok(())
+    }
+
+    /// Sets a new password for a user who forgot theirs (administrators only): every session of
+    /// the user ends, and the user must choose a new password at the next login before anything
+    /// else.
+    pub async fn reset_password(
         &self,
+        actor: &Actor,
         id: UserId,
-        session: Option<&SessionId>,
-        jti: &str,
+        password: &str,
     ) -> DomainResult<User> {
-        let mut keys = vec![profile_key(id), revoked_jti_key(jti)];
-        keys.extend(session.map(session_key));
-        let (cached, live) = match self.cache.get_many(&keys).await {
-            Ok(mut values) => {
-                let session_live = match session {
-                    Some(_) => {
-                        values.pop().flatten().and_then(|raw| session_owner(&raw)) == Some(id)
-                    }
-                    None => true,
-                };
-                let revoked = values.pop().flatten().is_some();
-                (values.pop().flatten(), session_live && !revoked)
-            }
-            Err(_) => (None, true),
+        actor.require_admin()?;
+        self.stored(id).await?;
+        let password = NewPassword::parse(password)?;
+        let update = UserUpdate {
+            password_hash: Some(hash_password(password.expose().to_owned()).await?),
+            must_change_password: Some(true),
+            ..UserUpdate::default()
         };
-        if !live {
-            return Err(DomainError::Unauthenticated(
-                "the session has ended: log in again".into(),
-            ));
-        }
-        self.profile(id, cached).await
+        let user = self.users.update_user(id, &update).await?;
+        self.forget(id).await;
+        self.end_sessions(id, None).await?;
+        self.record(actor, AuditAction::PasswordReset, id, json!({}))
+            .await;
+        Ok(user)
     }
 
-    /// The user from its cached profile, or from the store (caching it) on a miss.
-    async fn profile(&self, id: UserId, cached: Option<String>) -> DomainResult<User> {
-        let cached = cached
-            .and_then(|raw| serde_json::from_str::<CachedProfile>(&raw).ok())
+    /// The active user behind an id, from its cached profile (`cached`, read by the caller in
+    /// the request's one cache round trip) or the database, caching it then unless a change just
+    /// left a tombstone. An inactive or missing user is `NotFound`.
+    pub async fn profile(&self, id: UserId, cached: Option<String>) -> DomainResult<User> {
+        let fresh = cached
+            .as_deref()
+            .filter(|raw| *raw != STALE)
+            .and_then(|raw| serde_json::from_str::<CachedProfile>(raw).ok())
             .and_then(CachedProfile::into_user);
-        let user = match cached {
+        let user = match fresh {
             Some(user) => {
                 self.profiles.hit();
                 user
             }
             None => {
                 self.profiles.miss();
-                let user = self
-                    .users
-                    .user_by_id(id)
-                    .await?
-                    .ok_or(DomainError::NotFound("user"))?;
+                let user = self.stored(id).await?;
                 if let Ok(raw) = serde_json::to_string(&CachedProfile::of(&user)) {
                     // A failed write only costs the next request a query.
                     let _ = self
                         .cache
-                        .set(&profile_key(id), &raw, USER_PROFILE_TTL)
+                        .set_if_absent(&profile_key(id), &raw, USER_PROFILE_TTL)
                         .await;
                 }
                 user
@@ -403,6 +414,19 @@ impl AccountService {
         };
         Some(user)
             .filter(|u| u.is_active)
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    /// The active user behind an id (API tokens, refreshes).
+    pub async fn user(&self, id: UserId) -> DomainResult<User> {
+        let cached = self.cache.get(&profile_key(id)).await.ok().flatten();
+        self.profile(id, cached).await
+    }
+
+    async fn stored(&self, id: UserId) -> DomainResult<User> {
+        self.users
+            .user_by_id(id)
+            .await?
             .ok_or(DomainError::NotFound("user"))
     }
 
@@ -417,10 +441,7 @@ impl AccountService {
         if !actor.is_admin && actor.user_id != id {
             return Err(DomainError::NotFound("user"));
         }
-        self.users
-            .user_by_id(id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))
+        self.stored(id).await
     }
 
     /// Changes a user (administrators only). An administrator cannot demote, deactivate or
@@ -432,10 +453,7 @@ impl AccountService {
         change: ChangeUser,
     ) -> DomainResult<User> {
         actor.require_admin()?;
-        self.users
-            .user_by_id(id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))?;
+        let before = self.stored(id).await?;
         if id == actor.user_id
             && (change.is_admin == Some(false) || change.is_active == Some(false))
         {
@@ -447,13 +465,23 @@ impl AccountService {
         let user = self.users.update_user(id, &update).await?;
         self.forget(id).await;
         if update.password_hash.is_some() || update.is_active == Some(false) {
-            self.end_sessions(id, None).await;
+            self.end_sessions(id, None).await?;
+        }
+        let changes = security_changes(&before, &user, update.password_hash.is_some());
+        if !changes.is_empty() {
+            self.record(
+                actor,
+                AuditAction::UserUpdated,
+                id,
+                json!({ "changes": changes }),
+            )
+            .await;
         }
         Ok(user)
     }
 
-    /// Changes the caller's own name and password; a new password needs the current one and
-    /// ends every other session of the caller (all but `current`).
+    /// Changes the caller's own name and password; a new password needs the current one, ends
+    /// every other session of the caller (all but `current`) and clears a pending reset.
     pub async fn update_self(
         &self,
         actor: &Actor,
@@ -462,37 +490,49 @@ impl AccountService {
         password: Option<String>,
         current_password: Option<String>,
     ) -> DomainResult<User> {
-        let me = self
-            .users
-            .user_by_id(actor.user_id)
-            .await?
-            .ok_or(DomainError::NotFound("user"))?;
-        let current_ok = match current_password {
-            Some(current) => verify_password(current, me.password_hash.clone()).await,
-            None => false,
-        };
-        if password.is_some() && !current_ok {
+        let me = self.stored(actor.user_id).await?;
+        if password.is_some() && !self.password_is(&me, current_password).await {
             return Err(DomainError::invalid(
                 "current_password",
                 "must be your current password to set a new one",
             ));
         }
-        let update = self
+        let mut update = self
             .parse_change(ChangeUser {
                 name,
                 password,
                 ..ChangeUser::default()
             })
             .await?;
+        let changed_password = update.password_hash.is_some();
+        if changed_password {
+            update.must_change_password = Some(false);
+        }
         let user = self.users.update_user(actor.user_id, &update).await?;
         self.forget(actor.user_id).await;
-        if update.password_hash.is_some() {
-            self.end_sessions(actor.user_id, current).await;
+        if changed_password {
+            self.end_sessions(actor.user_id, current).await?;
+            self.record(actor, AuditAction::PasswordChanged, me.id, json!({}))
+                .await;
         }
         Ok(user)
     }
 
-    /// Deletes a user (administrators only, not themselves); one with files is `user_in_use`.
+    /// Whether `given` is the user's password (false when none was given).
+    pub async fn password_is(&self, user: &User, given: Option<String>) -> bool {
+        match given {
+            Some(given) => verify_password(given, user.password_hash.clone()).await,
+            None => false,
+        }
+    }
+
+    /// The stored user behind an actor (with its password hash), for checks of its password.
+    pub async fn own_account(&self, actor: &Actor) -> DomainResult<User> {
+        self.stored(actor.user_id).await
+    }
+
+    /// Deletes a user (administrators only, not themselves); one that files or payments refer
+    /// to is `user_in_use` (deactivate it instead).
     pub async fn delete_user(&self, actor: &Actor, id: UserId) -> DomainResult<()> {
         actor.require_admin()?;
         if id == actor.user_id {
@@ -500,11 +540,21 @@ impl AccountService {
                 "administrators cannot delete themselves",
             ));
         }
+        let before = self.stored(id).await?;
         if !self.users.delete_user(id).await? {
             return Err(DomainError::NotFound("user"));
         }
         self.forget(id).await;
-        self.end_sessions(id, None).await;
+        self.end_sessions(id, None).await?;
+        self.record(
+            actor,
+            AuditAction::UserDeleted,
+            id,
+            json!({"before": {"email": before.email.as_str(), "name": before.name,
+                   "is_admin": before.is_admin, "is_treasurer": before.is_treasurer,
+                   "org_unit_id": before.org_unit.as_ref().map(|u| u.id.0)}}),
+        )
+        .await;
         Ok(())
     }
 
@@ -526,9 +576,7 @@ impl AccountService {
             .map(NewPassword::parse)
             .map(|r| collect_field(r, &mut errors));
         if let Some(Some(id)) = change.org_unit_id {
-            if self.units.unit(id).await?.is_none() {
-                errors.push(FieldError::new("org_unit_id", "no such org unit"));
-            }
+            self.check_unit(id, &mut errors).await?;
         }
         if let Some(Some(id)) = change.member_id {
             self.check_member(id, &mut errors).await?;
@@ -547,9 +595,18 @@ impl AccountService {
             is_admin: change.is_admin,
             is_treasurer: change.is_treasurer,
             is_active: change.is_active,
+            must_change_password: None,
             org_unit_id: change.org_unit_id,
             member_id: change.member_id,
         })
+    }
+
+    /// Adds a field error when no unit has this id.
+    async fn check_unit(&self, id: OrgUnitId, errors: &mut Vec<FieldError>) -> DomainResult<()> {
+        if self.units.unit(id).await?.is_none() {
+            errors.push(FieldError::new("org_unit_id", "no such org unit"));
+        }
+        Ok(())
     }
 
     /// Adds a field error when no member has this id.
@@ -582,7 +639,7 @@ impl AccountService {
             return Ok(false);
         }
         let admin = self
-            .insert(CreateUser {
+            .create_without_caller(CreateUser {
                 email: email.to_owned(),
                 password: password.to_owned(),
                 name: "Administrator".to_owned(),
@@ -598,16 +655,27 @@ impl AccountService {
         Ok(true)
     }
 
-    /// Creates a user without a caller (the command line).
-    pub async fn insert(&self, input: CreateUser) -> DomainResult<User> {
+    /// Creates a user without a caller (start-up and the command line); recorded in the audit
+    /// log with no actor.
+    pub async fn create_without_caller(&self, input: CreateUser) -> DomainResult<User> {
+        let user = self.insert(input).await?;
+        self.audit
+            .record(
+                NewAuditEvent::new(AuditAction::UserCreated, None)
+                    .subject(format!("user:{}", user.id.0))
+                    .detail(json!({"is_admin": user.is_admin, "by": "command line or start-up"})),
+            )
+            .await;
+        Ok(user)
+    }
+
+    async fn insert(&self, input: CreateUser) -> DomainResult<User> {
         let mut errors: Vec<FieldError> = Vec::new();
         let email = collect_field(Email::parse(&input.email), &mut errors);
         let name = collect_field(UserName::parse(&input.name), &mut errors);
         let password = collect_field(NewPassword::parse(&input.password), &mut errors);
         if let Some(id) = input.org_unit_id {
-            if self.units.unit(id).await?.is_none() {
-                errors.push(FieldError::new("org_unit_id", "no such org unit"));
-            }
+            self.check_unit(id, &mut errors).await?;
         }
         if let Some(id) = input.member_id {
             self.check_member(id, &mut errors).await?;
@@ -618,7 +686,8 @@ impl AccountService {
             return Err(DomainError::Validation(errors));
         };
         let password_hash = hash_password(password.expose().to_owned()).await?;
-        self.users
+        let user = self
+            .users
             .insert_user(NewUser {
                 email,
                 name,
@@ -628,8 +697,52 @@ impl AccountService {
                 org_unit_id: input.org_unit_id,
                 member_id: input.member_id,
             })
-            .await
+            .await?;
+        Ok(user)
     }
+
+    /// Records an act of `actor` on user `subject`.
+    async fn record(&self, actor: &Actor, action: AuditAction, subject: UserId, detail: Value) {
+        self.audit
+            .record(
+                NewAuditEvent::new(action, Some(actor.user_id))
+                    .subject(format!("user:{}", subject.0))
+                    .from_ip(actor.ip.clone())
+                    .detail(detail),
+            )
+            .await;
+    }
+}
+
+/// What changed that matters to security, as `{"field": [before, after]}` (never a password).
+fn security_changes(before: &User, after: &User, password: bool) -> Map<String, Value> {
+    let mut changes = Map::new();
+    let mut note = |field: &str, from: Value, to: Value| {
+        if from != to {
+            changes.insert(field.to_owned(), json!([from, to]));
+        }
+    };
+    note("is_admin", json!(before.is_admin), json!(after.is_admin));
+    note(
+        "is_treasurer",
+        json!(before.is_treasurer),
+        json!(after.is_treasurer),
+    );
+    note("is_active", json!(before.is_active), json!(after.is_active));
+    note(
+        "email",
+        json!(before.email.as_str()),
+        json!(after.email.as_str()),
+    );
+    note(
+        "org_unit_id",
+        json!(before.org_unit.as_ref().map(|u| u.id.0)),
+        json!(after.org_unit.as_ref().map(|u| u.id.0)),
+    );
+    if password {
+        changes.insert("password".to_owned(), json!("changed"));
+    }
+    changes
 }
 
 /// The enrolled secret of a user, or an error if the stored one is unusable.
@@ -641,10 +754,6 @@ fn stored_secret(user: &User) -> DomainResult<OtpSecret> {
             user.id.0
         ))
     })
-}
-
-fn unix_now() -> u64 {
-    u64::try_from(Utc::now().timestamp()).unwrap_or_default()
 }
 
 /// Cached profiles carry their unit's path, which decides their scope: a move of the tree

@@ -1,42 +1,41 @@
-//! Login sessions: refresh tokens kept in the cache as `session:<id>`, rotated on every use, with
-//! an index per user (`user_sessions:<user id>`) so "log out everywhere" is one call.
+//! Login sessions. A session is a row in the database, cached as `session:<id>`: the database is
+//! the truth and the cache only spares it a read per request (as Django's `cached_db`
+//! sessions), so a Redis restart or eviction costs a read, never a login.
 //!
 //! A refresh token is `<session id>.<generation>.<mac>`: the MAC (HMAC-SHA256 under a key derived
-//! from the server secret) proves the server issued that generation. The cache holds only the
-//! session's current generation, never a token, so a copy of the cache yields nothing usable.
-//! Each use moves the session to the next generation; presenting an older one means the token
-//! was copied, and ends the whole session (the token family).
+//! from the server secret) proves the server issued that generation. Nothing stored is a token,
+//! so a copy of the database or the cache yields nothing usable. Each use moves the session to
+//! its next generation with one compare-and-set in the database, so two uses of one token never
+//! both succeed, and a refresh racing a logout cannot bring the ended session back; presenting
+//! an older generation means the token was copied, and ends the whole session.
+//!
+//! The cache is kept coherent by two rules: whoever ends a session writes a tombstone under its
+//! key (for as long as an access token of it can live), and whoever fills the cache from the
+//! database does so only when the key is absent. A reader that saw the row just before it was
+//! deleted therefore cannot put it back.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::shared::cache::{Cache, CacheError};
+use crate::shared::cache::Cache;
 use crate::shared::time::Clock;
 use crate::shared::{DomainError, DomainResult, UserId};
 
-/// The key namespace of sessions.
+/// The key namespace of cached sessions.
 pub const SESSION_NAMESPACE: &str = "session";
+/// What a cached session key holds once the session has ended.
+const ENDED: &str = "ended";
 
 /// The cache key of a session: `session:<id>`.
 pub fn session_key(id: &SessionId) -> String {
     format!("{SESSION_NAMESPACE}:{}", id.0)
-}
-
-/// The cache key of a user's session index: `user_sessions:<user id>`.
-pub fn user_sessions_key(user: UserId) -> String {
-    format!("user_sessions:{}", user.0)
-}
-
-/// The cache key that refuses a logged-out access token until it expires: `revoked_jti:<jti>`.
-pub fn revoked_jti_key(jti: &str) -> String {
-    format!("revoked_jti:{jti}")
 }
 
 /// A session's id: 32 lowercase hex digits.
@@ -71,13 +70,49 @@ impl RefreshToken {
     }
 }
 
-/// What the cache holds of a session.
-#[derive(Serialize, Deserialize)]
-struct SessionRecord {
-    user_id: i64,
-    generation: u64,
-    created_at: DateTime<Utc>,
-    refreshed_at: DateTime<Utc>,
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Its id.
+    pub id: SessionId,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// How many times it was refreshed: the generation of its one valid refresh token.
+    pub generation: u64,
+    /// The login.
+    pub created_at: DateTime<Utc>,
+    /// The last refresh (the login at first).
+    pub refreshed_at: DateTime<Utc>,
+    /// When it ends unless refreshed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the sessions need from storage.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Stores a new session.
+    async fn insert_session(&self, session: &Session) -> DomainResult<()>;
+    /// The session with this id, if it exists (expired or not).
+    async fn session(&self, id: &SessionId) -> DomainResult<Option<Session>>;
+    /// Moves the session from `generation` to the next one and answers it, if it is still at
+    /// `generation`, has not expired at `now` and was created after `oldest`; otherwise changes
+    /// nothing and answers `None`. One atomic step.
+    async fn advance_session(
+        &self,
+        id: &SessionId,
+        generation: u64,
+        now: DateTime<Utc>,
+        oldest: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> DomainResult<Option<Session>>;
+    /// Deletes a session; answers whether it existed.
+    async fn delete_session(&self, id: &SessionId) -> DomainResult<bool>;
+    /// Deletes every session of `user` but `keep`; answers the ids deleted.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<&SessionId>,
+    ) -> DomainResult<Vec<SessionId>>;
 }
 
 /// A new session and its first refresh token.
@@ -103,33 +138,39 @@ pub enum Refresh {
     },
 }
 
-/// Starts, rotates and ends sessions.
+/// Starts, rotates, checks and ends sessions.
 pub struct SessionService {
+    sessions: Arc<dyn SessionRepo>,
     cache: Arc<dyn Cache>,
     clock: Arc<dyn Clock>,
     signer: Signer,
     ttl: Duration,
     max_age: Duration,
+    /// How long a tombstone stays: as long as an access token of an ended session can live.
+    tombstone_ttl: Duration,
 }
 
 const INVALID: &str = "the refresh token is invalid or expired";
 
 impl SessionService {
-    /// Sessions in `cache` that end `ttl` after their last refresh, and `max_age` after the
-    /// login however often they are refreshed; tokens are MACed with `key`.
+    /// Sessions that end `ttl` after their last refresh and `max_age` after the login however
+    /// often they are refreshed; refresh tokens are MACed with `key`; access tokens live
+    /// `access_ttl` (so that is how long an ended session's tombstone must stay in the cache).
     pub fn new(
+        sessions: Arc<dyn SessionRepo>,
         cache: Arc<dyn Cache>,
         clock: Arc<dyn Clock>,
         key: &[u8],
-        ttl: Duration,
-        max_age: Duration,
+        lifetimes: SessionLifetimes,
     ) -> Self {
         Self {
+            sessions,
             cache,
             clock,
             signer: Signer(key.to_vec()),
-            ttl,
-            max_age,
+            ttl: lifetimes.idle,
+            max_age: lifetimes.max_age,
+            tombstone_ttl: lifetimes.access_token + Duration::from_secs(60),
         }
     }
 
@@ -138,21 +179,21 @@ impl SessionService {
         self.ttl
     }
 
-    /// Starts a session for `user`. `Unavailable` when the cache cannot store it: the caller
-    /// then goes on without a refresh token rather than refusing the login.
+    /// Starts a session for `user`.
     pub async fn start(&self, user: UserId) -> DomainResult<NewSession> {
-        let id = SessionId::generate();
         let now = self.clock.now();
-        let record = SessionRecord {
-            user_id: user.0,
+        let session = Session {
+            id: SessionId::generate(),
+            user_id: user,
             generation: 0,
             created_at: now,
             refreshed_at: now,
+            expires_at: now + span(self.ttl),
         };
-        self.store(&id, &record).await?;
+        self.sessions.insert_session(&session).await?;
         Ok(NewSession {
-            refresh_token: self.signer.token(&id, 0),
-            id,
+            refresh_token: self.signer.token(&session.id, 0),
+            id: session.id,
             user_id: user,
         })
     }
@@ -164,101 +205,139 @@ impl SessionService {
             .signer
             .verify(token)
             .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
-        let mut record = self
-            .record(&id)
-            .await?
-            .ok_or_else(|| DomainError::Unauthenticated(INVALID.into()))?;
-        let user_id = UserId(record.user_id);
-        if generation < record.generation {
-            self.end(&id).await?;
-            return Ok(Refresh::Reused { id, user_id });
+        let now = self.clock.now();
+        let advanced = self
+            .sessions
+            .advance_session(
+                &id,
+                generation,
+                now,
+                now - span(self.max_age),
+                now + span(self.ttl),
+            )
+            .await?;
+        if let Some(session) = advanced {
+            return Ok(Refresh::Rotated(NewSession {
+                refresh_token: self.signer.token(&id, session.generation),
+                user_id: session.user_id,
+                id,
+            }));
         }
-        if generation > record.generation {
+        // Not advanced: find out why, for the answer.
+        let Some(session) = self.sessions.session(&id).await? else {
             return Err(DomainError::Unauthenticated(INVALID.into()));
+        };
+        if generation < session.generation {
+            self.end(&id).await?;
+            return Ok(Refresh::Reused {
+                id,
+                user_id: session.user_id,
+            });
         }
-        let age = (self.clock.now() - record.created_at)
-            .to_std()
-            .unwrap_or_default();
-        if age > self.max_age {
+        if session.created_at <= now - span(self.max_age) {
             self.end(&id).await?;
             return Err(DomainError::Unauthenticated(
                 "the session is too old: log in again".into(),
             ));
         }
-        // Two refreshes racing with the same token both write the next generation and both
-        // answer its token: the MAC is deterministic, so the family never forks.
-        record.generation += 1;
-        record.refreshed_at = self.clock.now();
-        self.store(&id, &record).await?;
-        Ok(Refresh::Rotated(NewSession {
-            refresh_token: self.signer.token(&id, record.generation),
-            id,
-            user_id,
-        }))
+        if session.expires_at <= now {
+            self.end(&id).await?;
+        }
+        Err(DomainError::Unauthenticated(INVALID.into()))
+    }
+
+    /// Whether `session` is live and `user`'s: from the cache when it knows, else the database
+    /// (and the cache learns it, unless a tombstone says it ended meanwhile). `cached` is what
+    /// the caller already read under [`session_key`] (one round trip for the request's checks).
+    pub async fn is_live(
+        &self,
+        session: &SessionId,
+        user: UserId,
+        cached: Option<String>,
+    ) -> DomainResult<bool> {
+        match cached.as_deref() {
+            Some(ENDED) => return Ok(false),
+            Some(owner) => return Ok(owner.parse::<i64>().ok() == Some(user.0)),
+            None => {}
+        }
+        let now = self.clock.now();
+        let stored = self
+            .sessions
+            .session(session)
+            .await?
+            .filter(|s| s.expires_at > now);
+        if let Some(stored) = &stored {
+            let left = (stored.expires_at - now).to_std().unwrap_or_default();
+            let _ = self
+                .cache
+                .set_if_absent(
+                    &session_key(session),
+                    &stored.user_id.0.to_string(),
+                    left.min(self.tombstone_ttl),
+                )
+                .await;
+        }
+        Ok(stored.is_some_and(|s| s.user_id == user))
+    }
+
+    /// The session a refresh token belongs to, if it is `user`'s (a client logging out sends
+    /// the token it holds; someone else's token ends nothing).
+    pub async fn owned_by(&self, token: &str, user: UserId) -> DomainResult<Option<SessionId>> {
+        let Some((id, _)) = self.signer.verify(token) else {
+            return Ok(None);
+        };
+        Ok(self
+            .sessions
+            .session(&id)
+            .await?
+            .filter(|s| s.user_id == user)
+            .map(|s| s.id))
     }
 
     /// Ends one session (absent is fine).
     pub async fn end(&self, id: &SessionId) -> DomainResult<()> {
-        if let Some(record) = self.record(id).await? {
-            self.cache
-                .remove_member(&user_sessions_key(UserId(record.user_id)), id.as_str())
-                .await
-                .map_err(unavailable)?;
-        }
-        self.cache
-            .delete(&[session_key(id)])
-            .await
-            .map_err(unavailable)?;
+        self.sessions.delete_session(id).await?;
+        self.bury(std::slice::from_ref(id)).await;
         Ok(())
     }
 
     /// Ends every session of `user`, except `keep` when given; answers how many ended.
     pub async fn end_all(&self, user: UserId, keep: Option<&SessionId>) -> DomainResult<u64> {
-        end_all_sessions(self.cache.as_ref(), user, keep).await
+        let ended = self.sessions.delete_user_sessions(user, keep).await?;
+        self.bury(&ended).await;
+        Ok(ended.len() as u64)
     }
 
-    /// Refuses the access token `jti` until `expires_at` (logout of a token that is still valid).
-    pub async fn refuse_access_token(
-        &self,
-        jti: &str,
-        expires_at: DateTime<Utc>,
-    ) -> DomainResult<()> {
-        let left = (expires_at - self.clock.now()).to_std().unwrap_or_default();
-        if left.is_zero() {
-            return Ok(());
+    /// Writes tombstones for ended sessions. When the cache cannot take them, its entries of
+    /// these sessions may outlive them until it is back: the cache drops every session entry
+    /// when it recovers (`SESSION_NAMESPACE` is among the namespaces it forgets then).
+    async fn bury(&self, ended: &[SessionId]) {
+        if ended.is_empty() {
+            return;
         }
-        self.cache
-            .set(&revoked_jti_key(jti), "1", left)
-            .await
-            .map_err(unavailable)
+        let entries: Vec<(String, String, Duration)> = ended
+            .iter()
+            .map(|id| (session_key(id), ENDED.to_owned(), self.tombstone_ttl))
+            .collect();
+        if let Err(e) = self.cache.set_many(&entries).await {
+            tracing::warn!(error = %e, "could not mark ended sessions in the cache; the cache forgets sessions when it recovers");
+        }
     }
+}
 
-    async fn record(&self, id: &SessionId) -> DomainResult<Option<SessionRecord>> {
-        let raw = self
-            .cache
-            .get(&session_key(id))
-            .await
-            .map_err(unavailable)?;
-        Ok(raw.and_then(|raw| serde_json::from_str(&raw).ok()))
-    }
+/// How long sessions and their access tokens live.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetimes {
+    /// An unused session ends this long after its last refresh (`JWT_REFRESH_TTL`).
+    pub idle: Duration,
+    /// A session ends this long after its login however often refreshed (`SESSION_MAX_AGE`).
+    pub max_age: Duration,
+    /// An access token lives this long (`JWT_ACCESS_TTL`).
+    pub access_token: Duration,
+}
 
-    async fn store(&self, id: &SessionId, record: &SessionRecord) -> DomainResult<()> {
-        let raw = serde_json::to_string(record)
-            .map_err(|e| DomainError::Unexpected(anyhow::Error::new(e)))?;
-        self.cache
-            .set(&session_key(id), &raw, self.ttl)
-            .await
-            .map_err(unavailable)?;
-        // The index lives as long as the newest session in it.
-        self.cache
-            .add_member(
-                &user_sessions_key(UserId(record.user_id)),
-                id.as_str(),
-                self.ttl,
-            )
-            .await
-            .map_err(unavailable)
-    }
+fn span(d: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 /// MACs refresh tokens with a key only the server knows.
@@ -288,45 +367,6 @@ impl Signer {
             .ok()
             .map(|()| (id, generation))
     }
-}
-
-/// Ends every session of `user` except `keep`, through its index; answers how many ended.
-pub async fn end_all_sessions(
-    cache: &dyn Cache,
-    user: UserId,
-    keep: Option<&SessionId>,
-) -> DomainResult<u64> {
-    let index = user_sessions_key(user);
-    let ended: Vec<String> = cache
-        .members(&index)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .filter(|id| keep.is_none_or(|keep| keep.as_str() != id))
-        .collect();
-    let keys: Vec<String> = ended
-        .iter()
-        .map(|id| format!("{SESSION_NAMESPACE}:{id}"))
-        .collect();
-    if !keys.is_empty() {
-        cache.delete(&keys).await.map_err(unavailable)?;
-    }
-    for id in &ended {
-        cache.remove_member(&index, id).await.map_err(unavailable)?;
-    }
-    Ok(ended.len() as u64)
-}
-
-fn unavailable(e: CacheError) -> DomainError {
-    tracing::warn!(error = %e, "the session store did not answer");
-    DomainError::Unavailable("the session store".into())
-}
-
-/// Whose session a cached session record is, if it is one.
-pub fn session_owner(raw: &str) -> Option<UserId> {
-    serde_json::from_str::<SessionRecord>(raw)
-        .ok()
-        .map(|r| UserId(r.user_id))
 }
 
 #[cfg(test)]

@@ -4,66 +4,74 @@ use chrono::{DateTime, Utc};
 
 use crate::shared::{DomainError, DomainResult, UserId};
 
-/// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditAction {
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
+        /// What happened.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum AuditAction {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl AuditAction {
+            /// Every action, for documentation and filters.
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)+];
+
+            /// The stored and shown name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+actions! {
     /// A login succeeded.
-    LoginSucceeded,
-    /// A login failed: wrong email or password, or a wrong one-time code (a missing one is the
-    /// first step of a two-step login, not a failure).
-    LoginFailed,
-    /// Too many attempts: a login or one-time code was refused by the rate limit.
-    RateLimited,
+    LoginSucceeded => "login_succeeded",
+    /// A login failed: wrong email or password, or a wrong one-time or recovery code (a missing
+    /// code is the first step of a two-step login, not a failure).
+    LoginFailed => "login_failed",
+    /// Too many attempts: a login, password check or one-time code was refused by its limit.
+    RateLimited => "rate_limited",
     /// A session was logged out.
-    Logout,
+    Logout => "logout",
     /// A retired refresh token came back; its session was ended.
-    RefreshTokenReused,
-    /// One-time codes were turned on.
-    OtpEnabled,
-    /// One-time codes were turned off.
-    OtpDisabled,
+    RefreshTokenReused => "refresh_token_reused",
+    /// One-time codes were turned on (and recovery codes handed out).
+    OtpEnabled => "otp_enabled",
+    /// One-time codes were turned off, by their owner or an administrator.
+    OtpDisabled => "otp_disabled",
+    /// A recovery code was used in place of a one-time code.
+    RecoveryCodeUsed => "recovery_code_used",
+    /// A user changed its own password.
+    PasswordChanged => "password_changed",
+    /// An administrator reset a user's password; the user must set a new one.
+    PasswordReset => "password_reset",
+    /// A user was created.
+    UserCreated => "user_created",
+    /// A user's administrator or treasurer flag, active flag, unit or email changed.
+    UserUpdated => "user_updated",
+    /// A user was deleted.
+    UserDeleted => "user_deleted",
     /// An API token was created.
-    TokenCreated,
+    TokenCreated => "token_created",
     /// An API token was revoked.
-    TokenRevoked,
+    TokenRevoked => "token_revoked",
     /// File URLs were removed from the cache.
-    CacheCleared,
+    CacheCleared => "cache_cleared",
+    /// A member was deleted.
+    MemberDeleted => "member_deleted",
+    /// Dues were deleted.
+    DuesDeleted => "dues_deleted",
+    /// A payment was deleted.
+    PaymentDeleted => "payment_deleted",
 }
 
 impl AuditAction {
-    /// Every action, for documentation and filters.
-    pub const ALL: [AuditAction; 10] = [
-        AuditAction::LoginSucceeded,
-        AuditAction::LoginFailed,
-        AuditAction::RateLimited,
-        AuditAction::Logout,
-        AuditAction::RefreshTokenReused,
-        AuditAction::OtpEnabled,
-        AuditAction::OtpDisabled,
-        AuditAction::TokenCreated,
-        AuditAction::TokenRevoked,
-        AuditAction::CacheCleared,
-    ];
-
-    /// The stored and shown name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::LoginSucceeded => "login_succeeded",
-            AuditAction::LoginFailed => "login_failed",
-            AuditAction::RateLimited => "rate_limited",
-            AuditAction::Logout => "logout",
-            AuditAction::RefreshTokenReused => "refresh_token_reused",
-            AuditAction::OtpEnabled => "otp_enabled",
-            AuditAction::OtpDisabled => "otp_disabled",
-            AuditAction::TokenCreated => "token_created",
-            AuditAction::TokenRevoked => "token_revoked",
-            AuditAction::CacheCleared => "cache_cleared",
-        }
-    }
-
     /// The action with this name.
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == raw)
+        Self::ALL.iter().copied().find(|a| a.as_str() == raw)
     }
 }
 

@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::shared::limits::Decision;
+
 /// Declares the codes once: the enum, its wire names and the list of all of them.
 macro_rules! error_codes {
     ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
@@ -163,6 +165,9 @@ pub enum DomainError {
     /// The content type of the bytes is not accepted here.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Over a rate limit; the decision says which, and when the window starts over.
+    #[error("too many attempts ({})", .0.policy.name)]
+    RateLimited(Decision),
     /// A dependency the operation cannot do without is down.
     #[error("{0} is unavailable")]
     Unavailable(String),
@@ -212,6 +217,7 @@ impl DomainError {
             DomainError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             DomainError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             DomainError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            DomainError::RateLimited(_) => ErrorCode::RateLimited,
             DomainError::Unavailable(_) => ErrorCode::ServiceUnavailable,
             DomainError::Unexpected(_) => ErrorCode::InternalError,
         }

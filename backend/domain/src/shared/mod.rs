@@ -7,6 +7,7 @@ pub mod counters;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod limits;
 pub mod paging;
 pub mod time;
 pub mod validation;

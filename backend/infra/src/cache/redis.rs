@@ -31,6 +31,9 @@ pub struct RedisSettings {
     pub command_timeout: Duration,
     /// Bound on one administrative call (SCAN over every key, INFO, batched UNLINK).
     pub admin_timeout: Duration,
+    /// Key prefixes (namespaces) dropped when Redis answers again after an outage, before the
+    /// cache is trusted: what changed meanwhile (a logout, a demotion) could not reach them.
+    pub forget_on_recovery: Vec<String>,
 }
 
 /// Checks a Redis URL parses; the message names what is wrong.
@@ -166,7 +169,11 @@ async fn recover(inner: Arc<Inner>) {
                     .await
                     .map_err(|e| e.to_string())
             };
-            if let Ok(Ok(_)) = tokio::time::timeout(inner.settings.connect_timeout, probe).await {
+            let answered = matches!(
+                tokio::time::timeout(inner.settings.connect_timeout, probe).await,
+                Ok(Ok(_))
+            );
+            if answered && forget_stale(&inner, &pool).await {
                 *inner.pool.write().unwrap_or_else(PoisonError::into_inner) = pool;
                 inner.degraded.store(false, Ordering::Release);
                 tracing::info!(
@@ -177,6 +184,59 @@ async fn recover(inner: Arc<Inner>) {
             }
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Drops the namespaces that must not outlive an outage (SCAN and UNLINK in batches, bounded by
+/// the admin timeout); answers whether it could.
+async fn forget_stale(inner: &Inner, pool: &Pool<RedisConnectionManager>) -> bool {
+    if inner.settings.forget_on_recovery.is_empty() {
+        return true;
+    }
+    let work = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?.clone();
+        let mut dropped = 0_u64;
+        for namespace in &inner.settings.forget_on_recovery {
+            let pattern = escape_glob(&format!("{}{namespace}", inner.settings.key_prefix));
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !keys.is_empty() {
+                    dropped += redis::cmd("UNLINK")
+                        .arg(&keys)
+                        .query_async::<u64>(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok::<u64, String>(dropped)
+    };
+    match tokio::time::timeout(inner.settings.admin_timeout, work).await {
+        Ok(Ok(dropped)) => {
+            tracing::info!(
+                dropped,
+                "dropped cache entries that may be stale after the outage"
+            );
+            true
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not drop stale entries after the outage; retrying");
+            false
+        }
+        Err(_) => false,
     }
 }
 

@@ -19,7 +19,8 @@ use super::{
 
 /// Users with their org unit's kind and path, which access needs on every request.
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.password_hash, u.is_admin, u.is_treasurer, \
-     u.is_active, u.otp_enabled, u.otp_secret, u.created_at, u.org_unit_id, u.member_id, \
+     u.is_active, u.otp_enabled, u.otp_secret, u.must_change_password, u.created_at, \
+     u.org_unit_id, u.member_id, \
      ou.kind AS unit_kind, ou.path AS unit_path";
 const USER_FROM: &str = "users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id";
 
@@ -45,6 +46,7 @@ fn user_from_row(row: &AnyRow) -> DomainResult<User> {
         is_treasurer: get_bool(row, "is_treasurer")?,
         is_active: get_bool(row, "is_active")?,
         otp_enabled: get_bool(row, "otp_enabled")?,
+        must_change_password: get_bool(row, "must_change_password")?,
         otp_secret: get(row, "otp_secret")?,
         org_unit,
         member_id: get::<Option<i64>>(row, "member_id")?.map(MemberId),
@@ -117,14 +119,65 @@ impl UserRepo for SqlStore {
     }
 
     async fn set_otp(&self, id: UserId, secret: Option<&str>, enabled: bool) -> DomainResult<()> {
-        sqlx::query("UPDATE users SET otp_secret = $2, otp_enabled = $3 WHERE id = $1")
+        // A new secret starts with no step used; enabling the enrolled one keeps the step its
+        // first code used.
+        sqlx::query(
+            "UPDATE users SET otp_last_step = CASE WHEN otp_secret = $2 THEN otp_last_step END, \
+             otp_secret = $2, otp_enabled = $3 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(secret)
+        .bind(enabled)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn advance_otp_step(&self, id: UserId, step: u64) -> DomainResult<bool> {
+        let step = i64::try_from(step).unwrap_or(i64::MAX);
+        let result = sqlx::query(
+            "UPDATE users SET otp_last_step = $2 \
+             WHERE id = $1 AND (otp_last_step IS NULL OR otp_last_step < $2)",
+        )
+        .bind(id.0)
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn replace_recovery_codes(&self, id: UserId, hashes: &[String]) -> DomainResult<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(id.0)
-            .bind(secret)
-            .bind(enabled)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(())
+        for hash in hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+                .bind(id.0)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn use_recovery_code(&self, id: UserId, hash: &str) -> DomainResult<bool> {
+        let result = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $3 \
+             WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(hash)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(result.rows_affected() == 1)
     }
 
     async fn list_users(&self, page: PageRequest) -> DomainResult<Page<User>> {
@@ -153,7 +206,8 @@ impl UserRepo for SqlStore {
              password_hash = COALESCE($4, password_hash), is_admin = COALESCE($5, is_admin), \
              is_treasurer = COALESCE($6, is_treasurer), is_active = COALESCE($7, is_active), \
              org_unit_id = CASE WHEN CAST($8 AS BIGINT) = 1 THEN CAST($9 AS BIGINT) ELSE org_unit_id END, \
-             member_id = CASE WHEN CAST($10 AS BIGINT) = 1 THEN CAST($11 AS BIGINT) ELSE member_id END \
+             member_id = CASE WHEN CAST($10 AS BIGINT) = 1 THEN CAST($11 AS BIGINT) ELSE member_id END, \
+             must_change_password = COALESCE($12, must_change_password) \
              WHERE id = $1",
         )
         .bind(id.0)
@@ -167,6 +221,7 @@ impl UserRepo for SqlStore {
         .bind(unit)
         .bind(set_member)
         .bind(member)
+        .bind(change.must_change_password)
         .execute(&self.pool)
         .await
         .map_err(user_write_error)?;

@@ -71,6 +71,9 @@ pub trait Policy: 'static {
     const ADMIN: bool;
     /// The scope an API token needs; `None`: only a login session may call.
     const API_SCOPE: Option<ApiScope>;
+    /// Whether a user whose password an administrator reset may call before choosing a new one
+    /// (only to read and change its own account, and to log out).
+    const DURING_PASSWORD_CHANGE: bool = false;
 }
 
 /// The rules a route can ask of its caller.
@@ -78,7 +81,7 @@ pub mod policy {
     use super::{ApiScope, Policy};
 
     macro_rules! policies {
-        ($($(#[$doc:meta])* $name:ident: admin = $admin:literal, token = $scope:expr;)+) => {$(
+        ($($(#[$doc:meta])* $name:ident: admin = $admin:literal, token = $scope:expr, reset = $reset:literal;)+) => {$(
             $(#[$doc])*
             #[derive(Debug)]
             pub struct $name;
@@ -86,26 +89,33 @@ pub mod policy {
             impl Policy for $name {
                 const ADMIN: bool = $admin;
                 const API_SCOPE: Option<ApiScope> = $scope;
+                const DURING_PASSWORD_CHANGE: bool = $reset;
             }
         )+};
     }
 
     policies! {
         /// Any user, or an API token with `read`.
-        Read: admin = false, token = Some(ApiScope::Read);
+        Read: admin = false, token = Some(ApiScope::Read), reset = false;
         /// Any user, or an API token with `write`.
-        Write: admin = false, token = Some(ApiScope::Write);
+        Write: admin = false, token = Some(ApiScope::Write), reset = false;
         /// A user logged in; API tokens cannot call (managing one's own login).
-        Session: admin = false, token = None;
+        Session: admin = false, token = None, reset = false;
+        /// Any user reading its own account, or an API token with `read`; also while a reset
+        /// password waits to be replaced.
+        OwnRead: admin = false, token = Some(ApiScope::Read), reset = true;
+        /// A user logged in, changing its own account or logging out; also while a reset
+        /// password waits to be replaced.
+        Own: admin = false, token = None, reset = true;
         /// An administrator, or an API token with `read`.
-        AdminRead: admin = true, token = Some(ApiScope::Read);
+        AdminRead: admin = true, token = Some(ApiScope::Read), reset = false;
         /// An administrator, or an API token with `write`.
-        AdminWrite: admin = true, token = Some(ApiScope::Write);
+        AdminWrite: admin = true, token = Some(ApiScope::Write), reset = false;
         /// An administrator logged in; API tokens cannot call (accounts and tokens, so a leaked
         /// token cannot mint more or make an administrator to log in as).
-        AdminSession: admin = true, token = None;
+        AdminSession: admin = true, token = None, reset = false;
         /// An administrator, or an API token with `cache:admin`.
-        CacheAdmin: admin = true, token = Some(ApiScope::CacheAdmin);
+        CacheAdmin: admin = true, token = Some(ApiScope::CacheAdmin), reset = false;
     }
 }
 
@@ -149,7 +159,7 @@ impl<P> Caller<P> {
     /// The login session behind the credential, if any.
     pub fn session(&self) -> Option<&SessionId> {
         match &self.credential {
-            Credential::Access(token) => token.session.as_ref(),
+            Credential::Access(token) => Some(&token.session),
             Credential::ApiToken(_) => None,
         }
     }
@@ -165,7 +175,7 @@ impl<P: Policy> FromRequest for Caller<P> {
             let state = state_of(&req)?;
             let ip = client_ip_of(&req, &state.settings.trusted_proxies);
             let (user, credential) = authenticate(&state, &req, &ip).await?;
-            admit(P::ADMIN, P::API_SCOPE, &user, &credential)?;
+            admit::<P>(&user, &credential)?;
             Ok(Caller {
                 state,
                 user,
@@ -344,8 +354,8 @@ async fn authenticate(
     };
     meter(state, req, Subject::User(access.user_id.0)).await?;
     let user = state
-        .accounts
-        .user_for_access(access.user_id, access.session.as_ref(), &access.jti)
+        .auth
+        .user_for_access(access.user_id, &access.session)
         .await
         .map_err(gone("the access token is invalid or expired"))?;
     Ok((user, Credential::Access(access)))
@@ -359,15 +369,10 @@ fn gone(detail: &'static str) -> impl Fn(DomainError) -> ApiError {
     }
 }
 
-/// Whether the rule lets this user with this credential in.
-fn admit(
-    admin: bool,
-    api_scope: Option<ApiScope>,
-    user: &User,
-    credential: &Credential,
-) -> Result<(), ApiError> {
+/// Whether rule `P` lets this user with this credential in.
+fn admit<P: Policy>(user: &User, credential: &Credential) -> Result<(), ApiError> {
     if let Credential::ApiToken(token) = credential {
-        match api_scope {
+        match P::API_SCOPE {
             None => {
                 return Err(ApiError::problem(
                     ErrorCode::SessionRequired,
@@ -383,8 +388,17 @@ fn admit(
             Some(_) => {}
         }
     }
-    if admin && !user.is_admin {
+    if P::ADMIN && !user.is_admin {
         return Err(DomainError::admin_required().into());
+    }
+    if user.must_change_password && !P::DURING_PASSWORD_CHANGE {
+        return Err(DomainError::Forbidden {
+            code: ErrorCode::PasswordChangeRequired,
+            message: "an administrator reset this password: set a new one first \
+                      (PATCH /api/auth/me with password and current_password)"
+                .into(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -404,6 +418,6 @@ async fn meter(state: &AppState, req: &HttpRequest, subject: Subject<'_>) -> Res
     if decision.allowed {
         Ok(())
     } else {
-        Err(ApiError::RateLimited(decision))
+        Err(DomainError::RateLimited(decision).into())
     }
 }

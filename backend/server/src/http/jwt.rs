@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::sessions::SessionId;
@@ -28,9 +28,8 @@ pub struct Claims {
     pub iss: String,
     /// Always `tessera-api`.
     pub aud: String,
-    /// The login session the token belongs to; absent when the session store was down at login.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
+    /// The login session the token belongs to: the token works while the session lives.
+    pub sid: String,
 }
 
 /// What a valid access token says.
@@ -38,12 +37,8 @@ pub struct Claims {
 pub struct AccessToken {
     /// Whose token it is.
     pub user_id: UserId,
-    /// Its login session, if it has one.
-    pub session: Option<SessionId>,
-    /// Its unique id (what logout refuses).
-    pub jti: String,
-    /// When it expires.
-    pub expires_at: DateTime<Utc>,
+    /// Its login session: the token works while the session lives.
+    pub session: SessionId,
 }
 
 /// Issues and checks access tokens.
@@ -76,7 +71,7 @@ impl JwtKeys {
     }
 
     /// A new access token for `user` in `session`.
-    pub fn issue(&self, user: UserId, session: Option<&SessionId>) -> Result<String, DomainError> {
+    pub fn issue(&self, user: UserId, session: &SessionId) -> Result<String, DomainError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user.0.to_string(),
@@ -85,7 +80,7 @@ impl JwtKeys {
             jti: uuid::Uuid::new_v4().to_string(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sid: session.map(|s| s.as_str().to_owned()),
+            sid: session.as_str().to_owned(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
             anyhow::Error::new(e)
@@ -102,15 +97,10 @@ impl JwtKeys {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?
             .claims;
-        let session = match claims.sid.as_deref() {
-            Some(raw) => Some(SessionId::parse(raw).ok_or_else(invalid)?),
-            None => None,
-        };
+        let session = SessionId::parse(&claims.sid).ok_or_else(invalid)?;
         Ok(AccessToken {
             user_id: claims.sub.parse().map(UserId).map_err(|_| invalid())?,
             session,
-            jti: claims.jti,
-            expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?,
         })
     }
 }
@@ -125,7 +115,8 @@ mod tests {
 
     #[test]
     fn tokens_verify_with_their_secret_only() {
-        let token = keys(1).issue(UserId(7), None).unwrap();
+        let session = SessionId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let token = keys(1).issue(UserId(7), &session).unwrap();
         assert_eq!(keys(1).verify(&token).unwrap().user_id, UserId(7));
         assert!(keys(2).verify(&token).is_err());
         let mut tampered = token.clone();
@@ -140,7 +131,7 @@ mod tests {
         let now = Utc::now().timestamp();
         let header = engine.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let claims = engine.encode(
-            format!(r#"{{"sub":"7","exp":{},"iat":{now},"jti":"x","iss":"tessera","aud":"tessera-api"}}"#, now + 60).as_bytes(),
+            format!(r#"{{"sub":"7","exp":{},"iat":{now},"jti":"x","iss":"tessera","aud":"tessera-api","sid":"0123456789abcdef0123456789abcdef"}}"#, now + 60).as_bytes(),
         );
         assert!(keys(1).verify(&format!("{header}.{claims}.")).is_err());
     }

@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
-use tessera_domain::access::rate_limit::Decision;
+use tessera_domain::shared::limits::Decision;
 use tessera_domain::shared::ErrorCode;
 use tessera_domain::shared::{DomainError, FieldError};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -186,9 +186,6 @@ pub enum ApiError {
     /// A problem already shaped (framework and request errors).
     #[error("{}", .0.detail)]
     Problem(Box<Problem>),
-    /// Over a rate limit: 429 with `Retry-After` and the `RateLimit` headers.
-    #[error("too many requests")]
-    RateLimited(Decision),
 }
 
 impl ApiError {
@@ -206,14 +203,6 @@ impl ApiError {
         match self {
             ApiError::Problem(p) => (**p).clone(),
             ApiError::Domain(e) => domain_problem(e),
-            ApiError::RateLimited(decision) => Problem::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "too many attempts: try again in {} s",
-                    retry_after(decision)
-                ),
-            )
-            .with_error("Too many requests"),
         }
     }
 }
@@ -253,6 +242,14 @@ fn domain_problem(e: &DomainError) -> Problem {
             format!("the body is larger than the limit of {limit} bytes"),
         ),
         DomainError::UnsupportedMediaType(detail) => Problem::new(code, detail.clone()),
+        DomainError::RateLimited(decision) => Problem::new(
+            code,
+            format!(
+                "too many attempts: try again in {} s",
+                retry_after(decision)
+            ),
+        )
+        .with_error("Too many requests"),
         DomainError::Unavailable(what) => {
             Problem::new(code, format!("{what} is unavailable; try again shortly"))
         }
@@ -270,7 +267,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut response = self.to_problem().response();
-        if let ApiError::RateLimited(decision) = self {
+        if let ApiError::Domain(DomainError::RateLimited(decision)) = self {
             let headers = response.headers_mut();
             for (name, value) in rate_limit_headers(decision) {
                 headers.insert(name, value);

@@ -6,7 +6,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
-use tessera_domain::access::rate_limit::Decision;
+use tessera_domain::shared::limits::Decision;
 
 use crate::http::problem::rate_limit_headers;
 

@@ -3,8 +3,11 @@
 use actix_web::HttpResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::audit::{AuditAction, AuditEvent, AuditFilter};
+use tessera_domain::audit::{parse_action, AuditAction, AuditEvent, AuditFilter};
 use tessera_domain::shared::UserId;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::PartialSchema;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
@@ -20,46 +23,22 @@ pub fn scope() -> Scope<impl Routes> {
     utoipa_actix_web::scope("/api/audit").service(endpoints![list_audit])
 }
 
-/// What happened.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditActionDto {
-    /// A login succeeded.
-    LoginSucceeded,
-    /// A login failed (wrong email, password or one-time code).
-    LoginFailed,
-    /// A login or one-time code was refused by its rate limit.
-    RateLimited,
-    /// A session was logged out.
-    Logout,
-    /// A retired refresh token came back; its session was ended.
-    RefreshTokenReused,
-    /// One-time codes were turned on.
-    OtpEnabled,
-    /// One-time codes were turned off.
-    OtpDisabled,
-    /// An API token was created.
-    TokenCreated,
-    /// An API token was revoked.
-    TokenRevoked,
-    /// File URLs were removed from the cache.
-    CacheCleared,
+/// The spec's view of the audit actions: a string enum of every name the log records.
+pub struct ActionName;
+
+impl PartialSchema for ActionName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("What happened"))
+            .enum_values(Some(AuditAction::ALL.iter().map(|a| a.as_str())))
+            .into()
+    }
 }
 
-impl From<AuditActionDto> for AuditAction {
-    fn from(action: AuditActionDto) -> Self {
-        match action {
-            AuditActionDto::LoginSucceeded => AuditAction::LoginSucceeded,
-            AuditActionDto::LoginFailed => AuditAction::LoginFailed,
-            AuditActionDto::RateLimited => AuditAction::RateLimited,
-            AuditActionDto::Logout => AuditAction::Logout,
-            AuditActionDto::RefreshTokenReused => AuditAction::RefreshTokenReused,
-            AuditActionDto::OtpEnabled => AuditAction::OtpEnabled,
-            AuditActionDto::OtpDisabled => AuditAction::OtpDisabled,
-            AuditActionDto::TokenCreated => AuditAction::TokenCreated,
-            AuditActionDto::TokenRevoked => AuditAction::TokenRevoked,
-            AuditActionDto::CacheCleared => AuditAction::CacheCleared,
-        }
+impl ToSchema for ActionName {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("AuditAction")
     }
 }
 
@@ -71,7 +50,7 @@ pub struct AuditEventDto {
     /// When it happened.
     pub at: DateTime<Utc>,
     /// What happened.
-    #[schema(value_type = AuditActionDto)]
+    #[schema(value_type = ActionName)]
     pub action: String,
     /// Who did it, when known.
     pub actor_user_id: Option<i64>,
@@ -103,7 +82,8 @@ impl From<&AuditEvent> for AuditEventDto {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this action.
-    pub action: Option<AuditActionDto>,
+    #[param(value_type = Option<ActionName>)]
+    pub action: Option<String>,
     /// Only events by this user.
     #[param(minimum = 1)]
     pub user_id: Option<i64>,
@@ -120,7 +100,7 @@ pub async fn list_audit(
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
     let filter = AuditFilter {
-        action: query.action.map(AuditAction::from),
+        action: query.action.as_deref().map(parse_action).transpose()?,
         actor: query.user_id.map(UserId),
     };
     let events = caller

@@ -1,14 +1,9 @@
 //! `/api/auth`: logging in and out, refreshing a session, the caller's own account and its
-//! one-time codes.
+//! one-time codes. The use-cases live in the domain's `AuthService`; these handlers translate.
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
-use tessera_domain::access::rate_limit::{Policy, Subject};
-use tessera_domain::accounts::sessions::{NewSession, Refresh};
-use tessera_domain::accounts::User;
-use tessera_domain::audit::{AuditAction, NewAuditEvent};
-use tessera_domain::shared::DomainError;
+use tessera_domain::accounts::{LoginAttempt, SignedIn};
 use tessera_domain::shared::ErrorCode;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
@@ -46,6 +41,9 @@ pub struct LoginRequest {
     /// The current one-time code, for accounts with one-time codes enabled.
     #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub otp_code: Option<String>,
+    /// One of the account's recovery codes, in place of `otp_code` (each works once).
+    #[schema(min_length = 1, max_length = 64)]
+    pub recovery_code: Option<String>,
 }
 
 /// Always `Bearer`.
@@ -65,114 +63,48 @@ pub struct TokenResponse {
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// The opaque token for `POST /api/auth/refresh`; each use answers a new one and retires it.
-    /// `null` only when the session store was unreachable at login.
-    pub refresh_token: Option<String>,
+    pub refresh_token: String,
     /// Seconds the session lives unless refreshed.
     pub refresh_expires_in: u64,
-    /// The logged-in user.
+    /// The logged-in user (`must_change_password` true: set a new password first).
     pub user: UserDto,
 }
 
 impl TokenResponse {
-    /// The answer for `user` signed in to `session`.
-    fn new(state: &AppState, user: &User, session: Option<NewSession>) -> Result<Self, ApiError> {
+    /// The answer for a user signed in.
+    fn new(state: &AppState, signed_in: SignedIn) -> Result<Self, ApiError> {
+        let SignedIn { user, session } = signed_in;
         Ok(Self {
-            access_token: state.jwt.issue(user.id, session.as_ref().map(|s| &s.id))?,
+            access_token: state.jwt.issue(user.id, &session.id)?,
             token_type: TokenType::Bearer,
             expires_in: state.jwt.ttl().as_secs(),
-            refresh_token: session.map(|s| s.refresh_token.expose().to_owned()),
+            refresh_token: session.refresh_token.expose().to_owned(),
             refresh_expires_in: state.sessions.ttl().as_secs(),
-            user: UserDto::from(user),
+            user: UserDto::from(&user),
         })
     }
 }
 
-/// Logs in with email, password and (when enabled) a one-time code; answers an access token and
-/// a refresh token. Limited per account and per address (`RATE_LIMIT_LOGIN_PER_MINUTE`).
+/// Logs in with email, password and (when enabled) a one-time or recovery code; answers an
+/// access token and a refresh token. Limited per account and per address
+/// (`RATE_LIMIT_LOGIN_PER_MINUTE`, and `RATE_LIMIT_OTP_PER_MINUTE` for codes).
 #[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, description = "Logged in", body = TokenResponse),
     (status = 401, description = "Wrong email or password (`unauthenticated`), a one-time code needed (`otp_required`) or wrong (`otp_invalid`)", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn login(caller: Anonymous, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let state = caller.state();
-    let ip = caller.ip.as_str();
-    let limits = state.settings.rate_limits;
-    let login = Policy::per_minute("login", limits.login_per_minute);
-    let mut checks = vec![
-        (login, Subject::Ip(ip)),
-        (login, Subject::Account(&body.email)),
-    ];
-    if body.otp_code.is_some() {
-        let otp = Policy::per_minute("otp", limits.otp_per_minute);
-        checks.extend([(otp, Subject::Ip(ip)), (otp, Subject::Account(&body.email))]);
-    }
-    let attempt = |action| {
-        NewAuditEvent::new(action, None)
-            // An email is at most 254 characters; anything longer is cut so a flood of long
-            // strings cannot bloat the log.
-            .subject(format!(
-                "email:{}",
-                body.email
-                    .trim()
-                    .to_lowercase()
-                    .chars()
-                    .take(254)
-                    .collect::<String>()
-            ))
-            .from_ip(Some(ip.to_owned()))
-    };
-    if let Some(decision) = state.limiter.hit_all(&checks).await {
-        if !decision.allowed {
-            if decision.is_first_refusal() {
-                state
-                    .audit
-                    .record(
-                        attempt(AuditAction::RateLimited)
-                            .detail(json!({"policy": decision.policy.name})),
-                    )
-                    .await;
-            }
-            return Err(ApiError::RateLimited(decision));
-        }
-    }
-    let user = match state
-        .accounts
-        .authenticate(&body.email, &body.password, body.otp_code.as_deref())
-        .await
-    {
-        Ok(user) => user,
-        Err(e) => {
-            let reason = match &e {
-                DomainError::Unauthenticated(_) => Some("invalid_credentials"),
-                DomainError::OtpInvalid => Some("otp_invalid"),
-                // The first step of a two-step login, not a failure.
-                _ => None,
-            };
-            if let Some(reason) = reason {
-                state
-                    .audit
-                    .record(attempt(AuditAction::LoginFailed).detail(json!({"reason": reason})))
-                    .await;
-            }
-            return Err(e.into());
-        }
-    };
-    // Redis being down must not stop anyone logging in: the login then has no refresh token.
-    let session = match state.sessions.start(user.id).await {
-        Ok(session) => Some(session),
-        Err(DomainError::Unavailable(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    state
-        .audit
-        .record(
-            NewAuditEvent::new(AuditAction::LoginSucceeded, Some(user.id))
-                .subject(format!("user:{}", user.id.0))
-                .from_ip(Some(ip.to_owned())),
-        )
-        .await;
-    tracing::info!(user_id = user.id.0, "login succeeded");
-    Ok(HttpResponse::Ok().json(TokenResponse::new(state, &user, session)?))
+    let signed_in = state
+        .auth
+        .login(LoginAttempt {
+            email: &body.email,
+            password: &body.password,
+            otp_code: body.otp_code.as_deref(),
+            recovery_code: body.recovery_code.as_deref(),
+            ip: &caller.ip,
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::new(state, signed_in)?))
 }
 
 /// A refresh token to exchange.
@@ -194,38 +126,8 @@ pub async fn refresh(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let state = caller.state();
-    let session = match state.sessions.refresh(&body.refresh_token).await? {
-        Refresh::Rotated(session) => session,
-        Refresh::Reused { id, user_id } => {
-            tracing::warn!(
-                user_id = user_id.0,
-                session = id.as_str(),
-                "a retired refresh token was used again; the session is ended"
-            );
-            state
-                .audit
-                .record(
-                    NewAuditEvent::new(AuditAction::RefreshTokenReused, None)
-                        .subject(format!("user:{}", user_id.0))
-                        .from_ip(Some(caller.ip.clone())),
-                )
-                .await;
-            return Err(ApiError::unauthenticated(
-                "the refresh token was already used: the session has ended, log in again",
-            ));
-        }
-    };
-    let user = match state.accounts.user(session.user_id).await {
-        Ok(user) => user,
-        Err(DomainError::NotFound(_)) => {
-            state.sessions.end(&session.id).await?;
-            return Err(ApiError::unauthenticated(
-                "the refresh token is invalid or expired",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(HttpResponse::Ok().json(TokenResponse::new(state, &user, Some(session))?))
+    let signed_in = state.auth.refresh(&body.refresh_token, &caller.ip).await?;
+    Ok(HttpResponse::Ok().json(TokenResponse::new(state, signed_in)?))
 }
 
 /// What logging out ends.
@@ -235,49 +137,37 @@ pub struct LogoutRequest {
     /// End every session of the caller, not only this one.
     #[serde(default)]
     pub everywhere: bool,
+    /// The refresh token the client holds: its session ends too when it is the caller's.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub refresh_token: Option<String>,
 }
 
-/// Logs out: ends the caller's session (or all of them), refuses its access token until it
-/// expires, and drops the caller's cached data. The body is optional.
+/// Logs out: ends the caller's session (or all of them), so its access and refresh tokens stop
+/// working at once, and drops the caller's cached data. The body is optional.
 #[utoipa::path(post, path = "/logout", tag = "auth",
     request_body(content = Option<LogoutRequest>, description = "Optional; none means `{}`"),
     responses((status = 204, description = "Logged out")))]
 pub async fn logout(
-    caller: Caller<policy::Session>,
+    caller: Caller<policy::Own>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: LogoutRequest = optional_json(&body)?;
-    let state = caller.state();
     let Credential::Access(token) = &caller.credential else {
         return Err(ApiError::problem(
             ErrorCode::SessionRequired,
             "logging out needs a login session, not an API token",
         ));
     };
-    state
-        .sessions
-        .refuse_access_token(&token.jti, token.expires_at)
-        .await?;
-    if request.everywhere {
-        state.sessions.end_all(caller.user.id, None).await?;
-    } else if let Some(session) = &token.session {
-        state.sessions.end(session).await?;
-    }
-    state.accounts.forget(caller.user.id).await;
-    state
-        .audit
-        .record(
-            NewAuditEvent::new(AuditAction::Logout, Some(caller.user.id))
-                .subject(format!("user:{}", caller.user.id.0))
-                .from_ip(Some(caller.ip.clone()))
-                .detail(json!({"everywhere": request.everywhere})),
+    caller
+        .state()
+        .auth
+        .logout(
+            &caller.actor(),
+            &token.session,
+            request.refresh_token.as_deref(),
+            request.everywhere,
         )
-        .await;
-    tracing::info!(
-        user_id = caller.user.id.0,
-        everywhere = request.everywhere,
-        "logged out"
-    );
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -285,7 +175,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/me", tag = "auth", responses(
     (status = 200, description = "The caller", body = UserDto),
 ))]
-pub async fn me(caller: Caller<policy::Read>) -> HttpResponse {
+pub async fn me(caller: Caller<policy::OwnRead>) -> HttpResponse {
     HttpResponse::Ok().json(UserDto::from(&caller.user))
 }
 
@@ -304,19 +194,20 @@ pub struct UpdateMeRequest {
     pub current_password: Option<String>,
 }
 
-/// Changes the caller's own name or password.
+/// Changes the caller's own name or password. A new password ends the caller's other sessions
+/// and clears a reset by an administrator; the current password is checked under the login
+/// limits.
 #[utoipa::path(patch, path = "/me", tag = "auth", request_body = UpdateMeRequest, responses(
     (status = 200, description = "Changed", body = UserDto),
-    (status = 422, description = "Invalid fields, or a wrong current password", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn update_me(
-    caller: Caller<policy::Session>,
+    caller: Caller<policy::Own>,
     body: Json<UpdateMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let user = caller
         .state()
-        .accounts
+        .auth
         .update_self(
             &caller.actor(),
             caller.session(),
@@ -326,6 +217,15 @@ pub async fn update_me(
         )
         .await?;
     Ok(HttpResponse::Ok().json(UserDto::from(&user)))
+}
+
+/// The caller's current password, which every change to its one-time codes needs.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OtpSetupRequest {
+    /// The current password.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub current_password: String,
 }
 
 /// A new TOTP enrolment: type the secret or scan the QR code, then enable with a code.
@@ -339,21 +239,40 @@ pub struct OtpSetupResponse {
     pub qr_png_base64: String,
 }
 
-/// A one-time code.
+/// A one-time code, with the current password.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OtpCodeRequest {
+    /// The current password.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub current_password: String,
     /// The six digits the authenticator shows now.
     #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
     pub code: String,
 }
 
+/// One-time codes turned on.
+#[derive(Serialize, ToSchema)]
+pub struct OtpEnabledResponse {
+    /// Ten single-use codes that log in in place of a one-time code (`recovery_code`): shown
+    /// only now, keep them safe. Empty when codes were on already (nothing changed).
+    pub recovery_codes: Vec<String>,
+}
+
 /// Starts TOTP enrolment for the caller: a new secret, its otpauth URL and a QR code.
-#[utoipa::path(post, path = "/otp/setup", tag = "auth", responses(
+#[utoipa::path(post, path = "/otp/setup", tag = "auth", request_body = OtpSetupRequest, responses(
     (status = 200, description = "Enrolment started", body = OtpSetupResponse),
     (status = 409, description = "Already enabled (`otp_already_enabled`)", body = Problem, content_type = "application/problem+json"),
 ))]
-pub async fn otp_setup(caller: Caller<policy::Session>) -> Result<HttpResponse, ApiError> {
-    let (user, secret) = caller.state().accounts.otp_setup(&caller.actor()).await?;
+pub async fn otp_setup(
+    caller: Caller<policy::Session>,
+    body: Json<OtpSetupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, secret) = caller
+        .state()
+        .auth
+        .otp_setup(&caller.actor(), Some(body.into_inner().current_password))
+        .await?;
     let account = user.email.as_str();
     let qr_png_base64 = secret
         .qr_png_base64(account)
@@ -365,84 +284,41 @@ pub async fn otp_setup(caller: Caller<policy::Session>) -> Result<HttpResponse, 
     }))
 }
 
-/// Turns one-time codes on, after a correct code for the enrolled secret.
+/// Turns one-time codes on, after the current password and a correct code for the enrolled
+/// secret; answers ten recovery codes.
 #[utoipa::path(post, path = "/otp/enable", tag = "auth", request_body = OtpCodeRequest, responses(
-    (status = 204, description = "Enabled"),
+    (status = 200, description = "Enabled; the recovery codes are shown only here", body = OtpEnabledResponse),
     (status = 409, description = "No enrolment (`otp_not_enrolled`)", body = Problem, content_type = "application/problem+json"),
-    (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn otp_enable(
     caller: Caller<policy::Session>,
     body: Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    otp_attempt(&caller).await?;
-    if caller
+    let body = body.into_inner();
+    let recovery = caller
         .state()
-        .accounts
-        .otp_enable(&caller.actor(), &body.code)
-        .await?
-    {
-        otp_changed(&caller, AuditAction::OtpEnabled).await;
-    }
-    Ok(HttpResponse::NoContent().finish())
+        .auth
+        .otp_enable(&caller.actor(), Some(body.current_password), &body.code)
+        .await?;
+    Ok(HttpResponse::Ok().json(OtpEnabledResponse {
+        recovery_codes: recovery.map(|r| r.codes).unwrap_or_default(),
+    }))
 }
 
-/// Turns one-time codes off; needs a current code.
+/// Turns one-time codes off (and voids the recovery codes); needs the current password and a
+/// current code.
 #[utoipa::path(post, path = "/otp/disable", tag = "auth", request_body = OtpCodeRequest, responses(
     (status = 204, description = "Disabled"),
-    (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn otp_disable(
     caller: Caller<policy::Session>,
     body: Json<OtpCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    otp_attempt(&caller).await?;
-    if caller
-        .state()
-        .accounts
-        .otp_disable(&caller.actor(), &body.code)
-        .await?
-    {
-        otp_changed(&caller, AuditAction::OtpDisabled).await;
-    }
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// Counts a one-time code attempt against the caller and its address.
-async fn otp_attempt(caller: &Caller<policy::Session>) -> Result<(), ApiError> {
-    let state = caller.state();
-    let otp = Policy::per_minute("otp", state.settings.rate_limits.otp_per_minute);
-    let checks = [
-        (otp, Subject::Ip(&caller.ip)),
-        (otp, Subject::User(caller.user.id.0)),
-    ];
-    match state.limiter.hit_all(&checks).await {
-        Some(decision) if !decision.allowed => {
-            if decision.is_first_refusal() {
-                state
-                    .audit
-                    .record(
-                        NewAuditEvent::new(AuditAction::RateLimited, Some(caller.user.id))
-                            .subject(format!("user:{}", caller.user.id.0))
-                            .from_ip(Some(caller.ip.clone()))
-                            .detail(json!({"policy": "otp"})),
-                    )
-                    .await;
-            }
-            Err(ApiError::RateLimited(decision))
-        }
-        _ => Ok(()),
-    }
-}
-
-async fn otp_changed(caller: &Caller<policy::Session>, action: AuditAction) {
+    let body = body.into_inner();
     caller
         .state()
-        .audit
-        .record(
-            NewAuditEvent::new(action, Some(caller.user.id))
-                .subject(format!("user:{}", caller.user.id.0))
-                .from_ip(Some(caller.ip.clone())),
-        )
-        .await;
+        .auth
+        .otp_disable(&caller.actor(), Some(body.current_password), &body.code)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

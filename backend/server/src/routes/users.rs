@@ -23,6 +23,8 @@ pub fn scope() -> Scope<impl Routes> {
     utoipa_actix_web::scope("/api/users")
         .service(endpoints![create_user, list_users])
         .service(endpoints![get_user, update_user, delete_user])
+        .service(endpoints![reset_password])
+        .service(endpoints![disable_otp])
 }
 
 /// A user as the API shows it (never the password hash).
@@ -42,6 +44,9 @@ pub struct UserDto {
     pub is_active: bool,
     /// Whether login asks for a one-time code.
     pub otp_enabled: bool,
+    /// Whether an administrator reset the password: the user must set a new one
+    /// (`PATCH /api/auth/me`) before anything else.
+    pub must_change_password: bool,
     /// The user's org unit.
     pub org_unit_id: Option<i64>,
     /// The user's own member record, if linked.
@@ -60,6 +65,7 @@ impl From<&User> for UserDto {
             is_treasurer: user.is_treasurer,
             is_active: user.is_active,
             otp_enabled: user.otp_enabled,
+            must_change_password: user.must_change_password,
             org_unit_id: user.org_unit.as_ref().map(|u| u.id.0),
             member_id: user.member_id.map(|m| m.0),
             created_at: user.created_at,
@@ -240,4 +246,48 @@ pub async fn delete_user(
         .delete_user(&caller.actor(), UserId(id.into_inner()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A password set by an administrator.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The new password, to hand to the user; they must replace it at their next login.
+    #[schema(min_length = 8, max_length = 256)]
+    pub password: String,
+}
+
+/// Sets a new password for a user who lost theirs: every session of the user ends, and the user
+/// must choose a new password at the next login before anything else. Audited.
+#[utoipa::path(post, path = "/{id}/password-reset", tag = "users",
+    params(("id" = i64, Path, description = "User id", minimum = 1)), request_body = ResetPasswordRequest,
+    responses((status = 200, description = "Reset", body = UserDto)))]
+pub async fn reset_password(
+    caller: Caller<policy::AdminSession>,
+    id: web::Path<i64>,
+    body: Json<ResetPasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = caller
+        .state()
+        .accounts
+        .reset_password(&caller.actor(), UserId(id.into_inner()), &body.password)
+        .await?;
+    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
+}
+
+/// Turns off a user's one-time codes (and voids its recovery codes), for someone who lost its
+/// authenticator and its recovery codes. Audited.
+#[utoipa::path(delete, path = "/{id}/otp", tag = "users",
+    params(("id" = i64, Path, description = "User id", minimum = 1)),
+    responses((status = 200, description = "One-time codes are off", body = UserDto)))]
+pub async fn disable_otp(
+    caller: Caller<policy::AdminSession>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let user = caller
+        .state()
+        .accounts
+        .disable_user_otp(&caller.actor(), UserId(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(UserDto::from(&user)))
 }

@@ -64,7 +64,9 @@ both_backends!(
                 "logout",
                 "login_succeeded",
                 "login_failed",
+                "user_created",
                 "login_succeeded",
+                "user_created",
             ]
         );
         let failed = &page["items"][5];
@@ -76,7 +78,7 @@ both_backends!(
         assert_eq!(page["items"][1]["subject"], "file_url:*");
         assert_eq!(page["items"][2]["subject"], format!("token:{token_id}"));
         assert!(!page.to_string().contains(secret), "no secret is logged");
-        assert_eq!(page["total"], 7);
+        assert_eq!(page["total"], 9);
 
         let failed_only = audit(&app, "?action=login_failed").await;
         assert_eq!(actions(&failed_only), ["login_failed"]);
@@ -84,7 +86,7 @@ both_backends!(
         assert_eq!(actions(&by_user), ["logout", "login_succeeded"]);
         let paged = audit(&app, "?per_page=2&page=2").await;
         assert_eq!(actions(&paged), ["token_created", "logout"]);
-        assert_eq!(paged["total"], 7);
+        assert_eq!(paged["total"], 9);
     }
 );
 

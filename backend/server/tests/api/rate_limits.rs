@@ -105,25 +105,56 @@ both_backends!(
 );
 
 both_backends!(
+    password_checks_when_changing_ones_password_count_against_the_login_limit,
+    LIMITED,
+    |app: TestApp| async move {
+        let (email, _) = app.create_user("user-password-1", json!({})).await;
+        let token = app.login(&email, "user-password-1").await;
+        // Each guess from another address: the limit per user is what stops them.
+        let guess = |n: u32| {
+            app.client
+                .patch(app.url("/api/auth/me"))
+                .bearer_auth(&token)
+                .header("x-forwarded-for", format!("198.51.100.{n}"))
+                .json(&json!({"password": "a-new-password", "current_password": format!("guess-{n}")}))
+                .send()
+        };
+        for n in 0..5 {
+            let res = guess(n).await.unwrap();
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        assert_limited(guess(5).await.unwrap(), "login", 5).await;
+    }
+);
+
+both_backends!(
     one_time_code_guessing_is_stopped,
     LIMITED,
     |app: TestApp| async move {
         let (email, _) = app.create_user("user-password-1", json!({})).await;
         let token = app.login(&email, "user-password-1").await;
         let res = app
-            .post_json("/api/auth/otp/setup", &token, json!({}))
+            .post_json(
+                "/api/auth/otp/setup",
+                &token,
+                json!({"current_password": "user-password-1"}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::OK);
+        let enable = |code: &str| {
+            app.post_json(
+                "/api/auth/otp/enable",
+                &token,
+                json!({"current_password": "user-password-1", "code": code}),
+            )
+        };
         for code in ["000000", "111111", "222222", "333333", "444444"] {
-            let res = app
-                .post_json("/api/auth/otp/enable", &token, json!({"code": code}))
-                .await;
-            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(
+                enable(code).await.status(),
+                StatusCode::UNPROCESSABLE_ENTITY
+            );
         }
-        let res = app
-            .post_json("/api/auth/otp/enable", &token, json!({"code": "555555"}))
-            .await;
-        assert_limited(res, "otp", 5).await;
+        assert_limited(enable("555555").await, "otp", 5).await;
     }
 );
 
@@ -226,7 +257,11 @@ both_backends!(
         let (email, _) = app.create_user("user-password-1", json!({})).await;
         let token = app.login(&email, "user-password-1").await;
         let setup: Value = app
-            .post_json("/api/auth/otp/setup", &token, json!({}))
+            .post_json(
+                "/api/auth/otp/setup",
+                &token,
+                json!({"current_password": "user-password-1"}),
+            )
             .await
             .json()
             .await
@@ -242,10 +277,10 @@ both_backends!(
             .post_json(
                 "/api/auth/otp/enable",
                 &token,
-                json!({"code": secret.code_at(now)}),
+                json!({"current_password": "user-password-1", "code": secret.code_at(now)}),
             )
             .await;
-        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert_eq!(res.status(), StatusCode::OK);
         // The password is known; the attacker guesses codes, each from a new address. The first
         // login above was this account's first attempt.
         let guess = |n: u32| {

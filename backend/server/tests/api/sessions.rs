@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{Backend, TestApp, JWT_SECRET};
+use crate::helpers::{Backend, TestApp, ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET};
 
 async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
     app.post_anonymous("/api/auth/refresh", json!({"refresh_token": token}))
@@ -219,7 +219,12 @@ both_backends!(
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let claims = |exp: i64, iss: &str, aud: &str| json!({"sub": "1", "iat": now - 60, "exp": exp, "jti": "j", "iss": iss, "aud": aud});
+        // The admin's own session, read from its token: a forged token names a live session.
+        let payload = app.admin_token.split('.').nth(1).unwrap();
+        let admin: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let sid = admin["sid"].as_str().unwrap().to_owned();
+        let claims = |exp: i64, iss: &str, aud: &str| json!({"sub": "1", "iat": now - 60, "exp": exp, "jti": "j", "iss": iss, "aud": aud, "sid": sid});
         // The same secret and claims, made by the test: accepted, so the refusals below are
         // about the one claim each changes.
         let valid = claims(now + 300, "tessera", "tessera-api");
@@ -251,7 +256,7 @@ both_backends!(
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sessions_live_in_redis_with_a_ttl_and_a_per_user_index() {
+async fn sessions_live_in_the_database_and_a_redis_that_lost_its_data_logs_nobody_out() {
     let app = crate::helpers::spawn_app(Backend::Services).await;
     let (email, id) = app.create_user("user-password-1", json!({})).await;
     let login = app.login_answer(&email, "user-password-1").await;
@@ -260,43 +265,117 @@ async fn sessions_live_in_redis_with_a_ttl_and_a_per_user_index() {
         .next()
         .unwrap()
         .to_owned();
-    let mut redis = app.redis().await;
-    let ttl: i64 = redis
-        .ttl(app.redis_key(&format!("session:{session}")))
-        .await
-        .unwrap();
-    assert!(ttl > 13 * 24 * 3600, "session TTL {ttl}");
-    let members: Vec<String> = redis
-        .smembers(app.redis_key(&format!("user_sessions:{id}")))
-        .await
-        .unwrap();
-    assert_eq!(members, vec![session.clone()]);
-
     let access = text(&login, "access_token");
     assert_eq!(me_status(&app, &access).await, StatusCode::OK);
+    let mut redis = app.redis().await;
+    let key = app.redis_key(&format!("session:{session}"));
+    let ttl: i64 = redis.ttl(&key).await.unwrap();
+    assert!(
+        ttl > 0 && ttl <= 16 * 60,
+        "the session is cached briefly: TTL {ttl}"
+    );
     let profile = app.redis_key(&format!("user:{id}:profile"));
     let cached: bool = redis.exists(&profile).await.unwrap();
     assert!(cached, "the request cached the profile");
 
+    // Everything this app had in Redis is gone (a restart without persistence, an eviction):
+    // the database still knows the session.
+    let keys: Vec<String> = redis.keys(app.redis_key("*")).await.unwrap();
+    let _: () = redis.del(keys).await.unwrap();
+    assert_eq!(me_status(&app, &access).await, StatusCode::OK);
+    let res = refresh(&app, &text(&login, "refresh_token")).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the refresh token still works"
+    );
+    let rotated: Value = res.json().await.unwrap();
+
+    let access = text(&rotated, "access_token");
     let res = app.post_json("/api/auth/logout", &access, json!({})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let exists: bool = redis
-        .exists(app.redis_key(&format!("session:{session}")))
-        .await
-        .unwrap();
-    assert!(!exists);
-    let cached: bool = redis.exists(&profile).await.unwrap();
-    assert!(!cached, "logout clears the user's cached data");
-    let members: Vec<String> = redis
-        .smembers(app.redis_key(&format!("user_sessions:{id}")))
-        .await
-        .unwrap();
-    assert!(members.is_empty());
-    let revoked: Vec<String> = redis.keys(app.redis_key("revoked_jti:*")).await.unwrap();
-    assert_eq!(revoked.len(), 1);
-    let ttl: i64 = redis.ttl(&revoked[0]).await.unwrap();
-    assert!(ttl > 0 && ttl <= 900, "revoked jti TTL {ttl}");
+    let state: String = redis.get(&key).await.unwrap();
+    assert_eq!(
+        state, "ended",
+        "a tombstone, so no reader can cache the session again"
+    );
+    assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED);
+    // And when Redis forgets the tombstone, the database still says the session is over.
+    let keys: Vec<String> = redis.keys(app.redis_key("*")).await.unwrap();
+    let _: () = redis.del(keys).await.unwrap();
+    assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED);
+    let res = refresh(&app, &text(&rotated, "refresh_token")).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+both_backends!(
+    a_refresh_after_logout_everywhere_fails_and_two_refreshes_with_one_token_never_both_succeed,
+    |app: TestApp| async move {
+        let (email, _) = app.create_user("user-password-1", json!({})).await;
+        // Two refreshes at once with one token: one rotates, the other is a reuse, which ends
+        // the session (the web app refreshes once across its tabs, so it never does this).
+        let login = app.login_answer(&email, "user-password-1").await;
+        let token = text(&login, "refresh_token");
+        let (a, b) = tokio::join!(refresh(&app, &token), refresh(&app, &token));
+        let mut statuses = [a.status(), b.status()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::UNAUTHORIZED]);
+
+        // A refresh token read before "log out everywhere" is worth nothing after it.
+        let login = app.login_answer(&email, "user-password-1").await;
+        let other = app.login_answer(&email, "user-password-1").await;
+        let res = app
+            .post_json(
+                "/api/auth/logout",
+                &text(&other, "access_token"),
+                json!({"everywhere": true}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let res = refresh(&app, &text(&login, "refresh_token")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            me_status(&app, &text(&login, "access_token")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);
+
+both_backends!(
+    logout_also_ends_the_session_of_the_refresh_token_it_is_sent,
+    |app: TestApp| async move {
+        let (email, _) = app.create_user("user-password-1", json!({})).await;
+        let first = app.login_answer(&email, "user-password-1").await;
+        let second = app.login_answer(&email, "user-password-1").await;
+        let someone = app.login_answer(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        // The body most clients send: the refresh token they hold. Someone else's is ignored.
+        let res = app
+            .post_json(
+                "/api/auth/logout",
+                &text(&first, "access_token"),
+                json!({"refresh_token": text(&second, "refresh_token")}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let res = refresh(&app, &text(&second, "refresh_token")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let third = app.login_answer(&email, "user-password-1").await;
+        let res = app
+            .post_json(
+                "/api/auth/logout",
+                &text(&third, "access_token"),
+                json!({"refresh_token": text(&someone, "refresh_token")}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let res = refresh(&app, &text(&someone, "refresh_token")).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "another user's session is untouched"
+        );
+    }
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_end_at_their_maximum_age_however_often_refreshed() {

@@ -86,11 +86,11 @@ impl Modify for Shared {
             )
         };
         let shared = [
-            ("BadRequest", problem("A malformed body (`invalid_json`), path parameter (`invalid_path_parameter`, an id beyond 64 bits) or multipart body (`invalid_multipart`)")),
+            ("BadRequest", problem("A malformed body (`invalid_json`) or multipart body (`invalid_multipart`)")),
             ("Unauthorized", problem("No, an invalid or an expired credential, a logged-out token or an ended session (`unauthenticated`)")
                 .header("WWW-Authenticate", HeaderBuilder::new().schema(Some(text())).description(Some("`Bearer`")).build())),
             ("Forbidden", problem("The caller may not do this: not an administrator (`admin_required`, with `\"error\":\"Admin access required\"`), an API token without the scope (`insufficient_scope`) or on a route for logged-in users only (`session_required`), or a rule of the record (`forbidden`)")),
-            ("NotFound", problem("No such record in the caller's scope (`not_found`); its existence is not revealed")),
+            ("NotFound", problem("No such record in the caller's scope (`not_found`), or a path id that is not one (`abc`, beyond 64 bits); a record's existence is never revealed")),
             ("PayloadTooLarge", problem("The body is over the limit (`payload_too_large`): 64 KiB of JSON, `UPLOAD_MAX_BYTES` of upload")),
             ("UnsupportedMediaType", problem("The body's media type is not accepted here (`unsupported_media_type`)")),
             ("UnprocessableEntity", problem("Fields are invalid (`validation_failed`); `errors[]` names them")),

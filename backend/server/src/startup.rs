@@ -41,6 +41,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::http::caller::AppHandle;
 use crate::http::jwt::JwtKeys;
+use crate::http::schema::BodySchemas;
 use crate::http::{problem, rate_limit};
 use crate::openapi::{self, SpecJson};
 use crate::settings::{AppEnv, Settings};
@@ -73,10 +74,13 @@ impl Application {
         let cors_origins = state.settings.cors_origins.clone();
         let json_limit = 64 * 1024;
         let spec = web::Data::new(SpecJson(openapi::spec_json()));
+        // Bodies are checked against the schemas of the document served.
+        let schemas = web::Data::new(BodySchemas::from_spec(&openapi::spec())?);
         let server = HttpServer::new(move || {
             let (app, _) = routes::mount(App::new().into_utoipa_app()).split_for_parts();
             app.app_data(AppHandle::new(server_state.clone()))
                 .app_data(web::PayloadConfig::new(json_limit))
+                .app_data(schemas.clone())
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
                 .configure(|cfg| routes::docs::configure(cfg, spec.clone()))
                 .configure(|cfg| routes::spa::configure(cfg, &frontend_dir))

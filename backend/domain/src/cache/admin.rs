@@ -75,8 +75,8 @@ pub enum ClearTarget {
 pub enum WarmTarget {
     /// The newest files (of one type, if given).
     Newest(Option<FileType>),
-    /// These files.
-    Files(Vec<FileId>),
+    /// These files (those of one type, if given).
+    Files(Vec<FileId>, Option<FileType>),
 }
 
 /// The cache administration service; every call needs an administrator.
@@ -165,14 +165,16 @@ impl CacheAdmin {
                     .newest_files(file_type, WARM_DEFAULT_COUNT)
                     .await?
             }
-            WarmTarget::Files(ids) => {
+            WarmTarget::Files(ids, file_type) => {
                 if ids.len() > WARM_MAX_IDS {
                     return Err(DomainError::invalid(
                         "file_ids",
                         format!("at most {WARM_MAX_IDS} ids at a time"),
                     ));
                 }
-                self.files.files_by_ids(&ids).await?
+                let mut files = self.files.files_by_ids(&ids).await?;
+                files.retain(|f| file_type.is_none_or(|t| f.file_type == t));
+                files
             }
         };
         self.ensure_cache_up().await?;

@@ -116,6 +116,11 @@ impl DuesService {
         period: Option<String>,
         page: PageRequest,
     ) -> DomainResult<Page<Dues>> {
+        if let Some(raw) = &period {
+            let mut errors = Vec::new();
+            parse_period(raw, &mut errors);
+            finish(errors)?;
+        }
         self.money
             .list_dues(
                 DuesFilter {

@@ -32,8 +32,6 @@ macro_rules! error_codes {
 error_codes! {
     /// The body is not JSON.
     InvalidJson => "invalid_json",
-    /// A path parameter does not parse (`/api/files/abc`, an id out of range).
-    InvalidPathParameter => "invalid_path_parameter",
     /// A broken multipart body.
     InvalidMultipart => "invalid_multipart",
     /// A request body that could not be read.

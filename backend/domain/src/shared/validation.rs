@@ -10,7 +10,7 @@ impl Email {
     /// Parses an email: one `@`, a non-empty local part, a domain with a dot, no spaces, at most 254 chars.
     pub fn parse(raw: &str) -> DomainResult<Self> {
         let email = raw.trim().to_lowercase();
-        let valid = email.len() <= 254
+        let valid = raw.trim().chars().count() <= 254
             && !email.chars().any(char::is_whitespace)
             && match email.split_once('@') {
                 Some((local, domain)) => {
@@ -38,13 +38,21 @@ impl Email {
     }
 }
 
-/// A name (of a person, unit or token): trimmed, 1 to `max` characters; the error names `field`.
+/// A name (of a person, unit or token): at most `max` characters as sent, not only spaces and
+/// no control characters, kept trimmed; the error names `field`. The same rule as the pattern
+/// the API publishes for names.
 pub fn name(field: &str, raw: &str, max: usize) -> DomainResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > max {
+    if raw.chars().any(char::is_control) {
         return Err(DomainError::invalid(
             field,
-            format!("must be 1 to {max} characters"),
+            "must not contain control characters",
+        ));
+    }
+    let name = raw.trim();
+    if name.is_empty() || raw.chars().count() > max {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be 1 to {max} characters, not only spaces"),
         ));
     }
     Ok(name.to_owned())
@@ -83,5 +91,6 @@ mod tests {
         assert_eq!(name("name", " Ana ", 200).unwrap(), "Ana");
         assert!(name("name", "   ", 200).is_err());
         assert!(name("name", &"a".repeat(201), 200).is_err());
+        assert!(name("name", "Ana\u{1f}", 200).is_err());
     }
 }

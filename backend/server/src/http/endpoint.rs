@@ -145,7 +145,7 @@ fn describe_shared_answers(operation: &mut Operation, access: Access) {
         }
     }
     let body = operation.request_body.is_some();
-    if body || path || query {
+    if body {
         answer(operation, "400", "BadRequest");
     }
     if body {

@@ -1,7 +1,9 @@
-//! JSON bodies and query strings, parsed field by field: a value of the wrong type, outside its
-//! enum or a field the request may not carry is a 422 `validation_failed` whose `errors[]` names
-//! the field (`scopes[0]`, `status`), as the domain's own checks do. A body that is not JSON at
-//! all is a 400 `invalid_json`; one sent as another media type a 415.
+//! JSON bodies and query strings, parsed field by field. A body is first checked against the
+//! schema the OpenAPI document publishes for it (`crate::http::schema`), then read into its type;
+//! a value of the wrong type, out of bounds, outside its enum, or a field the request may not
+//! carry is a 422 `validation_failed` whose `errors[]` names the field (`scopes[0]`, `status`),
+//! as the domain's own checks do. A body that is not JSON at all is a 400 `invalid_json`; one
+//! sent as another media type a 415.
 
 use std::ops::Deref;
 
@@ -9,10 +11,12 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-use tessera_domain::shared::ErrorCode;
-use tessera_domain::shared::{DomainError, FieldError};
+use serde_json::Value;
+use tessera_domain::shared::{DomainError, ErrorCode, FieldError};
+use utoipa::ToSchema;
 
 use crate::http::problem::ApiError;
+use crate::http::schema::BodySchemas;
 
 /// A JSON request body.
 #[derive(Debug)]
@@ -33,15 +37,13 @@ impl<T> Deref for Json<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for Json<T> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = matches!(
-            req.mime_type(),
-            Ok(Some(m)) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)
-        );
+        let is_json = is_json(req);
+        let schemas = req.app_data::<web::Data<BodySchemas>>().cloned();
         // The body's size limit is the app's `PayloadConfig` (64 KiB): over it is a 413.
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
@@ -53,25 +55,84 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 .into());
             }
             let bytes = bytes.await?;
-            Ok(Json(parse_json(&bytes)?))
+            let value = parse_document(&bytes)?;
+            Ok(Json(read::<T>(
+                schemas.as_ref().map(|s| s.get_ref()),
+                value,
+            )?))
         })
     }
 }
 
-/// Parses a JSON document, naming the field that does not fit.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+/// A JSON body that may be left out: `POST /api/auth/logout` and the admin cache calls are
+/// often sent with none (the seed's curl lines). An empty body or `null` reads as `T::default()`;
+/// anything else must be the JSON object the schema describes.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + ToSchema + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let schemas = req.app_data::<web::Data<BodySchemas>>().cloned();
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await?;
+            // JSON's own whitespace only: a form feed is not "no body".
+            if bytes
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                return Ok(OptionalJson(T::default()));
+            }
+            match parse_document(&bytes)? {
+                Value::Null => Ok(OptionalJson(T::default())),
+                value => Ok(OptionalJson(read::<T>(
+                    schemas.as_ref().map(|s| s.get_ref()),
+                    value,
+                )?)),
+            }
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    matches!(
+        req.mime_type(),
+        Ok(Some(m)) if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)
+    )
+}
+
+/// Parses a JSON document; anything that is not one is a 400.
+fn parse_document(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| invalid_json(&e))
+}
+
+/// Checks a document against `T`'s published schema, then reads it into `T`, naming the field
+/// that does not fit.
+fn read<T: DeserializeOwned + ToSchema>(
+    schemas: Option<&BodySchemas>,
+    value: Value,
+) -> Result<T, ApiError> {
+    let value = match schemas {
+        Some(schemas) => schemas.check(&T::name(), value)?,
+        None => value,
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_data() {
-            field_problem(&path, &inner.to_string())
-        } else {
-            invalid_json(&inner)
-        }
-    })?;
-    deserializer.end().map_err(|e| invalid_json(&e))?;
-    Ok(value)
+        field_problem(&path, &e.into_inner().to_string())
+    })
+}
+
+/// Parses a JSON document into `T` without a schema check, naming the field that does not fit.
+#[cfg(test)]
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value = parse_document(bytes)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        field_problem(&path, &e.into_inner().to_string())
+    })
 }
 
 fn invalid_json(e: &serde_json::Error) -> ApiError {

@@ -1,7 +1,6 @@
 //! What every route shares: who the caller is, how a route is declared with its OpenAPI entry,
 //! problem+json errors, paging, optional bodies, the client's address and access tokens.
 
-pub mod body;
 pub mod caller;
 pub mod client_ip;
 pub mod endpoint;
@@ -10,3 +9,4 @@ pub mod jwt;
 pub mod paging;
 pub mod problem;
 pub mod rate_limit;
+pub mod schema;

@@ -31,11 +31,9 @@ pub const RETRY_AFTER_UNAVAILABLE: u64 = 5;
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::InvalidJson
-        | C::InvalidPathParameter
-        | C::InvalidMultipart
-        | C::InvalidBody
-        | C::BadRequest => StatusCode::BAD_REQUEST,
+        C::InvalidJson | C::InvalidMultipart | C::InvalidBody | C::BadRequest => {
+            StatusCode::BAD_REQUEST
+        }
         C::Unauthenticated | C::OtpRequired | C::OtpInvalid => StatusCode::UNAUTHORIZED,
         C::AdminRequired
         | C::InsufficientScope
@@ -312,13 +310,10 @@ pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::
     ]
 }
 
-/// Path parameters that do not parse (`/api/files/abc`, an id beyond 64 bits).
+/// Path parameters that do not parse (`/api/files/abc`, an id beyond 64 bits) name no record:
+/// 404, as an id that parses but does not exist.
 pub fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
-    ApiError::problem(
-        ErrorCode::InvalidPathParameter,
-        format!("a path parameter is invalid: {err}"),
-    )
-    .into()
+    ApiError::problem(ErrorCode::NotFound, format!("no such record: {err}")).into()
 }
 
 /// The answer for unknown routes.

@@ -3,21 +3,20 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
 use tessera_domain::cache::{ClearTarget, WarmTarget};
 use tessera_domain::files::FileType;
 use tessera_domain::files::FILE_URL_NAMESPACE;
 use tessera_domain::shared::cache::CacheBackend;
-use tessera_domain::shared::DomainError;
 use tessera_domain::shared::FileId;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 
-use crate::http::body::optional_json;
 use crate::http::caller::{policy, Caller};
 use crate::http::endpoint::endpoints;
+use crate::http::extract::OptionalJson;
 use crate::http::problem::ApiError;
 use crate::routes::files::FileTypeDto;
 use crate::routes::Routes;
@@ -163,7 +162,7 @@ pub struct ClearResponse {
 }
 
 /// What to warm: `{}` the newest 100 files, `{"file_type":"avatar"}` the newest 100 of a type,
-/// `{"file_ids":[…]}` these files (at most 1000).
+/// `{"file_ids":[…]}` these files (at most 1000; with `file_type`, those of that type).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarmRequest {
@@ -265,9 +264,9 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
     ))]
 pub async fn clear(
     caller: Caller<policy::CacheAdmin>,
-    body: web::Bytes,
+    body: OptionalJson<ClearRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: ClearRequest = optional_json(&body)?;
+    let request = body.0;
     let state = caller.state();
     let target = match request.file_id {
         Some(id) => ClearTarget::File(FileId(id)),
@@ -302,17 +301,13 @@ pub async fn clear(
     ))]
 pub async fn warm(
     caller: Caller<policy::CacheAdmin>,
-    body: web::Bytes,
+    body: OptionalJson<WarmRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: WarmRequest = optional_json(&body)?;
-    let target = match (request.file_type, request.file_ids) {
-        (Some(_), Some(_)) => {
-            return Err(
-                DomainError::invalid("file_ids", "give file_type or file_ids, not both").into(),
-            )
-        }
-        (None, Some(ids)) => WarmTarget::Files(ids.into_iter().map(FileId).collect()),
-        (file_type, None) => WarmTarget::Newest(file_type.map(FileType::from)),
+    let request = body.0;
+    let file_type = request.file_type.map(FileType::from);
+    let target = match request.file_ids {
+        Some(ids) => WarmTarget::Files(ids.into_iter().map(FileId).collect(), file_type),
+        None => WarmTarget::Newest(file_type),
     };
     let cached_count = caller
         .state()

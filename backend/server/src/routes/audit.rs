@@ -85,7 +85,6 @@ pub struct AuditQuery {
     #[param(value_type = Option<ActionName>)]
     pub action: Option<String>,
     /// Only events by this user.
-    #[param(minimum = 1)]
     pub user_id: Option<i64>,
 }
 

@@ -1,17 +1,16 @@
 //! `/api/auth`: logging in and out, refreshing a session, the caller's own account and its
 //! one-time codes. The use-cases live in the domain's `AuthService`; these handlers translate.
 
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::{LoginAttempt, SignedIn};
 use tessera_domain::shared::ErrorCode;
 use utoipa::ToSchema;
 use utoipa_actix_web::scope::Scope;
 
-use crate::http::body::optional_json;
 use crate::http::caller::{policy, Anonymous, Caller, Credential};
 use crate::http::endpoint::endpoints;
-use crate::http::extract::Json;
+use crate::http::extract::{Json, OptionalJson};
 use crate::http::problem::{ApiError, Problem};
 use crate::routes::users::UserDto;
 use crate::routes::Routes;
@@ -39,7 +38,7 @@ pub struct LoginRequest {
     #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// The current one-time code, for accounts with one-time codes enabled.
-    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub otp_code: Option<String>,
     /// One of the account's recovery codes, in place of `otp_code` (each works once).
     #[schema(min_length = 1, max_length = 64)]
@@ -149,9 +148,9 @@ pub struct LogoutRequest {
     responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     caller: Caller<policy::Own>,
-    body: web::Bytes,
+    body: OptionalJson<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: LogoutRequest = optional_json(&body)?;
+    let request = body.0;
     let Credential::Access(token) = &caller.credential else {
         return Err(ApiError::problem(
             ErrorCode::SessionRequired,
@@ -184,7 +183,11 @@ pub async fn me(caller: Caller<policy::OwnRead>) -> HttpResponse {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     /// New display name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// New password (8 to 256 characters); needs `current_password`.
     #[schema(min_length = 8, max_length = 256)]
@@ -247,7 +250,7 @@ pub struct OtpCodeRequest {
     #[schema(min_length = 1, max_length = 1024)]
     pub current_password: String,
     /// The six digits the authenticator shows now.
-    #[schema(pattern = r"^\s*[0-9]{6}\s*$")]
+    #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
 }
 

@@ -164,7 +164,6 @@ pub async fn create_dues(
 #[into_params(parameter_in = Query)]
 pub struct DuesFilterQuery {
     /// Only this member's.
-    #[param(minimum = 1)]
     pub member_id: Option<i64>,
     /// Only this status.
     pub status: Option<DuesStatusDto>,

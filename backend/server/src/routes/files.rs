@@ -139,8 +139,9 @@ impl From<FileView> for FileDto {
     }
 }
 
-/// The multipart form of an upload.
-#[derive(ToSchema)]
+/// The multipart form of an upload; other parts are not part of it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     /// The file's bytes.

@@ -91,7 +91,11 @@ impl From<&Member> for MemberDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateMemberRequest {
     /// Full name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Contact email.
     #[schema(format = Email, max_length = 254)]
@@ -108,7 +112,11 @@ pub struct CreateMemberRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberRequest {
     /// Full name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// Contact email; `null` removes it.
     #[serde(default, deserialize_with = "present")]
@@ -153,7 +161,6 @@ pub struct MemberFilterQuery {
     /// Only this status.
     pub status: Option<MemberStatusDto>,
     /// Only this cell.
-    #[param(minimum = 1)]
     pub org_unit_id: Option<i64>,
 }
 

@@ -90,7 +90,11 @@ impl From<OrgUnit> for OrgUnitDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrgUnitRequest {
     /// Name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Level; the parent must be the level just above (none for `central`).
     pub kind: OrgUnitKindDto,
@@ -104,7 +108,11 @@ pub struct CreateOrgUnitRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrgUnitRequest {
     /// The new name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// The new parent.
     #[schema(minimum = 1)]

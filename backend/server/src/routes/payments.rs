@@ -199,7 +199,6 @@ pub async fn create_payment(
 #[into_params(parameter_in = Query)]
 pub struct PaymentFilterQuery {
     /// Only this member's.
-    #[param(minimum = 1)]
     pub member_id: Option<i64>,
 }
 

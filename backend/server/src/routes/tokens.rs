@@ -90,7 +90,11 @@ impl From<&ApiToken> for ApiTokenDto {
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// What it is for.
-    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// What it may do.
     #[schema(min_items = 1, max_items = 3)]

@@ -84,7 +84,11 @@ pub struct CreateUserRequest {
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     /// Display name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// Whether the user is an administrator (default false).
     #[serde(default)]
@@ -173,7 +177,11 @@ pub struct UpdateUserRequest {
     #[schema(min_length = 8, max_length = 256)]
     pub password: Option<String>,
     /// New display name.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     /// New administrator flag.
     pub is_admin: Option<bool>,

@@ -117,14 +117,23 @@ both_backends!(
             app.admin_cache("clear", json!({"file_id": m["id"]})).await["cleared_count"],
             1
         );
+        // Ids and a type: those of the ids that are of the type.
+        app.admin_cache("clear", json!({})).await;
         let both = app
+            .admin_cache(
+                "warm",
+                json!({"file_type": "avatar", "file_ids": [a["id"], m["id"]]}),
+            )
+            .await;
+        assert_eq!(both["cached_count"], 1);
+        let empty = app
             .post_json(
                 "/api/admin/cache/warm",
                 &app.admin_token,
-                json!({"file_type": "avatar", "file_ids": [1]}),
+                json!({"file_ids": []}),
             )
             .await;
-        assert_eq!(both.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 );
 

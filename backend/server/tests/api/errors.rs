@@ -95,7 +95,7 @@ both_backends!(
         assert_problem(oversize, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 
         let bad_path = app.get("/api/files/not-a-number", &token).await;
-        assert_problem(bad_path, StatusCode::BAD_REQUEST, "invalid_path_parameter").await;
+        assert_problem(bad_path, StatusCode::NOT_FOUND, "not_found").await;
 
         let bad_query = app.get("/api/files?page=minus-one", &token).await;
         let body = assert_problem(

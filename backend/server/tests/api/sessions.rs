@@ -63,17 +63,14 @@ both_backends!(
         let other = app.login(&email, "user-password-1").await;
         assert_eq!(me_status(&app, &other).await, StatusCode::OK);
 
-        for bad in [
-            "",
-            "garbage",
-            &first.replace('.', "x"),
-            &format!("{second}x"),
-        ] {
+        for bad in ["garbage", &first.replace('.', "x"), &format!("{second}x")] {
             let res = refresh(&app, bad).await;
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{bad:?}");
         }
-        let res = app.post_anonymous("/api/auth/refresh", json!({})).await;
-        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        for shapeless in [json!({}), json!({"refresh_token": ""})] {
+            let res = app.post_anonymous("/api/auth/refresh", shapeless).await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
     }
 );
 

@@ -1,0 +1,150 @@
+//! Request bodies are checked against the very schemas the OpenAPI document publishes, before
+//! they are read into their types: every bound, pattern, enum, item count and unknown field the
+//! spec states is enforced the same way everywhere, so a client that follows the spec is never
+//! surprised, and one that does not is told which field is wrong (422 `validation_failed`).
+//!
+//! Numbers are then read as JSON Schema reads them: `1.0` is an integer.
+
+use std::collections::HashMap;
+
+use jsonschema::Validator;
+use serde_json::{Map, Number, Value};
+use tessera_domain::shared::{DomainError, FieldError};
+
+use crate::http::problem::ApiError;
+
+/// The most field errors one answer lists.
+const MAX_ERRORS: usize = 10;
+
+/// A validator for each schema of the document's components, by name.
+pub struct BodySchemas {
+    validators: HashMap<String, Validator>,
+}
+
+impl BodySchemas {
+    /// Compiles the components of `spec` (the document the server serves).
+    pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> anyhow::Result<Self> {
+        let document = serde_json::to_value(spec)?;
+        let components = document
+            .pointer("/components")
+            .cloned()
+            .unwrap_or(Value::Object(Map::new()));
+        let names: Vec<String> = components
+            .pointer("/schemas")
+            .and_then(Value::as_object)
+            .map(|schemas| schemas.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut validators = HashMap::with_capacity(names.len());
+        for name in names {
+            // The component itself, beside the others its `$ref`s point to.
+            let schema = serde_json::json!({
+                "$ref": format!("#/components/schemas/{name}"),
+                "components": components,
+            });
+            let validator = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(&schema)
+                .map_err(|e| anyhow::anyhow!("the schema {name} does not compile: {e}"))?;
+            validators.insert(name, validator);
+        }
+        Ok(Self { validators })
+    }
+
+    /// Checks a body against the schema named `name`; answers it with whole numbers as integers.
+    /// A schema the document does not have checks nothing (every body type is in it: a test
+    /// says so).
+    pub fn check(&self, name: &str, mut body: Value) -> Result<Value, ApiError> {
+        if let Some(validator) = self.validators.get(name) {
+            let mut errors: Vec<FieldError> = Vec::new();
+            for e in validator.iter_errors(&body) {
+                let field = field_name(e.instance_path().as_str());
+                // One message per field, the first; masked: it never repeats the value (it may
+                // be a password).
+                if !errors.iter().any(|known| known.field == field) {
+                    errors.push(FieldError::new(field, e.masked().to_string()));
+                }
+                if errors.len() == MAX_ERRORS {
+                    break;
+                }
+            }
+            if !errors.is_empty() {
+                return Err(DomainError::Validation(errors).into());
+            }
+        }
+        integers(&mut body);
+        Ok(body)
+    }
+
+    /// Whether the document has a schema of this name.
+    pub fn knows(&self, name: &str) -> bool {
+        self.validators.contains_key(name)
+    }
+}
+
+/// `/scopes/0/name` as the API names fields elsewhere: `scopes[0].name`; the whole body is
+/// `body`.
+fn field_name(pointer: &str) -> String {
+    let mut field = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            field.push_str(&format!("[{segment}]"));
+        } else {
+            if !field.is_empty() {
+                field.push('.');
+            }
+            field.push_str(&segment);
+        }
+    }
+    if field.is_empty() {
+        "body".to_owned()
+    } else {
+        field
+    }
+}
+
+/// Rewrites every number with no fraction as an integer, as JSON Schema counts them (`5.0` is
+/// the integer 5), so the typed reading that follows agrees with the check.
+fn integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                // Strictly inside ±2^63: a literal beyond i64 also arrives as a float, rounded to
+                // the bound, and must stay out of range.
+                if f.fract() == 0.0 && f > i64::MIN as f64 && f < i64::MAX as f64 {
+                    *n = Number::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integers),
+        Value::Object(fields) => fields.values_mut().for_each(integers),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointers_read_as_field_names() {
+        assert_eq!(field_name(""), "body");
+        assert_eq!(field_name("/name"), "name");
+        assert_eq!(field_name("/scopes/0"), "scopes[0]");
+        assert_eq!(field_name("/items/2/name"), "items[2].name");
+    }
+
+    #[test]
+    fn whole_numbers_become_integers() {
+        let mut body = serde_json::json!({"a": 5.0, "b": [1.0, 2.5], "c": "7.0"});
+        integers(&mut body);
+        assert_eq!(body, serde_json::json!({"a": 5, "b": [1, 2.5], "c": "7.0"}));
+        let mut beyond: Value = serde_json::from_str("[-9223372036854775809]").unwrap();
+        integers(&mut beyond);
+        assert!(
+            beyond[0].is_f64(),
+            "beyond i64 stays a float, so i64 refuses it"
+        );
+    }
+}

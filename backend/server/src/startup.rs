@@ -289,6 +289,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         db.clone(),
         db.clone(),
         Arc::clone(&cache),
+        Arc::clone(&audit),
     ));
     // What one context changes, the others that keep something derived from it hear about.
     let events = Events::new(vec![
@@ -296,8 +297,14 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         Arc::clone(&members) as Arc<dyn Listener>,
     ]);
     Ok(AppState {
-        dues: DuesService::new(db.clone(), db.clone(), Arc::clone(&clock), events.clone()),
-        payments: PaymentService::new(db.clone(), db.clone(), events.clone()),
+        dues: DuesService::new(
+            db.clone(),
+            db.clone(),
+            Arc::clone(&clock),
+            events.clone(),
+            Arc::clone(&audit),
+        ),
+        payments: PaymentService::new(db.clone(), db.clone(), events.clone(), Arc::clone(&audit)),
         files: FileService::new(
             db.clone(),
             db.clone(),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::access::Actor;
-use crate::audit::model::{AuditEvent, AuditFilter, NewAuditEvent};
+use crate::audit::model::{AuditAction, AuditEvent, AuditFilter, NewAuditEvent};
 use crate::audit::repo::AuditRepo;
 use crate::shared::{DomainResult, Page, PageRequest};
 
@@ -24,6 +24,23 @@ impl AuditLog {
         if let Err(e) = self.events.insert_audit_event(event).await {
             tracing::error!(action = action.as_str(), error = %e, "could not record an audit event");
         }
+    }
+
+    /// Records what `actor` did to `subject` (`member:7`), from the actor's address.
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        subject: String,
+        detail: serde_json::Value,
+    ) {
+        self.record(
+            NewAuditEvent::new(action, Some(actor.user_id))
+                .subject(subject)
+                .from_ip(actor.ip.clone())
+                .detail(detail),
+        )
+        .await;
     }
 
     /// Events, newest first (administrators only).

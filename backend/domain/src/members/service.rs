@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde_json::json;
 
 use crate::access::Actor;
+use crate::audit::{AuditAction, AuditLog};
 use crate::members::model::{
     Member, MemberFilter, MemberInput, MemberStatus, MemberUpdate, NewMember,
 };
@@ -35,20 +37,24 @@ pub struct MemberService {
     members: Arc<dyn MemberRepo>,
     units: Arc<dyn OrgRepo>,
     cache: Arc<dyn Cache>,
+    audit: Arc<AuditLog>,
     counters: Arc<NamespaceCounters>,
 }
 
 impl MemberService {
-    /// The service over the members (and the units they belong to), caching lists in `cache`.
+    /// The service over the members (and the units they belong to), caching lists in `cache`
+    /// and recording deletions in `audit`.
     pub fn new(
         members: Arc<dyn MemberRepo>,
         units: Arc<dyn OrgRepo>,
         cache: Arc<dyn Cache>,
+        audit: Arc<AuditLog>,
     ) -> Self {
         Self {
             members,
             units,
             cache,
+            audit,
             counters: Arc::default(),
         }
     }
@@ -94,8 +100,13 @@ impl MemberService {
         Ok(member)
     }
 
-    /// One member, if the caller sees it.
+    /// One member, if the caller sees it; outside the caller's units, without contacts.
     pub async fn get(&self, actor: &Actor, id: MemberId) -> DomainResult<Member> {
+        self.visible(actor, id).await.map(|m| for_caller(actor, m))
+    }
+
+    /// The whole member, if the caller sees it at all.
+    async fn visible(&self, actor: &Actor, id: MemberId) -> DomainResult<Member> {
         let member = self
             .members
             .member_by_id(id)
@@ -110,8 +121,8 @@ impl MemberService {
         }
     }
 
-    /// The members the caller sees, by id; served from the cache when the same scope asked
-    /// the same page since the last change.
+    /// The members the caller sees, by id (outside the caller's units, without contacts);
+    /// served from the cache when the same scope asked the same page since the last change.
     pub async fn list(
         &self,
         actor: &Actor,
@@ -131,12 +142,16 @@ impl MemberService {
             if let Ok(Some(raw)) = self.cache.get(key).await {
                 if let Ok((items, total)) = serde_json::from_str::<(Vec<Member>, i64)>(&raw) {
                     self.counters.hit();
-                    return Ok(Page { items, total });
+                    return Ok(Page { items, total }.map(|m| for_caller(actor, m)));
                 }
             }
         }
         self.counters.miss();
-        let page = self.members.list_members(filter, page).await?;
+        let page = self
+            .members
+            .list_members(filter, page)
+            .await?
+            .map(|m| for_caller(actor, m));
         if let Some(key) = key {
             if let Ok(raw) = serde_json::to_string(&(&page.items, page.total)) {
                 let _ = self.cache.set(&key, &raw, MEMBER_LIST_TTL).await;
@@ -179,12 +194,22 @@ impl MemberService {
     }
 
     /// Deletes a member of the caller's subtree; one with dues or payments is `member_in_use`.
+    /// The deletion is audited with what the member was.
     pub async fn delete(&self, actor: &Actor, id: MemberId) -> DomainResult<()> {
-        self.writable(actor, id).await?;
+        let before = self.writable(actor, id).await?;
         if !self.members.delete_member(id).await? {
             return Err(DomainError::NotFound("member"));
         }
         self.changed().await;
+        self.audit
+            .act(
+                actor,
+                AuditAction::MemberDeleted,
+                format!("member:{}", id.0),
+                json!({"before": {"name": before.name, "email": before.email,
+                       "org_unit_id": before.org_unit_id.0, "status": before.status.as_str()}}),
+            )
+            .await;
         Ok(())
     }
 
@@ -213,7 +238,7 @@ impl MemberService {
     /// The member, if the caller may change it: 404 when it cannot see it, 403 when it sees it
     /// only as a treasurer.
     async fn writable(&self, actor: &Actor, id: MemberId) -> DomainResult<Member> {
-        let member = self.get(actor, id).await?;
+        let member = self.visible(actor, id).await?;
         if actor.units.contains(Some(&member.unit_path)) {
             Ok(member)
         } else {
@@ -266,6 +291,15 @@ pub async fn forget_member_lists(cache: &dyn Cache) {
     if let Err(e) = cache.count_hit(VERSION_KEY, VERSION_TTL).await {
         tracing::warn!(error = %e, "could not invalidate cached member lists; they expire with their TTL");
     }
+}
+
+/// The member as the caller may see it: a treasurer sees members outside its units only as
+/// far as money needs (who and where), not how to reach them.
+fn for_caller(actor: &Actor, mut member: Member) -> Member {
+    if !actor.units.contains(Some(&member.unit_path)) {
+        member.email = None;
+    }
+    member
 }
 
 fn parse_name(raw: &str, errors: &mut Vec<FieldError>) -> String {

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use serde_json::json;
 
 use crate::access::Actor;
+use crate::audit::{AuditAction, AuditLog};
 use crate::members::MemberRepo;
 use crate::money::model::{
     parse_cents, parse_currency, parse_date, parse_period, Dues, DuesFilter, DuesInput, DuesStatus,
@@ -24,22 +26,25 @@ pub struct DuesService {
     members: Arc<dyn MemberRepo>,
     clock: Arc<dyn Clock>,
     events: Events,
+    audit: Arc<AuditLog>,
 }
 
 impl DuesService {
     /// The service over the dues and the members they are for; changes are published to
-    /// `events` (a treasurer's member list follows the money).
+    /// `events` (a treasurer's member list follows the money), deletions recorded in `audit`.
     pub fn new(
         money: Arc<dyn MoneyRepo>,
         members: Arc<dyn MemberRepo>,
         clock: Arc<dyn Clock>,
         events: Events,
+        audit: Arc<AuditLog>,
     ) -> Self {
         Self {
             money,
             members,
             clock,
             events,
+            audit,
         }
     }
 
@@ -165,13 +170,24 @@ impl DuesService {
             .await
     }
 
-    /// Deletes dues the caller sees; dues with payments are `dues_in_use`.
+    /// Deletes dues the caller sees; dues with payments are `dues_in_use`. The deletion is
+    /// audited with what the dues were.
     pub async fn delete(&self, actor: &Actor, id: DuesId) -> DomainResult<()> {
-        self.get(actor, id).await?;
+        let before = self.get(actor, id).await?;
         if !self.money.delete_dues(id).await? {
             return Err(DomainError::NotFound("dues"));
         }
         self.events.publish(Event::MoneyChanged).await;
+        self.audit
+            .act(
+                actor,
+                AuditAction::DuesDeleted,
+                format!("dues:{}", id.0),
+                json!({"before": {"member_id": before.member_id.0, "period": before.period,
+                       "amount_cents": before.amount_cents, "currency": before.currency,
+                       "due_date": before.due_date, "status": before.status.as_str()}}),
+            )
+            .await;
         Ok(())
     }
 

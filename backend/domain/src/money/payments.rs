@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use serde_json::json;
 
 use crate::access::Actor;
+use crate::audit::{AuditAction, AuditLog};
 use crate::members::MemberRepo;
 use crate::money::model::{
     parse_cents, parse_currency, parse_date, NewPayment, Payment, PaymentFilter, PaymentInput,
@@ -23,16 +25,23 @@ pub struct PaymentService {
     money: Arc<dyn MoneyRepo>,
     members: Arc<dyn MemberRepo>,
     events: Events,
+    audit: Arc<AuditLog>,
 }
 
 impl PaymentService {
     /// The service over the payments and the members they are from; changes are published to
-    /// `events` (a treasurer's member list follows the money).
-    pub fn new(money: Arc<dyn MoneyRepo>, members: Arc<dyn MemberRepo>, events: Events) -> Self {
+    /// `events` (a treasurer's member list follows the money), deletions recorded in `audit`.
+    pub fn new(
+        money: Arc<dyn MoneyRepo>,
+        members: Arc<dyn MemberRepo>,
+        events: Events,
+        audit: Arc<AuditLog>,
+    ) -> Self {
         Self {
             money,
             members,
             events,
+            audit,
         }
     }
 
@@ -147,13 +156,26 @@ impl PaymentService {
             .await
     }
 
-    /// Deletes a payment the caller sees (a mistake); dues it paid stay as they are.
+    /// Deletes a payment the caller sees (a mistake); dues it paid stay as they are. The
+    /// deletion is audited with what the payment was.
     pub async fn delete(&self, actor: &Actor, id: PaymentId) -> DomainResult<()> {
-        self.get(actor, id).await?;
+        let before = self.get(actor, id).await?;
         if !self.money.delete_payment(id).await? {
             return Err(DomainError::NotFound("payment"));
         }
         self.events.publish(Event::MoneyChanged).await;
+        self.audit
+            .act(
+                actor,
+                AuditAction::PaymentDeleted,
+                format!("payment:{}", id.0),
+                json!({"before": {"member_id": before.member_id.0,
+                       "dues_id": before.dues_id.map(|d| d.0), "purpose": before.purpose.as_str(),
+                       "amount_cents": before.amount_cents, "currency": before.currency,
+                       "method": before.method.as_str(), "paid_on": before.paid_on,
+                       "recorded_by": before.recorded_by.0}}),
+            )
+            .await;
         Ok(())
     }
 }

@@ -223,6 +223,51 @@ both_backends!(
         );
         assert_eq!(ids(&app, "/api/dues", &w.treasurer_b).await, [dues_id]);
         assert_eq!(ids(&app, "/api/payments", &w.treasurer_b).await, [donation]);
+        // Outside its own unit, the treasurer sees who and where, not how to reach them.
+        let listed: Value = app
+            .get("/api/members", &w.treasurer_b)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let emails: Vec<&Value> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| &m["email"])
+            .collect();
+        assert_eq!(
+            emails,
+            [&Value::Null, &json!("m1@example.org"), &Value::Null]
+        );
+        let outside: Value = app
+            .get(&format!("/api/members/{mc}"), &w.treasurer_b)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(outside["name"], "Member 2");
+        assert_eq!(outside["org_unit_id"], w.cells[2]);
+        assert!(outside["email"].is_null(), "{outside}");
+        let own: Value = app
+            .get(&format!("/api/members/{mb}"), &w.treasurer_b)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(own["email"], "m1@example.org");
+        for token in [&w.admin, &w.regional] {
+            let full: Value = app
+                .get(&format!("/api/members/{ma}"), token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                full["email"], "m0@example.org",
+                "the unit's own users see contacts"
+            );
+        }
         // Read only, outside its own unit.
         let res = app
             .patch(
@@ -422,6 +467,132 @@ both_backends!(
         assert_eq!(
             problem["detail"],
             "the unit still has 1 user and 1 member: move or delete them first"
+        );
+    }
+);
+
+both_backends!(
+    a_payment_never_tells_whether_dues_outside_the_scope_exist,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let [ma, _, mc] = w.members;
+        let res = app
+            .post_json(
+                "/api/dues",
+                &w.admin,
+                json!({"member_id": mc, "period": "2026-11", "amount_cents": 2500, "currency": "USD"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let dues_c = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let answer = |member: i64, dues: i64| {
+            let app = &app;
+            let token = w.cell_a.clone();
+            async move {
+                let res = app
+                    .post_json(
+                        "/api/payments",
+                        &token,
+                        json!({"member_id": member, "purpose": "dues", "dues_id": dues,
+                               "amount_cents": 2500, "currency": "BRL", "method": "cash"}),
+                    )
+                    .await;
+                assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+                let problem: Value = res.json().await.unwrap();
+                problem["errors"].clone()
+            }
+        };
+        // Cell A's own member with dues of cell C (in another currency) or with dues that do
+        // not exist: the same answer, no currency named.
+        let existing = answer(ma, dues_c).await;
+        assert_eq!(existing, answer(ma, 999_999).await);
+        assert_eq!(
+            existing,
+            json!([{"field": "dues_id", "message": "no such dues of this member"}])
+        );
+        // Cell C's member, out of scope: only the member is named, whatever the dues.
+        let out_of_scope = answer(mc, dues_c).await;
+        assert_eq!(out_of_scope, answer(mc, 999_999).await);
+        assert_eq!(
+            out_of_scope,
+            json!([{"field": "member_id", "message": "no such member in your scope"}])
+        );
+    }
+);
+
+both_backends!(
+    deleting_members_dues_and_payments_is_audited_with_what_they_were,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let [ma, mb, _] = w.members;
+        let dues: Value = app
+            .post_json(
+                "/api/dues",
+                &w.cell_b,
+                json!({"member_id": mb, "period": "2026-10", "amount_cents": 1500}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let payment: Value = app
+            .post_json(
+                "/api/payments",
+                &w.cell_b,
+                json!({"member_id": mb, "purpose": "donation", "amount_cents": 700, "method": "pix", "paid_on": "2026-10-02"}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let me: Value = app
+            .get("/api/auth/me", &w.cell_b)
+            .await
+            .json()
+            .await
+            .unwrap();
+        for path in [
+            format!("/api/payments/{}", payment["id"]),
+            format!("/api/dues/{}", dues["id"]),
+        ] {
+            let res = app.delete(&path, &w.cell_b).await;
+            assert_eq!(res.status(), StatusCode::NO_CONTENT, "{path}");
+        }
+        let res = app.delete(&format!("/api/members/{ma}"), &w.cell_a).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        // A refused deletion records nothing.
+        let res = app.delete(&format!("/api/members/{mb}"), &w.cell_a).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+        let events: Value = app
+            .get("/api/audit?per_page=3", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let events = events["items"].as_array().unwrap();
+        assert_eq!(events[0]["action"], "member_deleted");
+        assert_eq!(events[0]["subject"], format!("member:{ma}"));
+        assert_eq!(
+            events[0]["detail"]["before"],
+            json!({"name": "Member 0", "email": "m0@example.org", "org_unit_id": w.cells[0], "status": "active"})
+        );
+        assert_eq!(events[1]["action"], "dues_deleted");
+        assert_eq!(events[1]["subject"], format!("dues:{}", dues["id"]));
+        assert_eq!(events[1]["actor_user_id"], me["id"]);
+        assert_eq!(
+            events[1]["detail"]["before"],
+            json!({"member_id": mb, "period": "2026-10", "amount_cents": 1500, "currency": "BRL",
+                   "due_date": "2026-10-31", "status": "open"})
+        );
+        assert_eq!(events[2]["action"], "payment_deleted");
+        assert_eq!(events[2]["subject"], format!("payment:{}", payment["id"]));
+        assert_eq!(events[2]["client_ip"], "127.0.0.1");
+        assert_eq!(
+            events[2]["detail"]["before"],
+            json!({"member_id": mb, "dues_id": null, "purpose": "donation", "amount_cents": 700,
+                   "currency": "BRL", "method": "pix", "paid_on": "2026-10-02",
+                   "recorded_by": me["id"]})
         );
     }
 );

@@ -56,18 +56,6 @@ pub trait ObjectStore: Send + Sync {
         expires: Duration,
         options: &GetUrlOptions,
     ) -> DomainResult<SignedUrl>;
-    /// Superseded by [`ObjectStore::presign_upload`], which also fixes the length: a URL that
-    /// fixes only the content type lets its holder store any number of bytes, so no store
-    /// implements this any more and it refuses. It stays only while the test fake in
-    /// `files/urls.rs` still implements it; remove both together.
-    async fn presign_put(
-        &self,
-        _key: &str,
-        _expires: Duration,
-        _content_type: &str,
-    ) -> DomainResult<SignedUrl> {
-        Err(cannot("sign an upload URL without its length"))
-    }
     /// A URL that PUTs the object for `expires`; the PUT must carry exactly this `Content-Type`
     /// and a `Content-Length` of exactly `size`, both covered by the signature.
     ///

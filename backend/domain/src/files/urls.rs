@@ -517,22 +517,6 @@ mod tests {
                 expires_at: after(Utc::now(), expires),
             })
         }
-        async fn presign_put(
-            &self,
-            key: &str,
-            expires: Duration,
-            _: &str,
-        ) -> DomainResult<SignedUrl> {
-            self.presign_get(
-                key,
-                expires,
-                &GetUrlOptions {
-                    content_type: String::new(),
-                    content_disposition: String::new(),
-                },
-            )
-            .await
-        }
     }
 
     fn file(id: i64) -> StoredFile {

@@ -63,7 +63,8 @@ pub struct MemberDto {
     pub id: i64,
     /// Full name.
     pub name: String,
-    /// Contact email.
+    /// Contact email; `null` when unknown, and for a treasurer looking at a member outside its
+    /// own units.
     pub email: Option<String>,
     /// The member's cell.
     pub org_unit_id: i64,

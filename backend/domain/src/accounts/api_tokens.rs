@@ -26,12 +26,13 @@ pub const TOKEN_PREFIX: &str = "tsk_";
 pub const DEFAULT_EXPIRES_IN_DAYS: u32 = 90;
 /// The longest expiry allowed.
 pub const MAX_EXPIRES_IN_DAYS: u32 = 365;
-/// How long a token's lookup stays cached (revocation evicts it at once).
+/// How long a token's lookup stays cached, and how long a revoked token's tombstone does
+/// (revocation replaces the lookup at once).
 const LOOKUP_TTL: Duration = Duration::from_secs(300);
 /// How long "no such token" stays cached, so a flood of invented tokens costs no database
 /// reads after the first of each (a real token is never refused by it: its hash is new).
 const UNKNOWN_TTL: Duration = Duration::from_secs(60);
-/// What the lookup of an unknown token holds.
+/// What the lookup of an unknown or revoked token holds.
 const UNKNOWN: &str = "unknown";
 
 /// What an API token may do.
@@ -276,7 +277,13 @@ impl ApiTokenService {
             .delete_api_token(id)
             .await?
             .ok_or(DomainError::NotFound("API token"))?;
-        if let Err(e) = self.cache.delete(&[lookup_key(&token_hash)]).await {
+        // A tombstone rather than a delete: a lookup that read the token just before the row
+        // went fills the cache only where nothing is, so it cannot bring the token back.
+        if let Err(e) = self
+            .cache
+            .set(&lookup_key(&token_hash), UNKNOWN, LOOKUP_TTL)
+            .await
+        {
             // The lookup then lives out its few minutes; say so loudly.
             tracing::error!(token_id = id.0, error = %e, "could not evict a revoked API token's lookup; it works until its cache entry expires");
         }
@@ -315,7 +322,10 @@ impl ApiTokenService {
                     .to_std()
                     .unwrap_or_default();
                 if let Ok(raw) = serde_json::to_string(&token) {
-                    let _ = self.cache.set(&key, &raw, left.min(LOOKUP_TTL)).await;
+                    let _ = self
+                        .cache
+                        .set_if_absent(&key, &raw, left.min(LOOKUP_TTL))
+                        .await;
                 }
                 token
             }
@@ -330,6 +340,164 @@ impl ApiTokenService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use tokio::sync::Notify;
+
+    use crate::access::UnitScope;
+    use crate::shared::fakes::{MapCache, Recorded};
+    use crate::shared::time::SystemClock;
+
+    /// Tokens in a list; counts lookups by hash, and can hold a lookup between its read and its
+    /// answer, to let a revocation happen in between.
+    #[derive(Default)]
+    struct Tokens {
+        rows: Mutex<Vec<(ApiToken, String)>>,
+        lookups: AtomicUsize,
+        hold: AtomicBool,
+        read: Notify,
+        release: Notify,
+    }
+
+    #[async_trait]
+    impl TokenRepo for Tokens {
+        async fn insert_api_token(&self, new: NewApiToken) -> DomainResult<ApiToken> {
+            let mut rows = self.rows.lock().unwrap();
+            let token = ApiToken {
+                id: ApiTokenId(rows.len() as i64 + 1),
+                user_id: new.user_id,
+                name: new.name,
+                scopes: new.scopes,
+                created_at: new.created_at,
+                expires_at: new.expires_at,
+            };
+            rows.push((token.clone(), new.token_hash));
+            Ok(token)
+        }
+        async fn api_token_by_hash(&self, token_hash: &str) -> DomainResult<Option<ApiToken>> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            let found = self
+                .rows
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, h)| h == token_hash)
+                .map(|(t, _)| t.clone());
+            if self.hold.swap(false, Ordering::SeqCst) {
+                self.read.notify_one();
+                self.release.notified().await;
+            }
+            Ok(found)
+        }
+        async fn list_api_tokens(&self) -> DomainResult<Vec<ApiToken>> {
+            Ok(self
+                .rows
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(t, _)| t.clone())
+                .collect())
+        }
+        async fn delete_api_token(
+            &self,
+            id: ApiTokenId,
+        ) -> DomainResult<Option<(ApiToken, String)>> {
+            let mut rows = self.rows.lock().unwrap();
+            let at = rows.iter().position(|(t, _)| t.id == id);
+            Ok(at.map(|i| rows.remove(i)))
+        }
+    }
+
+    fn service(tokens: &Arc<Tokens>, cache: &Arc<MapCache>) -> ApiTokenService {
+        ApiTokenService::new(
+            Arc::clone(tokens) as Arc<dyn TokenRepo>,
+            Arc::clone(cache) as Arc<dyn Cache>,
+            Arc::new(SystemClock),
+            Arc::new(AuditLog::new(Arc::new(Recorded::default()))),
+        )
+    }
+
+    fn admin() -> Actor {
+        Actor {
+            user_id: UserId(1),
+            is_admin: true,
+            is_treasurer: false,
+            org_unit_id: None,
+            units: UnitScope::All,
+            ip: None,
+        }
+    }
+
+    async fn issue(service: &ApiTokenService) -> (ApiToken, TokenSecret) {
+        service
+            .create(
+                &admin(),
+                CreateApiToken {
+                    name: "cron".into(),
+                    scopes: vec!["read".into()],
+                    expires_in_days: None,
+                },
+            )
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_invented_token_costs_one_database_read_and_a_real_one_is_not_shadowed() {
+        let tokens = Arc::new(Tokens::default());
+        let cache = Arc::new(MapCache::default());
+        let service = service(&tokens, &cache);
+        let invented = format!("{TOKEN_PREFIX}{}", "A".repeat(43));
+        for _ in 0..5 {
+            let refused = service.authenticate(&invented).await;
+            assert!(matches!(refused, Err(DomainError::Unauthenticated(_))));
+        }
+        assert_eq!(tokens.lookups.load(Ordering::SeqCst), 1);
+        // Not even one read for what cannot be a token.
+        assert!(service.authenticate("Bearer-ish").await.is_err());
+        assert_eq!(tokens.lookups.load(Ordering::SeqCst), 1);
+
+        let (token, secret) = issue(&service).await;
+        for _ in 0..3 {
+            assert_eq!(
+                service.authenticate(secret.expose()).await.unwrap().id,
+                token.id
+            );
+        }
+        assert_eq!(
+            tokens.lookups.load(Ordering::SeqCst),
+            2,
+            "then served from the cache"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lookup_racing_a_revocation_cannot_bring_the_token_back() {
+        let tokens = Arc::new(Tokens::default());
+        let cache = Arc::new(MapCache::default());
+        let service = Arc::new(service(&tokens, &cache));
+        let (token, secret) = issue(&service).await;
+        let secret = secret.expose().to_owned();
+
+        // A request reads the token from the database...
+        tokens.hold.store(true, Ordering::SeqCst);
+        let in_flight = tokio::spawn({
+            let service = Arc::clone(&service);
+            let secret = secret.clone();
+            async move { service.authenticate(&secret).await.map(|t| t.id) }
+        });
+        tokens.read.notified().await;
+        // ...the token is revoked before that request fills the cache...
+        service.revoke(&admin(), token.id).await.unwrap();
+        tokens.release.notify_one();
+        // ...which answers that request as it started, and no later one.
+        assert_eq!(in_flight.await.unwrap().unwrap(), token.id);
+        let refused = service.authenticate(&secret).await;
+        assert!(matches!(refused, Err(DomainError::Unauthenticated(_))));
+    }
 
     #[test]
     fn scopes_parse_by_name_only() {

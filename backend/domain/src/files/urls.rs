@@ -392,93 +392,9 @@ mod tests {
 
     use crate::files::model::{FileStatus, FileType};
     use crate::files::objects::ObjectMeta;
-    use crate::shared::cache::{CacheBackend, CacheError, CacheInfo};
+    use crate::shared::fakes::MapCache;
     use crate::shared::time::{after, SystemClock};
     use crate::shared::{DomainResult, UserId};
-
-    /// A cache in a map, without TTLs: enough to watch what the URL service stores.
-    #[derive(Default)]
-    struct MapCache(Mutex<HashMap<String, String>>);
-
-    #[async_trait]
-    impl Cache for MapCache {
-        fn backend(&self) -> CacheBackend {
-            CacheBackend::InProcess
-        }
-        fn is_degraded(&self) -> bool {
-            false
-        }
-        async fn ping(&self) -> Result<(), CacheError> {
-            Ok(())
-        }
-        async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-            Ok(self.0.lock().unwrap().get(key).cloned())
-        }
-        async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
-            let map = self.0.lock().unwrap();
-            Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
-        }
-        async fn set(&self, key: &str, value: &str, _ttl: Duration) -> Result<(), CacheError> {
-            self.0
-                .lock()
-                .unwrap()
-                .insert(key.to_owned(), value.to_owned());
-            Ok(())
-        }
-        async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError> {
-            for (k, v, ttl) in entries {
-                self.set(k, v, *ttl).await?;
-            }
-            Ok(())
-        }
-        async fn set_if_absent(
-            &self,
-            key: &str,
-            value: &str,
-            _ttl: Duration,
-        ) -> Result<bool, CacheError> {
-            let mut map = self.0.lock().unwrap();
-            if map.contains_key(key) {
-                return Ok(false);
-            }
-            map.insert(key.to_owned(), value.to_owned());
-            Ok(true)
-        }
-        async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
-            let mut map = self.0.lock().unwrap();
-            Ok(keys.iter().filter(|k| map.remove(*k).is_some()).count() as u64)
-        }
-        async fn add_member(&self, _: &str, _: &str, _: Duration) -> Result<(), CacheError> {
-            Err(CacheError("sets are not used by the URL service".into()))
-        }
-        async fn members(&self, _: &str) -> Result<Vec<String>, CacheError> {
-            Err(CacheError("sets are not used by the URL service".into()))
-        }
-        async fn remove_member(&self, _: &str, _: &str) -> Result<(), CacheError> {
-            Err(CacheError("sets are not used by the URL service".into()))
-        }
-        async fn count_hit(&self, _: &str, _: Duration) -> Result<(u64, Duration), CacheError> {
-            Err(CacheError(
-                "counters are not used by the URL service".into(),
-            ))
-        }
-        async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
-            Ok(self
-                .0
-                .lock()
-                .unwrap()
-                .keys()
-                .filter(|k| k.starts_with(prefix))
-                .cloned()
-                .collect())
-        }
-        async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError> {
-            Ok(keys.iter().map(|_| None).collect())
-        }
-        async fn info(&self) -> Result<CacheInfo, CacheError> {
-            Ok(CacheInfo::default())
-        }
-    }
 
     /// Signs slowly and counts, so concurrent misses overlap.
     #[derive(Default)]

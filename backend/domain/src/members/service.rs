@@ -322,3 +322,221 @@ fn parse_email(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<Stri
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+
+    use chrono::Utc;
+
+    use crate::access::{UnitPath, UnitScope};
+    use crate::audit::AuditRepo;
+    use crate::org::{Dependents, MoveCheck, OrgUnit};
+    use crate::shared::fakes::{MapCache, Recorded};
+    use crate::shared::UserId;
+
+    /// Members in a list; `with_money` are the ones dues or payments refer to.
+    #[derive(Default)]
+    struct Members {
+        rows: Mutex<Vec<Member>>,
+        with_money: HashSet<MemberId>,
+    }
+
+    #[async_trait]
+    impl MemberRepo for Members {
+        async fn insert_member(&self, _: NewMember) -> DomainResult<Member> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+        async fn member_by_id(&self, id: MemberId) -> DomainResult<Option<Member>> {
+            Ok(self
+                .rows
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.id == id)
+                .cloned())
+        }
+        async fn member_has_money(&self, id: MemberId) -> DomainResult<bool> {
+            Ok(self.with_money.contains(&id))
+        }
+        async fn list_members(
+            &self,
+            filter: MemberFilter,
+            _: PageRequest,
+        ) -> DomainResult<Page<Member>> {
+            let items: Vec<Member> = self
+                .rows
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    filter.units.contains(Some(&m.unit_path))
+                        || (filter.with_money && self.with_money.contains(&m.id))
+                })
+                .cloned()
+                .collect();
+            let total = items.len() as i64;
+            Ok(Page { items, total })
+        }
+        async fn update_member(&self, _: MemberId, _: &MemberUpdate) -> DomainResult<Member> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+        async fn delete_member(&self, id: MemberId) -> DomainResult<bool> {
+            if self.with_money.contains(&id) {
+                return Err(DomainError::conflict(
+                    crate::shared::ErrorCode::MemberInUse,
+                    "dues or payments refer to the member",
+                ));
+            }
+            let mut rows = self.rows.lock().unwrap();
+            let before = rows.len();
+            rows.retain(|m| m.id != id);
+            Ok(rows.len() < before)
+        }
+    }
+
+    /// No units: these tests never create or move a member.
+    struct NoUnits;
+
+    #[async_trait]
+    impl OrgRepo for NoUnits {
+        async fn insert_unit(
+            &self,
+            _: &str,
+            _: OrgUnitKind,
+            _: Option<&OrgUnit>,
+        ) -> DomainResult<OrgUnit> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+        async fn unit(&self, _: OrgUnitId) -> DomainResult<Option<OrgUnit>> {
+            Ok(None)
+        }
+        async fn units(&self, _: &UnitScope) -> DomainResult<Vec<OrgUnit>> {
+            Ok(Vec::new())
+        }
+        async fn rename_unit(&self, _: OrgUnitId, _: &str) -> DomainResult<OrgUnit> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+        async fn move_unit(
+            &self,
+            _: OrgUnitId,
+            _: OrgUnitId,
+            _: MoveCheck,
+        ) -> DomainResult<OrgUnit> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+        async fn dependents(&self, _: OrgUnitId) -> DomainResult<Dependents> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+        async fn delete_unit(&self, _: OrgUnitId) -> DomainResult<bool> {
+            Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+        }
+    }
+
+    fn member(id: i64, cell: &str) -> Member {
+        Member {
+            id: MemberId(id),
+            name: format!("Member {id}"),
+            email: Some(format!("m{id}@example.org")),
+            org_unit_id: OrgUnitId(id),
+            unit_path: UnitPath::from_stored(cell.into()),
+            status: MemberStatus::Active,
+            created_at: Utc::now(),
+        }
+    }
+
+    /// Member 1 in cell /1/2/, member 2 in cell /1/3/ with money, member 3 in /1/3/ without.
+    fn service(audit: &Arc<Recorded>) -> MemberService {
+        let members = Members {
+            rows: Mutex::new(vec![
+                member(1, "/1/2/"),
+                member(2, "/1/3/"),
+                member(3, "/1/3/"),
+            ]),
+            with_money: HashSet::from([MemberId(2)]),
+        };
+        MemberService::new(
+            Arc::new(members),
+            Arc::new(NoUnits),
+            Arc::new(MapCache::default()),
+            Arc::new(AuditLog::new(Arc::clone(audit) as Arc<dyn AuditRepo>)),
+        )
+    }
+
+    fn user_of(cell: &str, is_treasurer: bool) -> Actor {
+        Actor {
+            user_id: UserId(9),
+            is_admin: false,
+            is_treasurer,
+            org_unit_id: None,
+            units: UnitScope::Subtree(UnitPath::from_stored(cell.into())),
+            ip: Some("192.0.2.9".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_treasurer_sees_members_outside_its_units_without_contacts() {
+        let members = service(&Arc::default());
+        let treasurer = user_of("/1/2/", true);
+        let outside = members.get(&treasurer, MemberId(2)).await.unwrap();
+        assert_eq!(outside.name, "Member 2");
+        assert_eq!(outside.email, None);
+        let own = members.get(&treasurer, MemberId(1)).await.unwrap();
+        assert_eq!(own.email.as_deref(), Some("m1@example.org"));
+        assert!(matches!(
+            members.get(&treasurer, MemberId(3)).await,
+            Err(DomainError::NotFound(_))
+        ));
+        // The same from the database and from the cache.
+        for _ in 0..2 {
+            let page = members
+                .list(
+                    &treasurer,
+                    None,
+                    None,
+                    PageRequest::parse(None, None).unwrap(),
+                )
+                .await
+                .unwrap();
+            let emails: Vec<_> = page.items.iter().map(|m| m.email.as_deref()).collect();
+            assert_eq!(emails, [Some("m1@example.org"), None]);
+        }
+        assert_eq!(members.counters().hits(), 1);
+        // The unit's own users see the contacts.
+        let cell = user_of("/1/3/", false);
+        let inside = members.get(&cell, MemberId(2)).await.unwrap();
+        assert_eq!(inside.email.as_deref(), Some("m2@example.org"));
+    }
+
+    #[tokio::test]
+    async fn deleting_a_member_records_what_it_was_and_a_refused_deletion_nothing() {
+        let audit = Arc::new(Recorded::default());
+        let members = service(&audit);
+        let cell = user_of("/1/3/", false);
+        assert!(matches!(
+            members.delete(&cell, MemberId(2)).await,
+            Err(DomainError::Conflict { .. })
+        ));
+        assert!(matches!(
+            members.delete(&user_of("/1/2/", true), MemberId(2)).await,
+            Err(DomainError::Forbidden { .. })
+        ));
+        assert!(audit.events().is_empty());
+
+        members.delete(&cell, MemberId(3)).await.unwrap();
+        let events = audit.events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, AuditAction::MemberDeleted);
+        assert_eq!(events[0].actor, Some(UserId(9)));
+        assert_eq!(events[0].subject.as_deref(), Some("member:3"));
+        assert_eq!(events[0].client_ip.as_deref(), Some("192.0.2.9"));
+        assert_eq!(
+            events[0].detail,
+            json!({"before": {"name": "Member 3", "email": "m3@example.org",
+                   "org_unit_id": 3, "status": "active"}})
+        );
+    }
+}

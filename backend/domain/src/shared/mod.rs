@@ -6,6 +6,8 @@ pub mod cache;
 pub mod counters;
 pub mod error;
 pub mod events;
+#[cfg(test)]
+pub mod fakes;
 pub mod ids;
 pub mod limits;
 pub mod paging;

@@ -1,0 +1,133 @@
+//! Small in-memory stand-ins for the ports, for the services' unit tests: enough to watch what a
+//! rule reads and writes, nothing more. The real adapters are tested against real services in
+//! the server's HTTP tests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::audit::{AuditEvent, AuditFilter, AuditRepo, NewAuditEvent};
+use crate::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo};
+use crate::shared::{DomainResult, Page, PageRequest};
+
+/// A cache in a map, without TTLs.
+#[derive(Default)]
+pub struct MapCache(pub Mutex<HashMap<String, String>>);
+
+impl MapCache {
+    /// The value under `key`, if any.
+    pub fn value(&self, key: &str) -> Option<String> {
+        self.0.lock().unwrap().get(key).cloned()
+    }
+}
+
+#[async_trait]
+impl Cache for MapCache {
+    fn backend(&self) -> CacheBackend {
+        CacheBackend::InProcess
+    }
+    fn is_degraded(&self) -> bool {
+        false
+    }
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self.value(key))
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+        let map = self.0.lock().unwrap();
+        Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+    }
+    async fn set(&self, key: &str, value: &str, _ttl: Duration) -> Result<(), CacheError> {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+    async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError> {
+        for (k, v, ttl) in entries {
+            self.set(k, v, *ttl).await?;
+        }
+        Ok(())
+    }
+    async fn set_if_absent(&self, key: &str, value: &str, _: Duration) -> Result<bool, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        if map.contains_key(key) {
+            return Ok(false);
+        }
+        map.insert(key.to_owned(), value.to_owned());
+        Ok(true)
+    }
+    async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        Ok(keys.iter().filter(|k| map.remove(*k).is_some()).count() as u64)
+    }
+    async fn add_member(&self, _: &str, _: &str, _: Duration) -> Result<(), CacheError> {
+        Err(CacheError("sets are not kept by the test cache".into()))
+    }
+    async fn members(&self, _: &str) -> Result<Vec<String>, CacheError> {
+        Err(CacheError("sets are not kept by the test cache".into()))
+    }
+    async fn remove_member(&self, _: &str, _: &str) -> Result<(), CacheError> {
+        Err(CacheError("sets are not kept by the test cache".into()))
+    }
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+        let mut map = self.0.lock().unwrap();
+        let count = map
+            .get(key)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1;
+        map.insert(key.to_owned(), count.to_string());
+        Ok((count, window))
+    }
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+    async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError> {
+        Ok(keys.iter().map(|_| None).collect())
+    }
+    async fn info(&self) -> Result<CacheInfo, CacheError> {
+        Ok(CacheInfo::default())
+    }
+}
+
+/// An audit log that keeps what it is given.
+#[derive(Default)]
+pub struct Recorded(pub Mutex<Vec<NewAuditEvent>>);
+
+impl Recorded {
+    /// The recorded events, oldest first.
+    pub fn events(&self) -> Vec<NewAuditEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl AuditRepo for Recorded {
+    async fn insert_audit_event(&self, event: NewAuditEvent) -> DomainResult<()> {
+        self.0.lock().unwrap().push(event);
+        Ok(())
+    }
+    async fn list_audit_events(
+        &self,
+        _: AuditFilter,
+        _: PageRequest,
+    ) -> DomainResult<Page<AuditEvent>> {
+        Ok(Page {
+            items: Vec::new(),
+            total: 0,
+        })
+    }
+}

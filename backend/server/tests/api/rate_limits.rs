@@ -298,3 +298,29 @@ both_backends!(
         assert_limited(guess(4).await.unwrap(), "login", 5).await;
     }
 );
+
+both_backends!(
+    invented_api_tokens_count_against_the_address,
+    API_LIMITED,
+    |app: TestApp| async move {
+        let invented = |ip: &'static str, n: usize| {
+            app.client
+                .get(app.url("/api/members"))
+                .header("x-forwarded-for", ip)
+                .bearer_auth(format!("tsk_{n:0>43}"))
+                .send()
+        };
+        for n in 0..4 {
+            let res = invented("192.0.2.77", n).await.unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["code"], "unauthenticated");
+        }
+        // A new invented token each time buys nothing: the address is out of requests.
+        assert_limited(invented("192.0.2.77", 4).await.unwrap(), "api", 4).await;
+        assert_eq!(
+            invented("192.0.2.78", 0).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+);

@@ -13,7 +13,9 @@ pub type MoveCheck = fn(&OrgUnit, &OrgUnit) -> DomainResult<()>;
 /// The org units.
 #[async_trait]
 pub trait OrgRepo: Send + Sync {
-    /// Creates a unit under `parent` (or as a root) and answers it with its path.
+    /// Creates a unit under `parent` (or as a root) and answers it with its path, taken from the
+    /// parent as it stands inside the insert's transaction (a move may have changed it since
+    /// `parent` was read). `NotFound` when the parent is gone.
     async fn insert_unit(
         &self,
         name: &str,
@@ -26,9 +28,10 @@ pub trait OrgRepo: Send + Sync {
     async fn units(&self, scope: &UnitScope) -> DomainResult<Vec<OrgUnit>>;
     /// Renames a unit.
     async fn rename_unit(&self, id: OrgUnitId, name: &str) -> DomainResult<OrgUnit>;
-    /// Moves `id` under `parent` in one transaction that locks both rows: `check` sees them as
-    /// they stand inside it (so two moves at once cannot make a cycle), then the paths of the
-    /// whole subtree are rewritten. `NotFound` when either unit is gone.
+    /// Moves `id` under `parent` in one transaction that excludes every other move and insert:
+    /// `check` sees both units as they stand inside it (so two moves at once cannot make a cycle
+    /// or a stale path), then the paths of the whole subtree are rewritten. `NotFound` when
+    /// either unit is gone.
     async fn move_unit(
         &self,
         id: OrgUnitId,

@@ -133,7 +133,8 @@ impl SqlStore {
 
     /// Starts a transaction that takes the write lock at once: on SQLite `BEGIN IMMEDIATE`, so
     /// two writers that read first queue instead of failing when both want to write; on
-    /// PostgreSQL an ordinary one (rows are locked with `FOR UPDATE` where it matters).
+    /// PostgreSQL an ordinary one (conditional updates, or the tree lock in `org.rs`, guard
+    /// what must not interleave).
     pub(crate) async fn begin_write(&self) -> DomainResult<Transaction<'static, Any>> {
         match self.kind {
             DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,

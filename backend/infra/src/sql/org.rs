@@ -14,6 +14,28 @@ use super::{bind, corrupt, db_error, get, id_of, now_ms, scope_args, DbKind, Sql
 
 const UNIT_COLUMNS: &str = "id, name, kind, parent_id, path";
 
+/// The PostgreSQL advisory lock that serialises the writes which derive a path from another
+/// unit's (inserts and moves). Moves are rare; one lock is simpler and safer than locking each
+/// row a move's range update touches, which can deadlock against a move inside that range.
+const TREE_LOCK: i64 = 0x7465_7373_6f72_67; // "tessorg"
+
+impl SqlStore {
+    /// Starts a write transaction that holds the tree lock: on SQLite `BEGIN IMMEDIATE` already
+    /// serialises writers; on PostgreSQL an advisory lock held until the transaction ends.
+    /// Every read after it sees the moves committed before it.
+    async fn begin_tree_write(&self) -> DomainResult<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.begin_write().await?;
+        if self.kind == DbKind::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(TREE_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(tx)
+    }
+}
+
 fn unit_from_row(row: &AnyRow) -> DomainResult<OrgUnit> {
     let kind: String = get(row, "kind")?;
     Ok(OrgUnit {
@@ -34,8 +56,21 @@ impl OrgRepo for SqlStore {
         parent: Option<&OrgUnit>,
     ) -> DomainResult<OrgUnit> {
         // The path holds the unit's own id, known only after the insert: a placeholder first,
-        // then the real path, in one transaction.
-        let mut tx = self.begin_write().await?;
+        // then the real path, in one transaction. The parent's path is read again under the
+        // tree lock: the caller's copy may predate a move of the parent or one of its ancestors.
+        let mut tx = self.begin_tree_write().await?;
+        let parent_path = match parent {
+            Some(parent) => {
+                let row = sqlx::query("SELECT path FROM org_units WHERE id = $1")
+                    .bind(parent.id.0)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or(DomainError::NotFound("org unit"))?;
+                Some(UnitPath::from_stored(get(&row, "path")?))
+            }
+            None => None,
+        };
         let placeholder = format!("pending:{}", uuid::Uuid::new_v4());
         let row = sqlx::query(
             "INSERT INTO org_units (name, kind, parent_id, path, created_at) \
@@ -50,8 +85,8 @@ impl OrgRepo for SqlStore {
         .await
         .map_err(db_error)?;
         let id = OrgUnitId(id_of(&row)?);
-        let path = match parent {
-            Some(parent) => parent.path.child(id),
+        let path = match parent_path {
+            Some(parent) => parent.child(id),
             None => UnitPath::root(id),
         };
         sqlx::query("UPDATE org_units SET path = $2 WHERE id = $1")
@@ -110,15 +145,10 @@ impl OrgRepo for SqlStore {
         parent: OrgUnitId,
         check: MoveCheck,
     ) -> DomainResult<OrgUnit> {
-        let mut tx = self.begin_write().await?;
-        // Both rows are read under a lock (in id order, so two moves cannot deadlock), so the
-        // rule is checked against the tree as it is now, not as another move left it.
-        let lock = match self.kind {
-            DbKind::Postgres => " FOR UPDATE",
-            DbKind::Sqlite => "",
-        };
-        let sql =
-            format!("SELECT {UNIT_COLUMNS} FROM org_units WHERE id IN ($1, $2) ORDER BY id{lock}");
+        // Both rows are read under the tree lock, so the rule is checked against the tree as it
+        // is now, not as another move left it, and the subtree's paths are rewritten from them.
+        let mut tx = self.begin_tree_write().await?;
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM org_units WHERE id IN ($1, $2)");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(id.0)
             .bind(parent.0)

@@ -166,6 +166,62 @@ both_backends!(
     }
 );
 
+both_backends!(
+    moves_and_inserts_at_once_never_leave_a_stale_path,
+    |app: TestApp| async move {
+        let t = tree(&app).await;
+        let cc2 = app.org_unit("Comitê Central 2", "central", None).await;
+        let patch = |id: i64, parent: i64| {
+            app.client
+                .patch(app.url(&format!("/api/org-units/{id}")))
+                .bearer_auth(&app.admin_token)
+                .json(&json!({"parent_id": parent}))
+                .send()
+        };
+        let insert = |parent: i64| {
+            app.client
+                .post(app.url("/api/org-units"))
+                .bearer_auth(&app.admin_token)
+                .json(&json!({"name": "Célula nova", "kind": "cell", "parent_id": parent}))
+                .send()
+        };
+        // A region moves between the centrals while its sector moves between regions and cells
+        // are added to that sector: each write derives paths from a unit another one moves.
+        for round in 0..8 {
+            let (region, sector, cell) = tokio::join!(
+                patch(t.cr1, if round % 2 == 0 { cc2 } else { t.cc }),
+                patch(t.s1, if round % 2 == 0 { t.cr2 } else { t.cr1 }),
+                insert(t.s1),
+            );
+            assert_eq!(region.unwrap().status(), StatusCode::OK, "round {round}");
+            assert_eq!(sector.unwrap().status(), StatusCode::OK, "round {round}");
+            assert_eq!(cell.unwrap().status(), StatusCode::CREATED, "round {round}");
+        }
+        let units: Value = app
+            .get("/api/org-units", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let units = units.as_array().unwrap();
+        assert_eq!(units.len(), 8 + 8);
+        let path_of = |id: &Value| {
+            units
+                .iter()
+                .find(|u| &u["id"] == id)
+                .map(|u| u["path"].as_str().unwrap().to_owned())
+                .unwrap()
+        };
+        for unit in units {
+            let expected = match &unit["parent_id"] {
+                Value::Null => format!("/{}/", unit["id"]),
+                parent => format!("{}{}/", path_of(parent), unit["id"]),
+            };
+            assert_eq!(unit["path"], expected, "{unit}");
+        }
+    }
+);
+
 both_backends!(a_unit_in_use_cannot_be_deleted, |app: TestApp| async move {
     let t = tree(&app).await;
     let delete = |id: i64| {

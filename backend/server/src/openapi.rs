@@ -98,7 +98,7 @@ impl Modify for Shared {
                 .header("Retry-After", HeaderBuilder::new().schema(Some(integer())).description(Some("Seconds until the window starts over")).build())
                 .header("RateLimit-Policy", HeaderBuilder::new().schema(Some(text())).description(Some("`\"api\";q=600;w=60`: the policy, its quota and window")).build())
                 .header("RateLimit", HeaderBuilder::new().schema(Some(text())).description(Some("`\"api\";r=0;t=42`: requests left and seconds until reset")).build())),
-            ("ServiceUnavailable", problem("A dependency the call needs is down (`service_unavailable`): the database, or the session store for sessions; try again")
+            ("ServiceUnavailable", problem("A dependency the call needs is down (`service_unavailable`): the database, or the cache for the admin cache calls; `Retry-After` says when to try again")
                 .header("Retry-After", HeaderBuilder::new().schema(Some(integer())).description(Some("Seconds to wait before trying again")).build())),
         ];
         for (name, response) in shared {

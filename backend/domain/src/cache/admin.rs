@@ -223,6 +223,8 @@ impl CacheAdmin {
     }
 }
 
+/// The cache is down: the cause goes to the log, never to the client.
 fn unavailable(e: crate::shared::cache::CacheError) -> DomainError {
-    DomainError::Unavailable(format!("the cache ({e})"))
+    tracing::warn!(error = %e, "an admin cache call found the cache down");
+    DomainError::Unavailable("the cache".into())
 }

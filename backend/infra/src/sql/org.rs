@@ -17,7 +17,7 @@ const UNIT_COLUMNS: &str = "id, name, kind, parent_id, path";
 /// The PostgreSQL advisory lock that serialises the writes which derive a path from another
 /// unit's (inserts and moves). Moves are rare; one lock is simpler and safer than locking each
 /// row a move's range update touches, which can deadlock against a move inside that range.
-const TREE_LOCK: i64 = 0x7465_7373_6f72_67; // "tessorg"
+const TREE_LOCK: i64 = 7_465_737_367;
 
 impl SqlStore {
     /// Starts a write transaction that holds the tree lock: on SQLite `BEGIN IMMEDIATE` already

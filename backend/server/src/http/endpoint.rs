@@ -6,7 +6,7 @@
 //! Every handler's first argument must state its caller ([`GuardedArgs`]): a handler without one
 //! does not compile here. That same argument writes the operation's `security` and its shared
 //! problem answers (401, 403, 429) into the spec; a JSON body adds 400, 413, 415 and 422, path
-//! parameters 400 and 404. What a handler declares itself wins over these defaults.
+//! parameters 404. What a handler declares itself wins over these defaults.
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;

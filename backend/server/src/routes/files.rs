@@ -187,6 +187,7 @@ pub async fn upload_file(
     let mut file: Option<(String, BytesMut)> = None;
     let mut file_type: Option<String> = None;
     let mut org_unit: Option<String> = None;
+    let mut unknown: Vec<String> = Vec::new();
     while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         let part_limit = if name == "file" { limit } else { 1024 };
@@ -210,10 +211,19 @@ pub async fn upload_file(
             "file" => file = Some((filename, bytes)),
             "file_type" => file_type = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
             "org_unit_id" => org_unit = Some(String::from_utf8_lossy(&bytes).trim().to_owned()),
-            _ => {}
+            other => unknown.push(other.to_owned()),
         }
     }
-    let mut errors = Vec::new();
+    // The spec closes the form (`additionalProperties: false`), as it closes JSON bodies.
+    let mut errors: Vec<FieldError> = unknown
+        .iter()
+        .map(|part| {
+            FieldError::new(
+                part,
+                "is not a part of an upload (file, file_type, org_unit_id)",
+            )
+        })
+        .collect();
     if file.is_none() {
         errors.push(FieldError::new("file", "a part named file is required"));
     }

@@ -662,3 +662,34 @@ async fn an_entry_with_less_than_the_safety_floor_left_is_resigned_not_served() 
         "the fresh URL replaced the stale entry (TTL {ttl})"
     );
 }
+
+both_backends!(
+    an_upload_with_a_part_the_form_does_not_have_is_refused_and_stores_nothing,
+    |app: TestApp| async move {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(png()).file_name("a.png"),
+            )
+            .text("file_type", "avatar")
+            .text("is_public", "true");
+        let res = app
+            .client
+            .post(app.url("/api/files"))
+            .bearer_auth(&app.admin_token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "is_public");
+        let listed: Value = app
+            .get("/api/files", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(listed["total"], 0);
+    }
+);

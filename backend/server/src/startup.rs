@@ -189,15 +189,17 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?,
         ))
     };
-    // What a change during an outage could not reach is dropped when Redis answers again.
-    let derived_from_security = vec![
+    // What a change during an outage could not reach is dropped when Redis answers again:
+    // who may do what, and member lists (a member moved out of a cell must leave its list).
+    let stale_after_outage = vec![
         format!("{SESSION_NAMESPACE}:"),
         format!("{USER_NAMESPACE}:"),
         "api_token:".to_owned(),
+        format!("{MEMBERS_NAMESPACE}:"),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
-            let cache = redis(&config.url, derived_from_security)?;
+            let cache = redis(&config.url, stale_after_outage)?;
             let state = if config.state_url == config.url {
                 Arc::clone(&cache)
             } else {

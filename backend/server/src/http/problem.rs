@@ -322,15 +322,20 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// Turns any error response that is not problem+json yet (405 from a resource, a framework
-/// default, a panic's 500) into one, keeping its status and headers (`Allow` on a 405).
+/// default, a panic's 500) into one, keeping its status and headers (`Allow` on a 405). A JSON
+/// body a handler chose for its error status (the readiness report of a 503 `/readyz`) is its
+/// documented answer and stays.
 pub fn ensure_problem<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    let content_type = res.headers().get(header::CONTENT_TYPE);
+    let is_problem =
+        content_type.is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    let is_json = content_type.is_some_and(|v| {
+        v.as_bytes()
+            .starts_with(mime::APPLICATION_JSON.as_ref().as_bytes())
+    });
+    if is_problem || is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
@@ -348,6 +353,10 @@ pub fn ensure_problem<B: MessageBody + 'static>(
             ErrorCode::UnsupportedMediaType,
             "that media type is not accepted here".to_owned(),
         ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            ErrorCode::ServiceUnavailable,
+            "the service is unavailable; try again shortly".to_owned(),
+        ),
         s if s.is_server_error() => (
             ErrorCode::InternalError,
             "something went wrong on our side".to_owned(),
@@ -360,6 +369,7 @@ pub fn ensure_problem<B: MessageBody + 'static>(
     let mut problem = Problem::new(code, detail);
     // The status stays what the framework answered, whatever the code's usual one is.
     problem.status = status.as_u16();
+    problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
     let body = serde_json::to_string(&problem).unwrap_or_default();
     let (req, old) = res.into_parts();
     let mut builder = HttpResponse::build(status);
@@ -367,6 +377,10 @@ pub fn ensure_problem<B: MessageBody + 'static>(
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             builder.append_header((name.clone(), value.clone()));
         }
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE && !old.headers().contains_key(header::RETRY_AFTER)
+    {
+        builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE));
     }
     let res = builder.content_type(PROBLEM_JSON).body(body);
     Ok(ErrorHandlerResponse::Response(
@@ -377,6 +391,40 @@ pub fn ensure_problem<B: MessageBody + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn after_ensure_problem(res: HttpResponse) -> HttpResponse {
+        let res = actix_web::test::TestRequest::default().to_srv_response(res);
+        match ensure_problem(res) {
+            Ok(ErrorHandlerResponse::Response(res)) => res.into_parts().1.map_into_boxed_body(),
+            _ => panic!("ensure_problem answers at once"),
+        }
+    }
+
+    #[test]
+    fn a_bare_503_becomes_service_unavailable_with_retry_after() {
+        let res = after_ensure_problem(HttpResponse::ServiceUnavailable().finish());
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
+        assert_eq!(
+            res.headers().get(header::RETRY_AFTER).unwrap(),
+            RETRY_AFTER_UNAVAILABLE.to_string().as_str()
+        );
+    }
+
+    #[test]
+    fn a_json_body_a_handler_chose_stays() {
+        let res = after_ensure_problem(
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"})),
+        );
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+    }
 
     #[test]
     fn every_code_has_an_error_status() {

@@ -136,5 +136,13 @@ pub async fn readyz(caller: Public) -> HttpResponse {
     } else {
         (Readiness::Ready, StatusCode::OK)
     };
-    HttpResponse::build(code).json(ReadyDto { status, checks })
+    let mut response = HttpResponse::build(code);
+    if code == StatusCode::SERVICE_UNAVAILABLE {
+        // Load balancers and scripts get the same hint as every other 503.
+        response.insert_header((
+            actix_web::http::header::RETRY_AFTER,
+            crate::http::problem::RETRY_AFTER_UNAVAILABLE,
+        ));
+    }
+    response.json(ReadyDto { status, checks })
 }

@@ -13,6 +13,7 @@ mod files;
 mod members;
 mod org_units;
 mod otp;
+mod outage;
 mod rate_limits;
 mod resilience;
 mod sessions;

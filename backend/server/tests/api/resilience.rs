@@ -79,6 +79,16 @@ impl PrivateRedis {
         }
     }
 
+    /// Writes what Redis holds to its dump file, which the next `restart` loads: a Redis that
+    /// comes back with what it had, as one with persistence does.
+    fn save(&self) {
+        let mut conn = redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        redis::cmd("SAVE").query::<String>(&mut conn).unwrap();
+    }
+
     fn signal(&self, signal: &str) {
         let pid = self.child.as_ref().unwrap().id().to_string();
         assert!(Command::new("kill")
@@ -162,6 +172,18 @@ async fn with_redis_stopped_gets_still_succeed_and_the_cache_comes_back() {
         .await
         .unwrap();
     assert_eq!(ready["status"], "degraded");
+    // The admin cache calls need the cache: 503, and Redis's own words stay in the log.
+    let res = app
+        .post_json("/api/admin/cache/clear", &app.admin_token, json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "service_unavailable");
+    assert_eq!(
+        problem["detail"],
+        "the cache is unavailable; try again shortly"
+    );
 
     // Logging in and refreshing still work: sessions live in the database.
     let login = app.login_answer(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -289,4 +311,100 @@ async fn with_redis_stopped_a_one_time_code_still_works_once_only() {
     let replay = login().await;
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(replay.json::<Value>().await.unwrap()["code"], "otp_invalid");
+}
+
+/// How Redis goes away and comes back, with everything it held.
+#[derive(Debug, Clone, Copy)]
+enum Outage {
+    /// Killed, then started again from its dump.
+    Restart,
+    /// Hung (SIGSTOP), then woken (SIGCONT).
+    Hang,
+}
+
+/// Administrator B, whose session and profile Redis holds, is changed by administrator A while
+/// Redis is away; Redis comes back with B's old entries. Answers B's admin call during the
+/// outage and after the cache is back.
+async fn change_during_a_redis_outage(change: Value, outage: Outage) -> [reqwest::Response; 2] {
+    let mut redis = PrivateRedis::start();
+    let app = spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("REDIS_URL", &redis.url()),
+            ("REDIS_COMMAND_TIMEOUT_MS", "250"),
+        ],
+    )
+    .await;
+    let (email, id) = app
+        .create_user("user-password-1", json!({"is_admin": true}))
+        .await;
+    let b = app.login(&email, "user-password-1").await;
+    assert_eq!(app.get("/api/users", &b).await.status(), StatusCode::OK);
+    let profile: Option<String> = redis::cmd("GET")
+        .arg(app.redis_key(&format!("user:{id}:profile")))
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    assert!(
+        profile.is_some_and(|p| p.contains(r#""is_admin":true"#)),
+        "B's profile is cached"
+    );
+
+    match outage {
+        Outage::Restart => {
+            redis.save();
+            redis.stop();
+        }
+        Outage::Hang => redis.signal("-STOP"),
+    }
+    let res = app
+        .patch(&format!("/api/users/{id}"), &app.admin_token, change)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let during = app.get("/api/users", &b).await;
+    match outage {
+        Outage::Restart => redis.restart(),
+        Outage::Hang => redis.signal("-CONT"),
+    }
+    wait_for_cache(&app, false).await;
+    let after = app.get("/api/users", &b).await;
+    [during, after]
+}
+
+async fn assert_refused(res: reqwest::Response, status: StatusCode, code: &str, when: &str) {
+    assert_eq!(res.status(), status, "{when}");
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], code, "{when}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demotion_during_a_redis_outage_takes_effect_when_redis_returns() {
+    let [during, after] =
+        change_during_a_redis_outage(json!({"is_admin": false}), Outage::Restart).await;
+    let forbidden = StatusCode::FORBIDDEN;
+    assert_refused(during, forbidden, "admin_required", "during the outage").await;
+    assert_refused(after, forbidden, "admin_required", "after Redis returned").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivation_during_a_redis_outage_takes_effect_when_redis_returns() {
+    let [during, after] =
+        change_during_a_redis_outage(json!({"is_active": false}), Outage::Restart).await;
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    assert_refused(during, unauthorized, "unauthenticated", "during the outage").await;
+    assert_refused(
+        after,
+        unauthorized,
+        "unauthenticated",
+        "after Redis returned",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demotion_while_redis_hangs_takes_effect_when_it_answers_again() {
+    let [during, after] =
+        change_during_a_redis_outage(json!({"is_admin": false}), Outage::Hang).await;
+    let forbidden = StatusCode::FORBIDDEN;
+    assert_refused(during, forbidden, "admin_required", "during the outage").await;
+    assert_refused(after, forbidden, "admin_required", "after Redis answered").await;
 }

@@ -314,12 +314,16 @@ pub(crate) fn db_error(e: sqlx::Error) -> DomainError {
 }
 
 /// PostgreSQL's codes for a server that is shutting down, starting or out of connections
-/// (class 57P, 53300, and connection failures 08xxx); SQLite's busy and locked.
+/// (class 57P, 53300, and connection failures 08xxx) or that rolled the transaction back so it
+/// can be tried again (40001 serialization failure, 40P01 deadlock: nothing was written);
+/// SQLite's busy and locked.
 fn is_unavailable_code(code: Option<&str>) -> bool {
     code.is_some_and(|code| {
         code.starts_with("57P")
             || code.starts_with("08")
             || code == "53300"
+            || code == "40001"
+            || code == "40P01"
             || code == "5"
             || code == "6"
     })

@@ -173,7 +173,7 @@ both_backends!(
             assert_eq!(policy, "\"api\";q=4;w=60");
         }
         assert_limited(app.get("/api/auth/me", &app.admin_token).await, "api", 4).await;
-        // Health checks and login are not counted against the API.
+        // Health checks are not counted against the API (a login is, per address).
         let res = app.client.get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tessera_domain::shared::cached::{CacheLayer, TtlClasses};
 
 use std::sync::Arc;
 
@@ -202,7 +203,11 @@ fn main() -> ExitCode {
                 // created as the administrator it acts as, and audited like one made over HTTP.
                 let tokens = ApiTokenService::new(
                     db.clone(),
-                    Arc::new(MemoryCache::new(16)),
+                    CacheLayer::new(
+                        Arc::new(MemoryCache::new(16)),
+                        Arc::new(SystemClock),
+                        TtlClasses::default(),
+                    ),
                     Arc::new(SystemClock),
                     Arc::new(AuditLog::new(db.clone())),
                 );
@@ -340,7 +345,7 @@ async fn command_line_accounts(
         db.clone(),
         db.clone(),
         sessions,
-        cache,
+        CacheLayer::new(cache, Arc::new(SystemClock), TtlClasses::default()),
         Arc::new(AuditLog::new(db.clone())),
     )
     .await?)

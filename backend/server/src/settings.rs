@@ -11,6 +11,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tessera_domain::accounts::otp::OtpSecret;
 use tessera_domain::files::UrlPolicy;
+use tessera_domain::shared::cached::TtlClasses;
 use tessera_infra::cache::redis::parse_redis_url;
 use tessera_infra::sql::DbKind;
 
@@ -86,6 +87,12 @@ pub struct Settings {
     pub cache_key_prefix: String,
     /// `CACHE_MAX_ENTRIES`: the in-process cache's size.
     pub cache_max_entries: u64,
+    /// `CACHE_TTL_DASHBOARD`, `CACHE_TTL_USER_DATA`, `CACHE_TTL_STATIC`, `CACHE_TTL_CONFIG` (and
+    /// `FILE_URL_CACHE_TTL` for file URLs).
+    pub cache_ttls: TtlClasses,
+    /// `CACHE_COMPRESS_MIN_BYTES`: Redis values at least this long are stored compressed
+    /// (zlib); 0 turns compression off.
+    pub cache_compress_min_bytes: usize,
     /// S3 settings; `None` selects the local-disk store.
     pub s3: Option<S3Config>,
     /// `JWT_SECRET`; `None` generates one in the data dir (not in production).
@@ -370,6 +377,20 @@ impl Settings {
             safety_floor: vars.seconds("FILE_URL_SAFETY_FLOOR", 300)?,
         };
         url_policy.check().map_err(SettingsError)?;
+        let ttl = |name: &str, default: u64| -> Result<Duration, SettingsError> {
+            let ttl = vars.seconds(name, default)?;
+            if ttl.is_zero() {
+                return Err(SettingsError(format!("invalid {name}: must be at least 1")));
+            }
+            Ok(ttl)
+        };
+        let cache_ttls = TtlClasses {
+            dashboard: ttl("CACHE_TTL_DASHBOARD", 300)?,
+            user_data: ttl("CACHE_TTL_USER_DATA", 1800)?,
+            static_data: ttl("CACHE_TTL_STATIC", 3600)?,
+            config: ttl("CACHE_TTL_CONFIG", 86400)?,
+            file_url: url_policy.cache_ttl,
+        };
         let upload_max_bytes = vars.parse(
             "UPLOAD_MAX_BYTES",
             10 * 1024 * 1024u64,
@@ -459,6 +480,12 @@ impl Settings {
             redis,
             cache_key_prefix: vars.0.get("CACHE_KEY_PREFIX").cloned().unwrap_or_default(),
             cache_max_entries: vars.parse("CACHE_MAX_ENTRIES", 100_000u64, "a whole number")?,
+            cache_ttls,
+            cache_compress_min_bytes: vars.parse(
+                "CACHE_COMPRESS_MIN_BYTES",
+                1024usize,
+                "a whole number of bytes",
+            )?,
             s3,
             jwt_secret,
             jwt_access_ttl,

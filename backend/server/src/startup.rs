@@ -15,21 +15,22 @@ use actix_web::middleware::{
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tessera_domain::access::rate_limit::RateLimiter;
-use tessera_domain::accounts::api_tokens::ApiTokenService;
+use tessera_domain::accounts::api_tokens::{ApiTokenService, TOKEN_LOOKUPS};
 use tessera_domain::accounts::sessions::SessionService;
 use tessera_domain::accounts::{
-    AccountService, AuthLimits, AuthService, SessionLifetimes, SESSION_NAMESPACE, USER_NAMESPACE,
+    AccountService, AuthLimits, AuthService, SessionLifetimes, PROFILES, SESSION_NAMESPACE,
 };
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
-use tessera_domain::members::{MemberService, MEMBERS_NAMESPACE};
+use tessera_domain::members::{MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
 use tessera_domain::org::OrgUnitService;
 use tessera_domain::shared::cache::{Cache, CacheBackend};
+use tessera_domain::shared::cached::CacheLayer;
 use tessera_domain::shared::events::{Events, Listener};
 use tessera_domain::shared::time::{Clock, SystemClock};
 use tessera_infra::cache::memory::MemoryCache;
@@ -185,6 +186,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
                 command_timeout: config.command_timeout,
                 admin_timeout: Duration::from_secs(10),
                 forget_on_recovery,
+                compress_min_bytes: settings.cache_compress_min_bytes,
             })
             .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?,
         ))
@@ -193,9 +195,9 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
     // who may do what, and member lists (a member moved out of a cell must leave its list).
     let stale_after_outage = vec![
         format!("{SESSION_NAMESPACE}:"),
-        format!("{USER_NAMESPACE}:"),
-        "api_token:".to_owned(),
-        format!("{MEMBERS_NAMESPACE}:"),
+        format!("{}:", PROFILES.name),
+        format!("{}:", TOKEN_LOOKUPS.name),
+        format!("{}:", MEMBER_LISTS.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
@@ -248,10 +250,11 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         }
     };
 
+    // Every cached read goes through this one layer (namespaces, TTL classes, stampedes).
+    let layer = CacheLayer::new(Arc::clone(&cache), Arc::clone(&clock), settings.cache_ttls);
     let urls = Arc::new(FileUrls::new(
-        Arc::clone(&cache),
+        layer.clone(),
         Arc::clone(&objects),
-        Arc::clone(&clock),
         settings.url_policy,
     ));
     let audit = Arc::new(AuditLog::new(db.clone()));
@@ -272,7 +275,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             db.clone(),
             db.clone(),
             Arc::clone(&sessions),
-            Arc::clone(&cache),
+            layer.clone(),
             Arc::clone(&audit),
         )
         .await?,
@@ -290,7 +293,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
     let members = Arc::new(MemberService::new(
         db.clone(),
         db.clone(),
-        Arc::clone(&cache),
+        layer.clone(),
         Arc::clone(&audit),
     ));
     // What one context changes, the others that keep something derived from it hear about.
@@ -316,14 +319,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             settings.upload_max_bytes,
         ),
         org_units: OrgUnitService::new(db.clone(), events),
-        cache_admin: CacheAdmin::new(
-            db.clone(),
-            Arc::clone(&urls),
-            vec![
-                (USER_NAMESPACE, accounts.profile_counters()),
-                (MEMBERS_NAMESPACE, members.counters()),
-            ],
-        ),
+        cache_admin: CacheAdmin::new(db.clone(), Arc::clone(&urls)),
         members,
         auth: AuthService::new(
             Arc::clone(&accounts),
@@ -341,7 +337,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         jwt: JwtKeys::new(&jwt_secret, settings.jwt_access_ttl)?,
         tokens: ApiTokenService::new(
             db.clone(),
-            Arc::clone(&cache),
+            layer.clone(),
             Arc::clone(&clock),
             Arc::clone(&audit),
         ),

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::access::Actor;
 use crate::accounts::repo::TokenRepo;
 use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
-use crate::shared::cache::Cache;
+use crate::shared::cached::{CacheLayer, Cacheable, Invalidation, Namespace, TtlClass};
 use crate::shared::time::Clock;
 use crate::shared::{ApiTokenId, DomainError, DomainResult, FieldError, UserId};
 
@@ -26,14 +26,37 @@ pub const TOKEN_PREFIX: &str = "tsk_";
 pub const DEFAULT_EXPIRES_IN_DAYS: u32 = 90;
 /// The longest expiry allowed.
 pub const MAX_EXPIRES_IN_DAYS: u32 = 365;
-/// How long a token's lookup stays cached, and how long a revoked token's tombstone does
-/// (revocation replaces the lookup at once).
+/// How long a token's lookup stays cached at most, and how long a revoked token's tombstone
+/// does.
 const LOOKUP_TTL: Duration = Duration::from_secs(300);
 /// How long "no such token" stays cached, so a flood of invented tokens costs no database
 /// reads after the first of each (a real token is never refused by it: its hash is new).
 const UNKNOWN_TTL: Duration = Duration::from_secs(60);
-/// What the lookup of an unknown or revoked token holds.
-const UNKNOWN: &str = "unknown";
+
+/// Token lookups by hash, `api_token:<sha-256 hex>`: the token, or that there is none.
+/// Revocation leaves a tombstone and lookups fill only where nothing is, so a lookup racing a
+/// revocation cannot bring the token back.
+pub static TOKEN_LOOKUPS: Namespace = Namespace {
+    name: "api_token",
+    ttl: TtlClass::UserData,
+    invalidation: Invalidation::Tombstone(LOOKUP_TTL),
+};
+
+/// What a lookup found: the token, or nothing.
+#[derive(Clone, Serialize, Deserialize)]
+struct Lookup(Option<ApiToken>);
+
+impl Cacheable for Lookup {
+    fn ttl(&self, class: Duration, now: DateTime<Utc>) -> Option<Duration> {
+        match &self.0 {
+            None => Some(UNKNOWN_TTL),
+            Some(token) => (token.expires_at - now)
+                .to_std()
+                .ok()
+                .map(|left| left.min(LOOKUP_TTL).min(class)),
+        }
+    }
+}
 
 /// What an API token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,11 +170,6 @@ impl TokenSecret {
     }
 }
 
-/// The cache key of a token's lookup: `api_token:<sha-256 hex>`.
-fn lookup_key(hash: &str) -> String {
-    format!("api_token:{hash}")
-}
-
 /// SHA-256 of a token, hex. Tokens carry 256 random bits, so a fast hash is enough.
 fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -160,7 +178,7 @@ fn hash(secret: &str) -> String {
 /// Creates, lists, revokes and checks API tokens.
 pub struct ApiTokenService {
     tokens: Arc<dyn TokenRepo>,
-    cache: Arc<dyn Cache>,
+    cache: CacheLayer,
     clock: Arc<dyn Clock>,
     audit: Arc<AuditLog>,
 }
@@ -169,10 +187,11 @@ impl ApiTokenService {
     /// The service over the stored tokens, caching lookups in `cache`, recording to `audit`.
     pub fn new(
         tokens: Arc<dyn TokenRepo>,
-        cache: Arc<dyn Cache>,
+        cache: CacheLayer,
         clock: Arc<dyn Clock>,
         audit: Arc<AuditLog>,
     ) -> Self {
+        cache.register(&TOKEN_LOOKUPS);
         Self {
             tokens,
             cache,
@@ -277,16 +296,7 @@ impl ApiTokenService {
             .delete_api_token(id)
             .await?
             .ok_or(DomainError::NotFound("API token"))?;
-        // A tombstone rather than a delete: a lookup that read the token just before the row
-        // went fills the cache only where nothing is, so it cannot bring the token back.
-        if let Err(e) = self
-            .cache
-            .set(&lookup_key(&token_hash), UNKNOWN, LOOKUP_TTL)
-            .await
-        {
-            // The lookup then lives out its few minutes; say so loudly.
-            tracing::error!(token_id = id.0, error = %e, "could not evict a revoked API token's lookup; it works until its cache entry expires");
-        }
+        self.cache.forget(&TOKEN_LOOKUPS, &[token_hash]).await;
         self.audit
             .record(
                 NewAuditEvent::new(AuditAction::TokenRevoked, Some(actor.user_id))
@@ -305,31 +315,14 @@ impl ApiTokenService {
             return Err(invalid());
         }
         let token_hash = hash(secret);
-        let key = lookup_key(&token_hash);
-        let cached = self.cache.get(&key).await.ok().flatten();
-        if cached.as_deref() == Some(UNKNOWN) {
-            return Err(invalid());
-        }
-        let cached = cached.and_then(|raw| serde_json::from_str::<ApiToken>(&raw).ok());
-        let token = match cached {
-            Some(token) => token,
-            None => {
-                let Some(token) = self.tokens.api_token_by_hash(&token_hash).await? else {
-                    let _ = self.cache.set(&key, UNKNOWN, UNKNOWN_TTL).await;
-                    return Err(invalid());
-                };
-                let left = (token.expires_at - self.clock.now())
-                    .to_std()
-                    .unwrap_or_default();
-                if let Ok(raw) = serde_json::to_string(&token) {
-                    let _ = self
-                        .cache
-                        .set_if_absent(&key, &raw, left.min(LOOKUP_TTL))
-                        .await;
-                }
-                token
-            }
-        };
+        let token = self
+            .cache
+            .get_or_load(&TOKEN_LOOKUPS, &token_hash, || async {
+                Ok(Lookup(self.tokens.api_token_by_hash(&token_hash).await?))
+            })
+            .await?
+            .0
+            .ok_or_else(invalid)?;
         if token.expires_at <= self.clock.now() {
             return Err(invalid());
         }
@@ -348,6 +341,8 @@ mod tests {
     use tokio::sync::Notify;
 
     use crate::access::UnitScope;
+    use crate::shared::cache::Cache;
+    use crate::shared::cached::TtlClasses;
     use crate::shared::fakes::{MapCache, Recorded};
     use crate::shared::time::SystemClock;
 
@@ -414,7 +409,11 @@ mod tests {
     fn service(tokens: &Arc<Tokens>, cache: &Arc<MapCache>) -> ApiTokenService {
         ApiTokenService::new(
             Arc::clone(tokens) as Arc<dyn TokenRepo>,
-            Arc::clone(cache) as Arc<dyn Cache>,
+            CacheLayer::new(
+                Arc::clone(cache) as Arc<dyn Cache>,
+                Arc::new(SystemClock),
+                TtlClasses::default(),
+            ),
             Arc::new(SystemClock),
             Arc::new(AuditLog::new(Arc::new(Recorded::default()))),
         )

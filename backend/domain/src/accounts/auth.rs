@@ -12,7 +12,7 @@ use crate::access::rate_limit::{Policy, RateLimiter, Subject};
 use crate::access::Actor;
 use crate::accounts::model::User;
 use crate::accounts::otp::{OtpSecret, RecoveryCodes};
-use crate::accounts::service::{profile_key, AccountService};
+use crate::accounts::service::AccountService;
 use crate::accounts::sessions::{session_key, NewSession, Refresh, SessionId, SessionService};
 use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
 use crate::shared::cache::Cache;
@@ -227,7 +227,7 @@ impl AuthService {
     /// the session's state: an ended session is `Unauthenticated`, a user gone or inactive
     /// `NotFound`. When the cache cannot answer, both come from the database.
     pub async fn user_for_access(&self, user: UserId, session: &SessionId) -> DomainResult<User> {
-        let keys = [profile_key(user), session_key(session)];
+        let keys = [self.accounts.profile_cache_key(user), session_key(session)];
         let (profile, state) = match self.cache.get_many(&keys).await {
             Ok(mut values) => {
                 let state = values.pop().flatten();

@@ -17,7 +17,7 @@ pub use auth::{AuthLimits, AuthService, LoginAttempt, SignedIn};
 pub use model::{NewPassword, NewUser, User, UserName, UserUnit, UserUpdate};
 pub use otp::{OtpSecret, RecoveryCodes};
 pub use repo::{TokenRepo, UserRepo};
-pub use service::{AccountService, ChangeUser, CreateUser, USER_NAMESPACE};
+pub use service::{AccountService, ChangeUser, CreateUser, PROFILES};
 pub use sessions::{
     NewSession, Refresh, Session, SessionId, SessionLifetimes, SessionRepo, SessionService,
     SESSION_NAMESPACE,

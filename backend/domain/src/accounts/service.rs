@@ -23,8 +23,7 @@ use crate::accounts::sessions::{SessionId, SessionService};
 use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
 use crate::members::MemberRepo;
 use crate::org::OrgRepo;
-use crate::shared::cache::Cache;
-use crate::shared::counters::NamespaceCounters;
+use crate::shared::cached::{CacheLayer, Cacheable, Invalidation, Namespace, TtlClass};
 use crate::shared::events::{Event, Listener};
 use crate::shared::validation::Email;
 use crate::shared::{
@@ -73,18 +72,18 @@ pub struct ChangeUser {
     pub member_id: Option<Option<MemberId>>,
 }
 
-/// The key namespace of cached user profiles.
-pub const USER_NAMESPACE: &str = "user";
-/// How long a user profile stays cached (the product's "user data" class).
-pub const USER_PROFILE_TTL: Duration = Duration::from_secs(30 * 60);
-/// How long a changed profile's tombstone stays: far longer than any read in flight.
-const PROFILE_TOMBSTONE_TTL: Duration = Duration::from_secs(60);
-/// What a profile key holds right after a change.
-const STALE: &str = "stale";
+/// Cached user profiles, `user:<id>:profile` (user data). A change leaves a tombstone for a
+/// minute, far longer than any read in flight, so a reader that fetched the old row just
+/// before cannot cache it again.
+pub static PROFILES: Namespace = Namespace {
+    name: "user",
+    ttl: TtlClass::UserData,
+    invalidation: Invalidation::Tombstone(Duration::from_secs(60)),
+};
 
-/// The cache key of a user's profile: `user:<id>:profile`.
-pub fn profile_key(id: UserId) -> String {
-    format!("{USER_NAMESPACE}:{}:profile", id.0)
+/// A user's profile key inside [`PROFILES`]: `<id>:profile`.
+fn profile_key(id: UserId) -> String {
+    format!("{}:profile", id.0)
 }
 
 /// Users, passwords and codes.
@@ -93,15 +92,14 @@ pub struct AccountService {
     units: Arc<dyn OrgRepo>,
     members: Arc<dyn MemberRepo>,
     sessions: Arc<SessionService>,
-    cache: Arc<dyn Cache>,
+    cache: CacheLayer,
     audit: Arc<AuditLog>,
-    profiles: Arc<NamespaceCounters>,
     /// Verified against when the email is unknown, so timing does not reveal which emails exist.
     dummy_hash: String,
 }
 
 /// What is cached of a user: everything access needs, never the password hash or a secret.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct CachedProfile {
     id: i64,
     email: String,
@@ -117,6 +115,8 @@ struct CachedProfile {
     member_id: Option<i64>,
     created_at: DateTime<Utc>,
 }
+
+impl Cacheable for CachedProfile {}
 
 impl CachedProfile {
     fn of(user: &User) -> Self {
@@ -177,10 +177,11 @@ impl AccountService {
         units: Arc<dyn OrgRepo>,
         members: Arc<dyn MemberRepo>,
         sessions: Arc<SessionService>,
-        cache: Arc<dyn Cache>,
+        cache: CacheLayer,
         audit: Arc<AuditLog>,
     ) -> DomainResult<Self> {
         let dummy_hash = hash_password("a password no account has".to_owned()).await?;
+        cache.register(&PROFILES);
         Ok(Self {
             users,
             units,
@@ -188,26 +189,19 @@ impl AccountService {
             sessions,
             cache,
             audit,
-            profiles: Arc::default(),
             dummy_hash,
         })
     }
 
-    /// Hit and miss counts of the `user` namespace.
-    pub fn profile_counters(&self) -> Arc<NamespaceCounters> {
-        Arc::clone(&self.profiles)
+    /// The cache key of a user's profile, `user:<id>:profile`, for a caller that reads it with
+    /// other keys in one round trip and hands it to [`AccountService::profile`].
+    pub fn profile_cache_key(&self, id: UserId) -> String {
+        self.cache.key(&PROFILES, &profile_key(id))
     }
 
-    /// Drops a user's cached profile after a change: a tombstone, so a reader that fetched the
-    /// old row just before cannot cache it again.
+    /// Drops a user's cached profile after a change (a tombstone: see [`PROFILES`]).
     pub async fn forget(&self, id: UserId) {
-        if let Err(e) = self
-            .cache
-            .set(&profile_key(id), STALE, PROFILE_TOMBSTONE_TTL)
-            .await
-        {
-            tracing::warn!(user_id = id.0, error = %e, "could not drop a cached profile; the cache forgets profiles when it recovers");
-        }
+        self.cache.forget(&PROFILES, &[profile_key(id)]).await;
     }
 
     /// Ends a user's sessions (but `keep`) after its password changed or it was locked out.
@@ -386,40 +380,27 @@ impl AccountService {
     }
 
     /// The active user behind an id, from its cached profile (`cached`, read by the caller in
-    /// the request's one cache round trip) or the database, caching it then unless a change just
-    /// left a tombstone. An inactive or missing user is `NotFound`.
+    /// the request's one cache round trip under [`AccountService::profile_cache_key`]) or the
+    /// database, caching it then unless a change just left a tombstone. An inactive or missing
+    /// user is `NotFound`. The user carries no password hash or secret.
     pub async fn profile(&self, id: UserId, cached: Option<String>) -> DomainResult<User> {
-        let fresh = cached
-            .as_deref()
-            .filter(|raw| *raw != STALE)
-            .and_then(|raw| serde_json::from_str::<CachedProfile>(raw).ok())
-            .and_then(CachedProfile::into_user);
-        let user = match fresh {
-            Some(user) => {
-                self.profiles.hit();
-                user
-            }
-            None => {
-                self.profiles.miss();
-                let user = self.stored(id).await?;
-                if let Ok(raw) = serde_json::to_string(&CachedProfile::of(&user)) {
-                    // A failed write only costs the next request a query.
-                    let _ = self
-                        .cache
-                        .set_if_absent(&profile_key(id), &raw, USER_PROFILE_TTL)
-                        .await;
-                }
-                user
-            }
-        };
-        Some(user)
+        let profile = self
+            .cache
+            .lookup_read(&PROFILES, &profile_key(id), cached, || async {
+                Ok(CachedProfile::of(&self.stored(id).await?))
+            })
+            .await?
+            .value;
+        profile
+            .into_user()
             .filter(|u| u.is_active)
             .ok_or(DomainError::NotFound("user"))
     }
 
     /// The active user behind an id (API tokens, refreshes).
     pub async fn user(&self, id: UserId) -> DomainResult<User> {
-        let cached = self.cache.get(&profile_key(id)).await.ok().flatten();
+        let key = self.profile_cache_key(id);
+        let cached = self.cache.cache().get(&key).await.ok().flatten();
         self.profile(id, cached).await
     }
 
@@ -762,14 +743,24 @@ fn stored_secret(user: &User) -> DomainResult<OtpSecret> {
 impl Listener for AccountService {
     async fn on(&self, event: Event) {
         if event == Event::OrgTreeChanged {
-            let cache = self.cache.as_ref();
-            let evicted = match cache.scan_prefix(&format!("{USER_NAMESPACE}:")).await {
-                Ok(keys) if !keys.is_empty() => cache.delete(&keys).await.map(|_| ()),
-                Ok(_) => Ok(()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = evicted {
-                tracing::warn!(error = %e, "could not evict cached profiles; they expire with their TTL");
+            // Tombstones, not deletes: a reader in flight must not bring an old path back.
+            match self
+                .cache
+                .cache()
+                .scan_prefix(&format!("{}:", PROFILES.name))
+                .await
+            {
+                Ok(keys) => {
+                    let ids: Vec<String> = keys
+                        .iter()
+                        .filter_map(|k| k.strip_prefix(&format!("{}:", PROFILES.name)))
+                        .map(str::to_owned)
+                        .collect();
+                    self.cache.forget(&PROFILES, &ids).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not drop cached profiles; they expire with their TTL or when the cache recovers");
+                }
             }
         }
     }

@@ -4,10 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::access::Actor;
-use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URL_NAMESPACE};
+use crate::accounts::api_tokens::TOKEN_LOOKUPS;
+use crate::accounts::PROFILES;
+use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
 use crate::files::{FileRepo, FileType};
+use crate::members::MEMBER_LISTS;
 use crate::shared::cache::{CacheBackend, CacheInfo};
-use crate::shared::counters::NamespaceCounters;
+use crate::shared::cached::Namespace;
 use crate::shared::{DomainError, DomainResult, FileId};
 
 /// How many files `warm {}` caches: the newest hundred, as the original.
@@ -17,7 +20,16 @@ pub const WARM_MAX_IDS: usize = 1000;
 /// `refresh` re-signs entries with less cache life left than this (5 minutes, as the original).
 pub const REFRESH_BELOW: Duration = Duration::from_secs(300);
 
-/// Hit and miss counts of one namespace.
+/// Every cache namespace the contexts declare: what stats show and `clear` may name. A new
+/// namespace is one more line here.
+pub static NAMESPACES: &[&Namespace] = &[&FILE_URLS, &MEMBER_LISTS, &PROFILES, &TOKEN_LOOKUPS];
+
+/// The namespace called `name`.
+pub fn namespace(name: &str) -> Option<&'static Namespace> {
+    NAMESPACES.iter().copied().find(|ns| ns.name == name)
+}
+
+/// Hit and miss counts of one namespace, and how many entries it holds.
 #[derive(Debug, Clone)]
 pub struct NamespaceStats {
     /// The namespace (`file_url`).
@@ -26,6 +38,8 @@ pub struct NamespaceStats {
     pub hits: u64,
     /// Misses counted by this instance.
     pub misses: u64,
+    /// Its entries now (`None` when the cache could not be asked).
+    pub entries: Option<u64>,
 }
 
 impl NamespaceStats {
@@ -47,9 +61,7 @@ pub struct CacheStats {
     pub backend: CacheBackend,
     /// Whether the cache is failing and being skipped.
     pub degraded: bool,
-    /// How many `file_url:*` entries exist (`None` when the cache could not be asked).
-    pub file_url_entries: Option<u64>,
-    /// Per-namespace counts.
+    /// Per-namespace counts, in the order of [`NAMESPACES`].
     pub namespaces: Vec<NamespaceStats>,
     /// URLs signed since start.
     pub signatures: u64,
@@ -61,13 +73,20 @@ pub struct CacheStats {
     pub file_url_expires: u64,
 }
 
+impl CacheStats {
+    /// The counts of one namespace.
+    pub fn namespace(&self, name: &str) -> Option<&NamespaceStats> {
+        self.namespaces.iter().find(|n| n.namespace == name)
+    }
+}
+
 /// What `clear` removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClearTarget {
-    /// Every `file_url:*` entry.
-    AllFileUrls,
-    /// One file's entry.
+    /// One file's URL.
     File(FileId),
+    /// Every entry of a namespace (`file_url` by default).
+    Namespace(&'static Namespace),
 }
 
 /// What `warm` caches.
@@ -83,74 +102,62 @@ pub enum WarmTarget {
 pub struct CacheAdmin {
     files: Arc<dyn FileRepo>,
     urls: Arc<FileUrls>,
-    namespaces: Vec<(&'static str, Arc<NamespaceCounters>)>,
 }
 
 impl CacheAdmin {
-    /// The service over the file rows and the URL cache; `namespaces` are the other cache
-    /// namespaces whose counts the stats show.
-    pub fn new(
-        files: Arc<dyn FileRepo>,
-        urls: Arc<FileUrls>,
-        namespaces: Vec<(&'static str, Arc<NamespaceCounters>)>,
-    ) -> Self {
-        Self {
-            files,
-            urls,
-            namespaces,
-        }
+    /// The service over the file rows and the URL cache (whose layer holds every namespace).
+    pub fn new(files: Arc<dyn FileRepo>, urls: Arc<FileUrls>) -> Self {
+        Self { files, urls }
     }
 
     /// Counts, memory and health of the cache.
     pub async fn stats(&self, actor: &Actor) -> DomainResult<CacheStats> {
         actor.require_admin()?;
-        let cache = self.urls.cache();
-        let prefix = format!("{FILE_URL_NAMESPACE}:");
-        let file_url_entries = cache
-            .scan_prefix(&prefix)
-            .await
-            .ok()
-            .map(|keys| keys.len() as u64);
-        let info = cache.info().await.ok();
-        let counters = self.urls.counters();
+        let layer = self.urls.cache();
+        let cache = layer.cache();
+        let mut namespaces = Vec::with_capacity(NAMESPACES.len());
+        for ns in NAMESPACES {
+            let counters = layer.counters(ns);
+            namespaces.push(NamespaceStats {
+                namespace: ns.name,
+                hits: counters.hits(),
+                misses: counters.misses(),
+                entries: layer.entries(ns).await,
+            });
+        }
         let policy = self.urls.policy();
         Ok(CacheStats {
             backend: cache.backend(),
             degraded: cache.is_degraded(),
-            file_url_entries,
-            namespaces: std::iter::once(NamespaceStats {
-                namespace: FILE_URL_NAMESPACE,
-                hits: counters.lookups.hits(),
-                misses: counters.lookups.misses(),
-            })
-            .chain(self.namespaces.iter().map(|(namespace, c)| NamespaceStats {
-                namespace,
-                hits: c.hits(),
-                misses: c.misses(),
-            }))
-            .collect(),
-            signatures: counters.signatures(),
-            info,
+            namespaces,
+            signatures: self.urls.signatures(),
+            info: cache.info().await.ok(),
             file_url_cache_ttl: policy.cache_ttl.as_secs(),
             file_url_expires: policy.url_expires.as_secs(),
         })
     }
 
-    /// Removes cached URLs; answers how many entries existed.
+    /// Removes cached entries; answers how many existed. Namespaces that keep tombstones
+    /// (profiles, token lookups) cannot be cleared: they are refused, not emptied.
     pub async fn clear(&self, actor: &Actor, target: ClearTarget) -> DomainResult<u64> {
         actor.require_admin()?;
-        let cache = self.urls.cache();
-        let keys = match target {
-            ClearTarget::File(id) => vec![file_url_key(id)],
-            ClearTarget::AllFileUrls => cache
-                .scan_prefix(&format!("{FILE_URL_NAMESPACE}:"))
+        let layer = self.urls.cache();
+        let cleared = match target {
+            ClearTarget::File(id) => layer
+                .cache()
+                .delete(&[file_url_key(id)])
                 .await
                 .map_err(unavailable)?,
-        };
-        let cleared = if keys.is_empty() {
-            0
-        } else {
-            cache.delete(&keys).await.map_err(unavailable)?
+            ClearTarget::Namespace(ns) if !ns.clearable() => {
+                return Err(DomainError::invalid(
+                    "namespace",
+                    format!(
+                        "{} cannot be cleared: it keeps tombstones of changes",
+                        ns.name
+                    ),
+                ))
+            }
+            ClearTarget::Namespace(ns) => layer.clear(ns).await?,
         };
         tracing::info!(cleared, "cleared {cleared} cache entries");
         Ok(cleared)
@@ -185,7 +192,7 @@ impl CacheAdmin {
     /// files that no longer exist are removed. Answers how many were refreshed.
     pub async fn refresh(&self, actor: &Actor) -> DomainResult<usize> {
         actor.require_admin()?;
-        let cache = self.urls.cache();
+        let cache = self.urls.cache().cache();
         let keys = cache
             .scan_prefix(&format!("{FILE_URL_NAMESPACE}:"))
             .await
@@ -219,7 +226,7 @@ impl CacheAdmin {
     }
 
     async fn ensure_cache_up(&self) -> DomainResult<()> {
-        self.urls.cache().ping().await.map_err(unavailable)
+        self.urls.cache().cache().ping().await.map_err(unavailable)
     }
 }
 

@@ -1,5 +1,8 @@
-//! Cache administration (seed `001`): stats, clear, warm and refresh of the file-URL cache.
+//! Cache administration (seed `001`): stats and clear of every namespace, warm and refresh of
+//! the file-URL cache.
 
 pub mod admin;
 
-pub use admin::{CacheAdmin, CacheStats, ClearTarget, NamespaceStats, WarmTarget};
+pub use admin::{
+    namespace, CacheAdmin, CacheStats, ClearTarget, NamespaceStats, WarmTarget, NAMESPACES,
+};

@@ -5,20 +5,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta};
-use futures::future::{BoxFuture, FutureExt, Shared};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::files::content_type;
 use crate::files::model::StoredFile;
 use crate::files::objects::{GetUrlOptions, ObjectStore, SignedUrl};
-use crate::shared::cache::Cache;
-use crate::shared::counters::NamespaceCounters;
-use crate::shared::time::Clock;
+use crate::shared::cached::{CacheLayer, Cacheable, Invalidation, Namespace, TtlClass};
 use crate::shared::{DomainError, DomainResult, FileId};
 
 /// The key namespace of file URLs.
@@ -78,58 +75,75 @@ impl UrlPolicy {
     }
 }
 
-/// What is stored under `file_url:<id>`: the URL and when it stops working.
-#[derive(Debug, Serialize, Deserialize)]
+/// File view URLs, `file_url:<id>`, for `FILE_URL_CACHE_TTL`; deleting or replacing a file
+/// deletes its entry.
+pub static FILE_URLS: Namespace = Namespace {
+    name: FILE_URL_NAMESPACE,
+    ttl: TtlClass::FileUrl,
+    invalidation: Invalidation::Delete,
+};
+
+/// What is stored under `file_url:<id>`: the URL, when it stops working and until when it may
+/// be served (the safety floor before that).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct CachedUrl {
     url: String,
     /// Unix seconds.
     expires_at: i64,
+    /// Unix seconds: `expires_at` less the safety floor.
+    serve_until: i64,
 }
 
-/// The URL cache's counters since start.
-#[derive(Debug, Default)]
-pub struct UrlCacheCounters {
-    /// Reads of `file_url:*`.
-    pub lookups: NamespaceCounters,
-    /// Signing calls made to the object store.
-    signatures: AtomicU64,
-}
+impl CachedUrl {
+    fn new(url: &SignedUrl, policy: &UrlPolicy) -> Self {
+        let floor = i64::try_from(policy.safety_floor.as_secs()).unwrap_or(i64::MAX);
+        let expires_at = url.expires_at.timestamp();
+        Self {
+            url: url.url.clone(),
+            expires_at,
+            serve_until: expires_at.saturating_sub(floor),
+        }
+    }
 
-impl UrlCacheCounters {
-    /// How many URLs were signed since start.
-    pub fn signatures(&self) -> u64 {
-        self.signatures.load(Ordering::Relaxed)
+    fn signed(self) -> Option<SignedUrl> {
+        Some(SignedUrl {
+            url: self.url,
+            expires_at: DateTime::from_timestamp(self.expires_at, 0)?,
+        })
     }
 }
 
-type SharedSigning = Shared<BoxFuture<'static, Result<SignedUrl, Arc<DomainError>>>>;
+impl Cacheable for CachedUrl {
+    fn usable(&self, now: DateTime<Utc>) -> bool {
+        now.timestamp() < self.serve_until
+    }
+
+    /// Never longer than the URL may be served.
+    fn ttl(&self, class: Duration, now: DateTime<Utc>) -> Option<Duration> {
+        let left = u64::try_from(self.serve_until - now.timestamp()).ok()?;
+        let ttl = class.min(Duration::from_secs(left));
+        (ttl >= Duration::from_secs(1)).then_some(ttl)
+    }
+}
 
 /// Signs and caches file view URLs. Cloning is cheap and shares everything (counters included).
 #[derive(Clone)]
 pub struct FileUrls {
-    cache: Arc<dyn Cache>,
+    cache: CacheLayer,
     objects: Arc<dyn ObjectStore>,
-    clock: Arc<dyn Clock>,
     policy: UrlPolicy,
-    counters: Arc<UrlCacheCounters>,
-    in_flight: Arc<Mutex<HashMap<FileId, SharedSigning>>>,
+    signatures: Arc<AtomicU64>,
 }
 
 impl FileUrls {
-    /// The URL service over these ports.
-    pub fn new(
-        cache: Arc<dyn Cache>,
-        objects: Arc<dyn ObjectStore>,
-        clock: Arc<dyn Clock>,
-        policy: UrlPolicy,
-    ) -> Self {
+    /// The URL service over these ports; entries live for the layer's file-URL TTL.
+    pub fn new(cache: CacheLayer, objects: Arc<dyn ObjectStore>, policy: UrlPolicy) -> Self {
+        cache.register(&FILE_URLS);
         Self {
             cache,
             objects,
-            clock,
             policy,
-            counters: Arc::default(),
-            in_flight: Arc::default(),
+            signatures: Arc::default(),
         }
     }
 
@@ -138,210 +152,113 @@ impl FileUrls {
         self.policy
     }
 
-    /// The counters since start.
-    pub fn counters(&self) -> &UrlCacheCounters {
-        &self.counters
+    /// How many URLs were signed since start.
+    pub fn signatures(&self) -> u64 {
+        self.signatures.load(Ordering::Relaxed)
     }
 
     /// The cache these URLs live in.
-    pub fn cache(&self) -> &Arc<dyn Cache> {
+    pub fn cache(&self) -> &CacheLayer {
         &self.cache
     }
 
     /// The view URL of an uploaded file: from the cache when a fresh entry is there, else signed
     /// (once, however many callers ask at the same moment) and cached.
     pub async fn url_for(&self, file: &StoredFile) -> DomainResult<SignedUrl> {
-        match self.cache.get(&file_url_key(file.id)).await {
-            Ok(Some(raw)) => {
-                if let Some(url) = self.usable(&raw) {
-                    self.counters.lookups.hit();
-                    tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
-                    return Ok(url);
-                }
-            }
-            Ok(None) => {}
-            // The cache logs its own failures once per episode; we fall back to signing.
-            Err(_) => {}
+        let found = self
+            .cache
+            .lookup(&FILE_URLS, &file.id.to_string(), || async {
+                tracing::info!(file_id = %file.id, "generating new signed URL for file {} (cache miss)", file.id);
+                let url = self.sign(file).await?;
+                Ok(CachedUrl::new(&url, &self.policy))
+            })
+            .await?;
+        if found.hit {
+            tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
         }
-        self.counters.lookups.miss();
-        tracing::info!(file_id = %file.id, "generating new signed URL for file {} (cache miss)", file.id);
-        self.sign_once(file).await
+        unusable(found.value.signed(), file.id)
     }
 
     /// The view URLs of many uploaded files: one cache round trip, then the misses signed in
     /// parallel and written back in one pipeline.
     pub async fn urls_for(&self, files: &[StoredFile]) -> DomainResult<HashMap<FileId, SignedUrl>> {
-        let keys: Vec<String> = files.iter().map(|f| file_url_key(f.id)).collect();
-        let cached = if keys.is_empty() {
-            Vec::new()
-        } else {
-            self.cache.get_many(&keys).await.unwrap_or_default()
-        };
-        let mut urls = HashMap::with_capacity(files.len());
-        let mut missing = Vec::new();
-        for (i, file) in files.iter().enumerate() {
-            match cached
-                .get(i)
-                .and_then(Option::as_deref)
-                .and_then(|raw| self.usable(raw))
-            {
-                Some(url) => {
-                    self.counters.lookups.hit();
-                    tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
-                    urls.insert(file.id, url);
-                }
-                None => {
-                    self.counters.lookups.miss();
+        let keys: Vec<String> = files.iter().map(|f| f.id.to_string()).collect();
+        let found = self
+            .cache
+            .lookup_many(&FILE_URLS, &keys, |missing| async move {
+                let missing: Vec<StoredFile> = missing.iter().map(|i| files[*i].clone()).collect();
+                for file in &missing {
                     tracing::info!(file_id = %file.id, "generating new signed URL for file {} (cache miss)", file.id);
-                    missing.push(file.clone());
                 }
+                let signed = self.sign_many(&missing).await?;
+                Ok(signed
+                    .iter()
+                    .map(|url| CachedUrl::new(url, &self.policy))
+                    .collect())
+            })
+            .await?;
+        let mut urls = HashMap::with_capacity(files.len());
+        for (file, found) in files.iter().zip(found) {
+            if found.hit {
+                tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
             }
+            urls.insert(file.id, unusable(found.value.signed(), file.id)?);
         }
-        urls.extend(self.sign_and_store(&missing).await?);
         Ok(urls)
     }
 
     /// Signs fresh URLs for these files and caches them, whatever is cached now (warm, refresh).
     /// Answers how many were cached.
     pub async fn resign(&self, files: &[StoredFile]) -> DomainResult<usize> {
-        Ok(self.sign_and_store(files).await?.len())
+        let signed = self.sign_many(files).await?;
+        let entries: Vec<(String, CachedUrl)> = files
+            .iter()
+            .zip(&signed)
+            .map(|(file, url)| (file.id.to_string(), CachedUrl::new(url, &self.policy)))
+            .collect();
+        let cached = self.cache.put_many(&FILE_URLS, &entries).await;
+        if cached > 0 {
+            tracing::info!(count = cached, "cached {cached} file URLs");
+        }
+        Ok(cached)
     }
 
     /// Removes a file's cached URL at once (delete, replace).
     pub async fn evict(&self, id: FileId) {
-        if let Err(e) = self.cache.delete(&[file_url_key(id)]).await {
-            tracing::warn!(file_id = %id, error = %e, "could not evict the cached URL; it expires with its TTL");
-        }
+        self.cache.forget(&FILE_URLS, &[id.to_string()]).await;
     }
 
-    /// Parses a cache entry and keeps it only if it is valid for at least the safety floor.
-    fn usable(&self, raw: &str) -> Option<SignedUrl> {
-        let cached: CachedUrl = serde_json::from_str(raw).ok()?;
-        let expires_at = DateTime::from_timestamp(cached.expires_at, 0)?;
-        let floor = TimeDelta::from_std(self.policy.safety_floor).ok()?;
-        (expires_at - self.clock.now() >= floor).then_some(SignedUrl {
-            url: cached.url,
-            expires_at,
-        })
-    }
-
-    /// The entry to cache for a signed URL and its TTL: never longer than the URL stays valid
-    /// beyond the safety floor. `None` when it should not be cached at all.
-    fn entry(&self, id: FileId, url: &SignedUrl) -> Option<(String, String, Duration)> {
-        let valid_for = (url.expires_at - self.clock.now()).to_std().ok()?;
-        let ttl = self
-            .policy
-            .cache_ttl
-            .min(valid_for.checked_sub(self.policy.safety_floor)?);
-        if ttl < Duration::from_secs(1) {
-            return None;
-        }
-        let value = serde_json::to_string(&CachedUrl {
-            url: url.url.clone(),
-            expires_at: url.expires_at.timestamp(),
-        })
-        .ok()?;
-        Some((file_url_key(id), value, ttl))
-    }
-
-    /// Signs (once across concurrent callers) and caches one file's URL.
-    async fn sign_once(&self, file: &StoredFile) -> DomainResult<SignedUrl> {
-        let id = file.id;
-        let flight = {
-            let mut in_flight = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            in_flight
-                .entry(id)
-                .or_insert_with(|| self.signing(file.clone()).boxed().shared())
-                .clone()
-        };
-        let result = flight.clone().await;
-        {
-            let mut in_flight = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if in_flight.get(&id).is_some_and(|f| f.ptr_eq(&flight)) {
-                in_flight.remove(&id);
-            }
-        }
-        result.map_err(|e| match Arc::try_unwrap(e) {
-            Ok(e) => e,
-            Err(shared) => {
-                DomainError::Unexpected(anyhow::anyhow!("signing file {id} failed: {shared}"))
-            }
-        })
-    }
-
-    /// The future that signs one URL and caches it; shared by concurrent callers.
-    fn signing(
-        &self,
-        file: StoredFile,
-    ) -> impl std::future::Future<Output = Result<SignedUrl, Arc<DomainError>>> + Send + 'static
-    {
-        let this = self.clone();
-        async move {
-            // A caller that missed just before the previous flight stored its URL must not sign again.
-            if let Ok(Some(raw)) = this.cache.get(&file_url_key(file.id)).await {
-                if let Some(url) = this.usable(&raw) {
-                    return Ok(url);
-                }
-            }
-            this.counters.signatures.fetch_add(1, Ordering::Relaxed);
-            let url = this
-                .objects
-                .presign_get(&file.object_key, this.policy.url_expires, &view_options(&file))
-                .await
-                .map_err(|e| {
-                    tracing::error!(file_id = %file.id, error = %e, "failed to generate signed URL for file {}", file.id);
-                    Arc::new(e)
-                })?;
-            if let Some((key, value, ttl)) = this.entry(file.id, &url) {
-                if this.cache.set(&key, &value, ttl).await.is_ok() {
-                    tracing::info!(file_id = %file.id, "cached URL for file {} for {} seconds", file.id, ttl.as_secs());
-                }
-            }
-            Ok(url)
-        }
-    }
-
-    /// Signs many URLs in parallel (bounded) and writes them to the cache in one pipeline.
-    async fn sign_and_store(
-        &self,
-        files: &[StoredFile],
-    ) -> DomainResult<HashMap<FileId, SignedUrl>> {
-        const PARALLEL_SIGNING: usize = 16;
-        let signed: Vec<(FileId, DomainResult<SignedUrl>)> = stream::iter(files.iter().cloned())
-            .map(|file| async move {
-                self.counters.signatures.fetch_add(1, Ordering::Relaxed);
-                let url = self
-                    .objects
-                    .presign_get(
-                        &file.object_key,
-                        self.policy.url_expires,
-                        &view_options(&file),
-                    )
-                    .await;
-                (file.id, url)
+    /// Signs one URL.
+    async fn sign(&self, file: &StoredFile) -> DomainResult<SignedUrl> {
+        self.signatures.fetch_add(1, Ordering::Relaxed);
+        self.objects
+            .presign_get(&file.object_key, self.policy.url_expires, &view_options(file))
+            .await
+            .inspect_err(|e| {
+                tracing::error!(file_id = %file.id, error = %e, "failed to generate signed URL for file {}", file.id);
             })
-            .buffer_unordered(PARALLEL_SIGNING)
-            .collect()
-            .await;
-        let mut urls = HashMap::with_capacity(signed.len());
-        for (id, url) in signed {
-            urls.insert(id, url?);
-        }
-        let entries: Vec<_> = urls
-            .iter()
-            .filter_map(|(id, url)| self.entry(*id, url))
-            .collect();
-        if !entries.is_empty() && self.cache.set_many(&entries).await.is_ok() {
-            tracing::info!(count = entries.len(), "cached {} file URLs", entries.len());
-        }
-        Ok(urls)
     }
+
+    /// Signs many URLs in parallel (bounded), in the order of `files`.
+    async fn sign_many(&self, files: &[StoredFile]) -> DomainResult<Vec<SignedUrl>> {
+        const PARALLEL_SIGNING: usize = 16;
+        stream::iter(files)
+            .map(|file| self.sign(file))
+            .buffered(PARALLEL_SIGNING)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A stored URL whose expiry does not parse cannot be served.
+fn unusable(url: Option<SignedUrl>, id: FileId) -> DomainResult<SignedUrl> {
+    url.ok_or_else(|| {
+        DomainError::Unexpected(anyhow::anyhow!(
+            "the cached URL of file {id} has no valid expiry"
+        ))
+    })
 }
 
 /// Response headers for viewing a file: its type, shown inline; non-images carry their name.
@@ -392,6 +309,7 @@ mod tests {
 
     use crate::files::model::{FileStatus, FileType};
     use crate::files::objects::ObjectMeta;
+    use crate::shared::cache::Cache;
     use crate::shared::fakes::MapCache;
     use crate::shared::time::{after, SystemClock};
     use crate::shared::{DomainResult, UserId};
@@ -435,6 +353,14 @@ mod tests {
         }
     }
 
+    fn layer(cache: &Arc<MapCache>) -> CacheLayer {
+        CacheLayer::new(
+            Arc::clone(cache) as Arc<dyn Cache>,
+            Arc::new(SystemClock),
+            crate::shared::cached::TtlClasses::default(),
+        )
+    }
+
     fn file(id: i64) -> StoredFile {
         StoredFile {
             id: FileId(id),
@@ -456,9 +382,8 @@ mod tests {
         let cache = Arc::new(MapCache::default());
         let signer = Arc::new(SlowSigner::default());
         let urls = Arc::new(FileUrls::new(
-            cache.clone(),
+            layer(&cache),
             signer.clone(),
-            Arc::new(SystemClock),
             UrlPolicy::default(),
         ));
         let tasks: Vec<_> = (0..50)
@@ -474,27 +399,22 @@ mod tests {
         seen.dedup();
         assert_eq!(seen.len(), 1);
         assert_eq!(signer.0.load(Ordering::SeqCst), 1);
-        assert_eq!(urls.counters().signatures(), 1);
+        assert_eq!(urls.signatures(), 1);
         assert!(cache.0.lock().unwrap().contains_key("file_url:7"));
         // A later read is a hit.
         urls.url_for(&file(7)).await.unwrap();
         assert_eq!(signer.0.load(Ordering::SeqCst), 1);
-        assert_eq!(urls.counters().lookups.hits(), 1);
+        assert_eq!(urls.cache().counters(&FILE_URLS).hits(), 1);
     }
 
     #[tokio::test]
     async fn an_entry_below_the_safety_floor_is_signed_again() {
         let cache = Arc::new(MapCache::default());
         let signer = Arc::new(SlowSigner::default());
-        let urls = FileUrls::new(
-            cache.clone(),
-            signer.clone(),
-            Arc::new(SystemClock),
-            UrlPolicy::default(),
-        );
-        let stale =
-            serde_json::json!({"url": "https://old", "expires_at": Utc::now().timestamp() + 299})
-                .to_string();
+        let urls = FileUrls::new(layer(&cache), signer.clone(), UrlPolicy::default());
+        let now = Utc::now().timestamp();
+        let stale = serde_json::json!({"url": "https://old", "expires_at": now + 299, "serve_until": now - 1})
+            .to_string();
         cache
             .set("file_url:3", &stale, Duration::from_secs(60))
             .await

@@ -8,4 +8,4 @@ pub mod service;
 
 pub use model::{Member, MemberFilter, MemberInput, MemberStatus, MemberUpdate, NewMember};
 pub use repo::MemberRepo;
-pub use service::{MemberService, MEMBERS_NAMESPACE};
+pub use service::{MemberService, MEMBER_LISTS};

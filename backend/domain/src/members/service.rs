@@ -3,7 +3,6 @@
 //! payments refer to. Member lists are cached per scope and invalidated by a version bump.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
@@ -15,30 +14,27 @@ use crate::members::model::{
 };
 use crate::members::repo::MemberRepo;
 use crate::org::{OrgRepo, OrgUnitKind};
-use crate::shared::cache::Cache;
-use crate::shared::counters::NamespaceCounters;
+use crate::shared::cached::{CacheLayer, Invalidation, Namespace, TtlClass};
 use crate::shared::events::{Event, Listener};
 use crate::shared::validation::{self, Email};
 use crate::shared::{
     finish, DomainError, DomainResult, FieldError, MemberId, OrgUnitId, Page, PageRequest,
 };
 
-/// The key namespace of cached member lists.
-pub const MEMBERS_NAMESPACE: &str = "members";
-/// How long a cached member list lives (writes invalidate it at once).
-pub const MEMBER_LIST_TTL: Duration = Duration::from_secs(5 * 60);
-/// The key whose value is the member lists' current version.
-const VERSION_KEY: &str = "members:version";
-/// How long the version lives; far longer than any list under it.
-const VERSION_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Cached pages of member lists, `members:v<version>:list:<scope>…` (user data): every write
+/// to members, dues or payments and every org-tree change moves the version.
+pub static MEMBER_LISTS: Namespace = Namespace {
+    name: "members",
+    ttl: TtlClass::UserData,
+    invalidation: Invalidation::Version,
+};
 
 /// Members.
 pub struct MemberService {
     members: Arc<dyn MemberRepo>,
     units: Arc<dyn OrgRepo>,
-    cache: Arc<dyn Cache>,
+    cache: CacheLayer,
     audit: Arc<AuditLog>,
-    counters: Arc<NamespaceCounters>,
 }
 
 impl MemberService {
@@ -47,21 +43,16 @@ impl MemberService {
     pub fn new(
         members: Arc<dyn MemberRepo>,
         units: Arc<dyn OrgRepo>,
-        cache: Arc<dyn Cache>,
+        cache: CacheLayer,
         audit: Arc<AuditLog>,
     ) -> Self {
+        cache.register(&MEMBER_LISTS);
         Self {
             members,
             units,
             cache,
             audit,
-            counters: Arc::default(),
         }
-    }
-
-    /// Hit and miss counts of the `members` namespace.
-    pub fn counters(&self) -> Arc<NamespaceCounters> {
-        Arc::clone(&self.counters)
     }
 
     /// Creates a member in a cell of the caller's scope.
@@ -137,27 +128,13 @@ impl MemberService {
             org_unit_id,
         };
         // The key holds everything the answer depends on: the scope above all.
-        let key = self.list_key(&filter, page).await;
-        if let Some(key) = &key {
-            if let Ok(Some(raw)) = self.cache.get(key).await {
-                if let Ok((items, total)) = serde_json::from_str::<(Vec<Member>, i64)>(&raw) {
-                    self.counters.hit();
-                    return Ok(Page { items, total }.map(|m| for_caller(actor, m)));
-                }
-            }
-        }
-        self.counters.miss();
-        let page = self
-            .members
-            .list_members(filter, page)
-            .await?
-            .map(|m| for_caller(actor, m));
-        if let Some(key) = key {
-            if let Ok(raw) = serde_json::to_string(&(&page.items, page.total)) {
-                let _ = self.cache.set(&key, &raw, MEMBER_LIST_TTL).await;
-            }
-        }
-        Ok(page)
+        let key = list_key(&filter, page);
+        self.cache
+            .get_or_load(&MEMBER_LISTS, &key, || async {
+                let members = self.members.list_members(filter, page).await?;
+                Ok(members.map(|m| for_caller(actor, m)))
+            })
+            .await
     }
 
     /// Changes a member of the caller's subtree (a treasurer's read-only view is not enough).
@@ -215,24 +192,7 @@ impl MemberService {
 
     /// Drops every cached member list (after members, dues, payments or the tree changed).
     async fn changed(&self) {
-        forget_member_lists(self.cache.as_ref()).await;
-    }
-
-    /// The cache key of a list, or `None` when the cache cannot say its version.
-    async fn list_key(&self, filter: &MemberFilter, page: PageRequest) -> Option<String> {
-        let version = match self.cache.get(VERSION_KEY).await {
-            Ok(version) => version.unwrap_or_else(|| "0".into()),
-            Err(_) => return None,
-        };
-        Some(format!(
-            "{MEMBERS_NAMESPACE}:list:v{version}:{}{}:status={}:unit={}:p{}x{}",
-            filter.units.cache_tag(),
-            if filter.with_money { "+treasurer" } else { "" },
-            filter.status.map_or("any", MemberStatus::as_str),
-            filter.org_unit_id.map_or("any".into(), |u| u.0.to_string()),
-            page.page,
-            page.per_page
-        ))
+        self.cache.invalidate(&MEMBER_LISTS).await;
     }
 
     /// The member, if the caller may change it: 404 when it cannot see it, 403 when it sees it
@@ -285,12 +245,18 @@ impl Listener for MemberService {
     }
 }
 
-/// Drops every cached member list by moving to a new version (after members, dues, payments or
-/// the org tree changed): the old lists are never read again and expire with their TTL.
-pub async fn forget_member_lists(cache: &dyn Cache) {
-    if let Err(e) = cache.count_hit(VERSION_KEY, VERSION_TTL).await {
-        tracing::warn!(error = %e, "could not invalidate cached member lists; they expire with their TTL");
-    }
+/// The key of a list page inside [`MEMBER_LISTS`]: the scope, the treasurer's view, every
+/// filter and the page.
+fn list_key(filter: &MemberFilter, page: PageRequest) -> String {
+    format!(
+        "list:{}{}:status={}:unit={}:p{}x{}",
+        filter.units.cache_tag(),
+        if filter.with_money { "+treasurer" } else { "" },
+        filter.status.map_or("any", MemberStatus::as_str),
+        filter.org_unit_id.map_or("any".into(), |u| u.0.to_string()),
+        page.page,
+        page.per_page
+    )
 }
 
 /// The member as the caller may see it: a treasurer sees members outside its units only as
@@ -335,7 +301,9 @@ mod tests {
     use crate::access::{UnitPath, UnitScope};
     use crate::audit::AuditRepo;
     use crate::org::{Dependents, MoveCheck, OrgUnit};
+    use crate::shared::cached::TtlClasses;
     use crate::shared::fakes::{MapCache, Recorded};
+    use crate::shared::time::SystemClock;
     use crate::shared::UserId;
 
     /// Members in a list; `with_money` are the ones dues or payments refer to.
@@ -461,7 +429,11 @@ mod tests {
         MemberService::new(
             Arc::new(members),
             Arc::new(NoUnits),
-            Arc::new(MapCache::default()),
+            CacheLayer::new(
+                Arc::new(MapCache::default()),
+                Arc::new(SystemClock),
+                TtlClasses::default(),
+            ),
             Arc::new(AuditLog::new(Arc::clone(audit) as Arc<dyn AuditRepo>)),
         )
     }
@@ -504,7 +476,7 @@ mod tests {
             let emails: Vec<_> = page.items.iter().map(|m| m.email.as_deref()).collect();
             assert_eq!(emails, [Some("m1@example.org"), None]);
         }
-        assert_eq!(members.counters().hits(), 1);
+        assert_eq!(members.cache.counters(&MEMBER_LISTS).hits(), 1);
         // The unit's own users see the contacts.
         let cell = user_of("/1/3/", false);
         let inside = members.get(&cell, MemberId(2)).await.unwrap();

@@ -3,6 +3,7 @@
 //! from one context to another.
 
 pub mod cache;
+pub mod cached;
 pub mod counters;
 pub mod error;
 pub mod events;

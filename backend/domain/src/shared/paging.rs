@@ -40,12 +40,17 @@ impl PageRequest {
 }
 
 /// One page of results and the total count.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
     /// How many items match in all.
     pub total: i64,
+}
+
+impl<T> crate::shared::cached::Cacheable for Page<T> where
+    T: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + Sync + 'static
+{
 }
 
 impl<T> Page<T> {

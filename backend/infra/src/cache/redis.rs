@@ -5,6 +5,7 @@
 //! swaps in a fresh pool (dropping connections that broke) and closes the breaker.
 
 use std::future::Future;
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -34,6 +35,45 @@ pub struct RedisSettings {
     /// Key prefixes (namespaces) dropped when Redis answers again after an outage, before the
     /// cache is trusted: what changed meanwhile (a logout, a demotion) could not reach them.
     pub forget_on_recovery: Vec<String>,
+    /// Values at least this long are stored zlib-compressed (django-redis' `ZlibCompressor`),
+    /// transparently to callers; 0 stores everything as given.
+    pub compress_min_bytes: usize,
+}
+
+/// What starts a compressed value: a NUL byte, which no text value we store starts with.
+const COMPRESSED: &[u8] = b"\x00z";
+
+/// The bytes to store for `value`: compressed when it is at least `min` bytes long (0: never)
+/// and compressing pays.
+fn encode(value: &str, min: usize) -> Vec<u8> {
+    if min == 0 || value.len() < min {
+        return value.as_bytes().to_vec();
+    }
+    let mut encoder =
+        flate2::write::ZlibEncoder::new(COMPRESSED.to_vec(), flate2::Compression::fast());
+    match encoder
+        .write_all(value.as_bytes())
+        .and_then(|()| encoder.finish())
+    {
+        Ok(compressed) if compressed.len() < value.len() => compressed,
+        _ => value.as_bytes().to_vec(),
+    }
+}
+
+/// The text of a stored value, decompressing it when it was stored compressed. A value that
+/// does not decode is treated as absent (the caller loads it again).
+fn decode(raw: Vec<u8>) -> Option<String> {
+    let bytes = match raw.strip_prefix(COMPRESSED) {
+        Some(compressed) => {
+            let mut text = Vec::new();
+            flate2::read::ZlibDecoder::new(compressed)
+                .read_to_end(&mut text)
+                .ok()?;
+            text
+        }
+        None => raw,
+    };
+    String::from_utf8(bytes).ok()
 }
 
 /// Checks a Redis URL parses; the message names what is wrong.
@@ -92,6 +132,11 @@ impl RedisCache {
 
     fn key(&self, key: &str) -> String {
         format!("{}{}", self.inner.settings.key_prefix, key)
+    }
+
+    /// The bytes to store for `value`.
+    fn encode(&self, value: &str) -> Vec<u8> {
+        encode(value, self.inner.settings.compress_min_bytes)
     }
 
     fn pool(&self) -> Pool<RedisConnectionManager> {
@@ -302,8 +347,10 @@ impl Cache for RedisCache {
 
     async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         let key = self.key(key);
-        self.fast(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
-            .await
+        let raw: Option<Vec<u8>> = self
+            .fast(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+            .await?;
+        Ok(raw.and_then(decode))
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
@@ -311,13 +358,15 @@ impl Cache for RedisCache {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
-        self.fast(|mut c| async move { redis::cmd("MGET").arg(keys).query_async(&mut c).await })
-            .await
+        let raw: Vec<Option<Vec<u8>>> = self
+            .fast(|mut c| async move { redis::cmd("MGET").arg(keys).query_async(&mut c).await })
+            .await?;
+        Ok(raw.into_iter().map(|v| v.and_then(decode)).collect())
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let key = self.key(key);
-        let value = value.to_owned();
+        let value = self.encode(value);
         let seconds = ttl.as_secs().max(1);
         self.fast(move |mut c| async move {
             redis::cmd("SET")
@@ -336,7 +385,7 @@ impl Cache for RedisCache {
         for (key, value, ttl) in entries {
             pipe.cmd("SET")
                 .arg(self.key(key))
-                .arg(value)
+                .arg(self.encode(value))
                 .arg("EX")
                 .arg(ttl.as_secs().max(1))
                 .ignore();
@@ -352,7 +401,7 @@ impl Cache for RedisCache {
         ttl: Duration,
     ) -> Result<bool, CacheError> {
         let key = self.key(key);
-        let value = value.to_owned();
+        let value = self.encode(value);
         let seconds = ttl.as_secs().max(1);
         let stored: Option<String> = self
             .fast(move |mut c| async move {
@@ -542,6 +591,24 @@ mod tests {
         assert_eq!(info_field(info, "used_memory_human"), Some("1.00K"));
         assert_eq!(info_field(info, "maxmemory_policy"), Some("allkeys-lru"));
         assert_eq!(info_field(info, "maxmemory"), None);
+    }
+
+    #[test]
+    fn long_values_are_compressed_and_read_back_as_written() {
+        let long = format!(
+            "{{\"items\":[{}]}}",
+            "{\"name\":\"Maria da Silva\"},".repeat(100)
+        );
+        let stored = encode(&long, 1024);
+        assert!(stored.starts_with(COMPRESSED));
+        assert!(stored.len() < long.len() / 4, "{} bytes", stored.len());
+        assert_eq!(decode(stored).as_deref(), Some(long.as_str()));
+        // Short values, and any value with compression off, are stored as given.
+        assert_eq!(encode("{\"a\":1}", 1024), b"{\"a\":1}");
+        assert_eq!(encode(&long, 0), long.as_bytes());
+        assert_eq!(decode(b"plain".to_vec()).as_deref(), Some("plain"));
+        // A broken compressed value reads as absent, so the caller loads it again.
+        assert_eq!(decode(b"\x00zbroken".to_vec()), None);
     }
 
     #[test]

@@ -6,12 +6,16 @@ use std::collections::BTreeMap;
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
-use tessera_domain::cache::{ClearTarget, WarmTarget};
+use tessera_domain::cache::{ClearTarget, WarmTarget, NAMESPACES};
+use tessera_domain::files::urls::FILE_URLS;
 use tessera_domain::files::FileType;
 use tessera_domain::files::FILE_URL_NAMESPACE;
 use tessera_domain::shared::cache::CacheBackend;
-use tessera_domain::shared::FileId;
-use utoipa::ToSchema;
+use tessera_domain::shared::cached::Namespace;
+use tessera_domain::shared::{DomainError, FileId};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
 use crate::http::caller::{policy, Caller};
@@ -49,15 +53,48 @@ impl From<CacheBackend> for CacheBackendDto {
     }
 }
 
-/// A cache namespace that can be cleared.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClearableNamespace {
-    /// Signed file URLs, `file_url:<id>`.
-    FileUrl,
+/// A cache namespace that can be cleared: one the domain declares
+/// ([`tessera_domain::cache::NAMESPACES`]) and that keeps no tombstones.
+#[derive(Debug, Clone, Copy)]
+pub struct ClearableNamespace(pub &'static Namespace);
+
+/// The names of the namespaces that can be cleared.
+fn clearable_names() -> Vec<&'static str> {
+    NAMESPACES
+        .iter()
+        .filter(|ns| ns.clearable())
+        .map(|ns| ns.name)
+        .collect()
 }
 
-/// Hits and misses of one namespace, counted by this instance.
+impl<'de> Deserialize<'de> for ClearableNamespace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        tessera_domain::cache::namespace(&name)
+            .filter(|ns| ns.clearable())
+            .map(ClearableNamespace)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("must be one of {}", clearable_names().join(", ")))
+            })
+    }
+}
+
+impl PartialSchema for ClearableNamespace {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A cache namespace that can be cleared (`user` and `api_token` keep tombstones \
+                 of changes and cannot)",
+            ))
+            .enum_values(Some(clearable_names()))
+            .into()
+    }
+}
+
+impl ToSchema for ClearableNamespace {}
+
+/// Hits and misses of one namespace, counted by this instance, and its entries.
 #[derive(Serialize, ToSchema)]
 pub struct NamespaceDto {
     /// Lookups answered from the cache.
@@ -67,6 +104,8 @@ pub struct NamespaceDto {
     /// hits / (hits + misses); 0 before any lookup.
     #[schema(minimum = 0.0, maximum = 1.0)]
     pub hit_ratio: f64,
+    /// Keys the namespace holds now (null when the cache cannot be asked).
+    pub entries: Option<u64>,
 }
 
 /// Redis `INFO` fields, named as Redis names them.
@@ -146,7 +185,7 @@ pub struct ClearRequest {
     /// Only this file's entry.
     #[schema(minimum = 1)]
     pub file_id: Option<i64>,
-    /// The namespace to clear (default `file_url`, the only one so far).
+    /// The namespace to clear (default `file_url`); with `file_id`, only `file_url`.
     pub namespace: Option<ClearableNamespace>,
 }
 
@@ -203,18 +242,18 @@ pub struct RefreshResponse {
 ))]
 pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, ApiError> {
     let stats = caller.state().cache_admin.stats(&caller.actor()).await?;
-    let (hits, misses, hit_ratio) = stats
-        .namespaces
-        .iter()
-        .find(|n| n.namespace == FILE_URL_NAMESPACE)
-        .map_or((0, 0, 0.0), |n| (n.hits, n.misses, n.hit_ratio()));
+    let (hits, misses, hit_ratio, file_url_entries) = stats
+        .namespace(FILE_URL_NAMESPACE)
+        .map_or((0, 0, 0.0, None), |n| {
+            (n.hits, n.misses, n.hit_ratio(), n.entries)
+        });
     let info = stats.info.unwrap_or_default();
     Ok(HttpResponse::Ok().json(StatsResponse {
         success: true,
         stats: StatsDto {
             backend: stats.backend.into(),
             degraded: stats.degraded,
-            file_url_entries: stats.file_url_entries,
+            file_url_entries,
             hits,
             misses,
             hit_ratio,
@@ -228,6 +267,7 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
                             hits: n.hits,
                             misses: n.misses,
                             hit_ratio: n.hit_ratio(),
+                            entries: n.entries,
                         },
                     )
                 })
@@ -255,8 +295,9 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
     }))
 }
 
-/// Clears cached file URLs: `{}` all (`file_url:*` only, found with SCAN, removed with UNLINK
-/// in batches), `{"file_id":N}` one.
+/// Clears cached entries: `{}` every file URL (`file_url:*` only, found with SCAN, removed with
+/// UNLINK in batches), `{"file_id":N}` one, `{"namespace":"members"}` every entry of that
+/// namespace. Sessions, token lookups, profiles and rate counters are never cleared.
 #[utoipa::path(post, path = "/clear", tag = "admin cache",
     request_body(content = Option<ClearRequest>, description = "Optional; none means `{}`"),
     responses(
@@ -268,14 +309,22 @@ pub async fn clear(
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
     let state = caller.state();
+    let namespace = request.namespace.map_or(&FILE_URLS, |n| n.0);
     let target = match request.file_id {
+        Some(_) if namespace != &FILE_URLS => {
+            return Err(DomainError::invalid(
+                "file_id",
+                "names a file URL: leave namespace out or give file_url",
+            )
+            .into())
+        }
         Some(id) => ClearTarget::File(FileId(id)),
-        None => ClearTarget::AllFileUrls,
+        None => ClearTarget::Namespace(namespace),
     };
     let cleared_count = state.cache_admin.clear(&caller.actor(), target).await?;
     let subject = match target {
         ClearTarget::File(id) => format!("file_url:{}", id.0),
-        ClearTarget::AllFileUrls => "file_url:*".to_owned(),
+        ClearTarget::Namespace(ns) => format!("{}:*", ns.name),
     };
     state
         .audit

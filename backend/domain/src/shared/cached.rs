@@ -424,13 +424,19 @@ impl CacheLayer {
         }
     }
 
-    /// Removes every key of `ns` (SCAN and UNLINK); answers how many there were.
+    /// Removes every entry of `ns` (SCAN and UNLINK); answers how many there were. A version
+    /// stays: versions only ever move forward, so an entry a reader is writing back for an old
+    /// version is never read.
     pub async fn clear(&self, ns: &'static Namespace) -> DomainResult<u64> {
-        let keys = self
+        let version = version_key(ns);
+        let keys: Vec<String> = self
             .cache
             .scan_prefix(&format!("{}:", ns.name))
             .await
-            .map_err(unavailable)?;
+            .map_err(unavailable)?
+            .into_iter()
+            .filter(|k| *k != version)
+            .collect();
         if keys.is_empty() {
             return Ok(0);
         }
@@ -713,6 +719,47 @@ mod tests {
             assert_eq!(caller.unwrap().unwrap(), Figure(7));
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_instances_sharing_redis_load_a_key_once() {
+        let redis = Arc::new(MapCache::shared());
+        let instances: Vec<CacheLayer> = (0..2)
+            .map(|_| {
+                CacheLayer::new(
+                    Arc::clone(&redis) as Arc<dyn Cache>,
+                    Arc::new(SystemClock),
+                    TtlClasses::default(),
+                )
+            })
+            .collect();
+        let loads = Arc::new(AtomicUsize::new(0));
+        let callers = (0..20).map(|n| {
+            let layer = instances[n % 2].clone();
+            let loads = Arc::clone(&loads);
+            tokio::spawn(async move {
+                layer
+                    .get_or_load(&FIGURES, "hot", || async move {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        Ok(Figure(9))
+                    })
+                    .await
+            })
+        });
+        for caller in futures::future::join_all(callers).await {
+            assert_eq!(caller.unwrap().unwrap(), Figure(9));
+        }
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            1,
+            "one instance loaded, the other waited"
+        );
+        assert_eq!(
+            redis.value("lock:figures:v0:hot"),
+            None,
+            "the lock is released"
+        );
     }
 
     #[tokio::test]

@@ -12,11 +12,17 @@ use crate::audit::{AuditEvent, AuditFilter, AuditRepo, NewAuditEvent};
 use crate::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo};
 use crate::shared::{DomainResult, Page, PageRequest};
 
-/// A cache in a map, without TTLs.
+/// A cache in a map, without TTLs. `.1` makes it say it is Redis: a cache shared by several
+/// instances.
 #[derive(Default)]
-pub struct MapCache(pub Mutex<HashMap<String, String>>);
+pub struct MapCache(pub Mutex<HashMap<String, String>>, pub bool);
 
 impl MapCache {
+    /// A map that says it is Redis, for what only a shared cache does (the load lock).
+    pub fn shared() -> Self {
+        Self(Mutex::default(), true)
+    }
+
     /// The value under `key`, if any.
     pub fn value(&self, key: &str) -> Option<String> {
         self.0.lock().unwrap().get(key).cloned()
@@ -26,7 +32,11 @@ impl MapCache {
 #[async_trait]
 impl Cache for MapCache {
     fn backend(&self) -> CacheBackend {
-        CacheBackend::InProcess
+        if self.1 {
+            CacheBackend::Redis
+        } else {
+            CacheBackend::InProcess
+        }
     }
     fn is_degraded(&self) -> bool {
         false

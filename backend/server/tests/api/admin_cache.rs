@@ -288,3 +288,122 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    clear_takes_any_cache_namespace_but_never_the_security_ones,
+    |app: TestApp| async move {
+        let cell = app.org_unit("Central", "central", None).await;
+        let res = app
+            .post_json(
+                "/api/members",
+                &app.admin_token,
+                json!({"name": "Ana", "org_unit_id": cell}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "not a cell");
+        let regional = app.org_unit("CR", "regional", Some(cell)).await;
+        let sector = app.org_unit("S", "sector", Some(regional)).await;
+        let cell = app.org_unit("C", "cell", Some(sector)).await;
+        app.post_json(
+            "/api/members",
+            &app.admin_token,
+            json!({"name": "Ana", "org_unit_id": cell}),
+        )
+        .await;
+        for _ in 0..2 {
+            let res = app.get("/api/members", &app.admin_token).await;
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+        let stats = app.stats().await;
+        let members = &stats["namespaces"]["members"];
+        assert_eq!(
+            (members["hits"].as_u64(), members["misses"].as_u64()),
+            (Some(1), Some(1))
+        );
+        assert_eq!(members["entries"], 1);
+        for name in ["file_url", "user", "api_token"] {
+            assert!(stats["namespaces"][name].is_object(), "{name}: {stats}");
+        }
+
+        let cleared = app
+            .admin_cache("clear", json!({"namespace": "members"}))
+            .await;
+        assert_eq!(
+            cleared,
+            json!({"success": true, "message": "Cleared 1 cache entries", "cleared_count": 1})
+        );
+        assert_eq!(app.stats().await["namespaces"]["members"]["entries"], 0);
+        let res = app.get("/api/members", &app.admin_token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(app.stats().await["namespaces"]["members"]["misses"], 2);
+
+        // Profiles and token lookups keep tombstones of changes: never cleared.
+        for (body, field) in [
+            (json!({"namespace": "user"}), "namespace"),
+            (json!({"namespace": "api_token"}), "namespace"),
+            (json!({"namespace": "session"}), "namespace"),
+            (json!({"namespace": "members", "file_id": 1}), "file_id"),
+        ] {
+            let res = app
+                .post_json("/api/admin/cache/clear", &app.admin_token, body.clone())
+                .await;
+            assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            let problem: Value = res.json().await.unwrap();
+            assert_eq!(problem["errors"][0]["field"], field, "{body}");
+        }
+        assert_eq!(
+            app.get("/api/auth/me", &app.admin_token).await.status(),
+            StatusCode::OK
+        );
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_cached_values_are_stored_compressed_in_redis_and_read_back_whole() {
+    use redis::AsyncCommands;
+
+    let app = spawn_app_with(Backend::Services, &[]).await;
+    let central = app.org_unit("Central", "central", None).await;
+    let regional = app.org_unit("CR", "regional", Some(central)).await;
+    let sector = app.org_unit("S", "sector", Some(regional)).await;
+    let cell = app.org_unit("C", "cell", Some(sector)).await;
+    for n in 0..30 {
+        let res = app
+            .post_json(
+                "/api/members",
+                &app.admin_token,
+                json!({"name": format!("Maria da Silva {n}"), "org_unit_id": cell,
+                       "email": format!("maria{n}@example.org")}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let first: Value = app
+        .get("/api/members?per_page=100", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["total"], 30);
+    let mut redis = app.redis().await;
+    let keys: Vec<String> = redis
+        .keys(app.redis_key("members:v*:list:*"))
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let raw: Vec<u8> = redis.get(&keys[0]).await.unwrap();
+    assert!(raw.starts_with(b"\x00z"), "stored compressed");
+    assert!(
+        raw.len() < first.to_string().len() / 2,
+        "{} bytes",
+        raw.len()
+    );
+    let second: Value = app
+        .get("/api/members?per_page=100", &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second, first);
+    assert_eq!(app.stats().await["namespaces"]["members"]["hits"], 1);
+}

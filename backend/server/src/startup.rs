@@ -28,7 +28,7 @@ use tessera_domain::files::ObjectStore;
 use tessera_domain::members::{MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
-use tessera_domain::org::OrgUnitService;
+use tessera_domain::org::{OrgUnitService, ORG_TREE};
 use tessera_domain::shared::cache::{Cache, CacheBackend};
 use tessera_domain::shared::cached::CacheLayer;
 use tessera_domain::shared::events::{Events, Listener};
@@ -198,6 +198,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         format!("{}:", PROFILES.name),
         format!("{}:", TOKEN_LOOKUPS.name),
         format!("{}:", MEMBER_LISTS.name),
+        format!("{}:", ORG_TREE.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
@@ -318,7 +319,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             Arc::clone(&clock),
             settings.upload_max_bytes,
         ),
-        org_units: OrgUnitService::new(db.clone(), events),
+        org_units: OrgUnitService::new(db.clone(), layer.clone(), events),
         cache_admin: CacheAdmin::new(db.clone(), Arc::clone(&urls)),
         members,
         auth: AuthService::new(

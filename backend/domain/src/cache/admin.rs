@@ -9,6 +9,7 @@ use crate::accounts::PROFILES;
 use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
 use crate::files::{FileRepo, FileType};
 use crate::members::MEMBER_LISTS;
+use crate::org::ORG_TREE;
 use crate::shared::cache::{CacheBackend, CacheInfo};
 use crate::shared::cached::Namespace;
 use crate::shared::{DomainError, DomainResult, FileId};
@@ -22,7 +23,13 @@ pub const REFRESH_BELOW: Duration = Duration::from_secs(300);
 
 /// Every cache namespace the contexts declare: what stats show and `clear` may name. A new
 /// namespace is one more line here.
-pub static NAMESPACES: &[&Namespace] = &[&FILE_URLS, &MEMBER_LISTS, &PROFILES, &TOKEN_LOOKUPS];
+pub static NAMESPACES: &[&Namespace] = &[
+    &FILE_URLS,
+    &MEMBER_LISTS,
+    &ORG_TREE,
+    &PROFILES,
+    &TOKEN_LOOKUPS,
+];
 
 /// The namespace called `name`.
 pub fn namespace(name: &str) -> Option<&'static Namespace> {

@@ -7,4 +7,4 @@ pub mod service;
 
 pub use model::{check_move, check_parent, parse_unit_name, Dependents, OrgUnit, OrgUnitKind};
 pub use repo::{MoveCheck, OrgRepo};
-pub use service::{OrgUnitService, UnitChange};
+pub use service::{OrgUnitService, UnitChange, ORG_TREE};

@@ -8,7 +8,8 @@ use crate::shared::validation;
 use crate::shared::{DomainError, DomainResult, OrgUnitId};
 
 /// The level of an org unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OrgUnitKind {
     /// The central committee (CC): the root.
     Central,
@@ -64,7 +65,7 @@ impl FromStr for OrgUnitKind {
 }
 
 /// An org unit as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct OrgUnit {
     /// Database id.
     pub id: OrgUnitId,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::access::Actor;
 use crate::org::model::{check_move, check_parent, parse_unit_name, OrgUnit, OrgUnitKind};
 use crate::org::repo::OrgRepo;
+use crate::shared::cached::{CacheLayer, Invalidation, Namespace, TtlClass};
 use crate::shared::events::{Event, Events};
 use crate::shared::{DomainError, DomainResult, ErrorCode, OrgUnitId};
 
@@ -21,13 +22,28 @@ pub struct UnitChange {
 /// Org units.
 pub struct OrgUnitService {
     units: Arc<dyn OrgRepo>,
+    cache: CacheLayer,
     events: Events,
 }
 
+/// The org tree as each scope sees it, `org:v<version>:tree:<scope tag>` (static data): every
+/// change to a unit moves the version.
+pub static ORG_TREE: Namespace = Namespace {
+    name: "org",
+    ttl: TtlClass::Static,
+    invalidation: Invalidation::Version,
+};
+
 impl OrgUnitService {
-    /// The service over the units; a move is published to `events` (scopes follow unit paths).
-    pub fn new(units: Arc<dyn OrgRepo>, events: Events) -> Self {
-        Self { units, events }
+    /// The service over the units, caching the tree per scope in `cache`; a move is published
+    /// to `events` (scopes follow unit paths).
+    pub fn new(units: Arc<dyn OrgRepo>, cache: CacheLayer, events: Events) -> Self {
+        cache.register(&ORG_TREE);
+        Self {
+            units,
+            cache,
+            events,
+        }
     }
 
     /// Creates a unit under `parent_id` (none for the central committee); the parent's kind must be
@@ -51,7 +67,9 @@ impl OrgUnitService {
             None => None,
         };
         check_parent(kind, parent.as_ref())?;
-        self.units.insert_unit(&name, kind, parent.as_ref()).await
+        let unit = self.units.insert_unit(&name, kind, parent.as_ref()).await?;
+        self.cache.invalidate(&ORG_TREE).await;
+        Ok(unit)
     }
 
     /// One unit, if it is inside the actor's scope.
@@ -63,9 +81,13 @@ impl OrgUnitService {
             .ok_or(DomainError::NotFound("org unit"))
     }
 
-    /// The units inside the actor's scope, parents before children.
+    /// The units inside the actor's scope, parents before children; from the cache when the
+    /// same scope asked since the last change.
     pub async fn list(&self, actor: &Actor) -> DomainResult<Vec<OrgUnit>> {
-        self.units.units(&actor.units).await
+        let key = format!("tree:{}", actor.units.cache_tag());
+        self.cache
+            .get_or_load(&ORG_TREE, &key, || self.units.units(&actor.units))
+            .await
     }
 
     /// Renames and/or moves a unit; a move takes the whole subtree along.
@@ -84,6 +106,7 @@ impl OrgUnitService {
         if let Some(name) = &change.name {
             let name = parse_unit_name(name)?;
             unit = self.units.rename_unit(unit.id, &name).await?;
+            self.cache.invalidate(&ORG_TREE).await;
         }
         if let Some(parent_id) = change.parent_id {
             if Some(parent_id) != unit.parent_id {
@@ -99,6 +122,7 @@ impl OrgUnitService {
                     })?;
                 // Cached profiles carry their unit's path, which decides their scope, and
                 // cached member lists were computed from the old paths.
+                self.cache.invalidate(&ORG_TREE).await;
                 self.events.publish(Event::OrgTreeChanged).await;
             }
         }
@@ -121,6 +145,7 @@ impl OrgUnitService {
         if !self.units.delete_unit(id).await? {
             return Err(DomainError::NotFound("org unit"));
         }
+        self.cache.invalidate(&ORG_TREE).await;
         Ok(())
     }
 }

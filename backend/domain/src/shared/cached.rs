@@ -126,6 +126,9 @@ pub trait Cacheable: Serialize + DeserializeOwned + Clone + Send + Sync + 'stati
     }
 }
 
+/// Lists of cacheable things are cacheable.
+impl<T> Cacheable for Vec<T> where T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {}
+
 /// What a tombstone holds.
 const TOMBSTONE: &str = "\u{0}stale";
 /// How long the cross-instance load lock lives at most (a crashed loader frees it by then).

@@ -13,7 +13,9 @@ use tessera_domain::files::FILE_URL_NAMESPACE;
 use tessera_domain::shared::cache::CacheBackend;
 use tessera_domain::shared::cached::Namespace;
 use tessera_domain::shared::{DomainError, FileId};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::scope::Scope;
@@ -178,16 +180,54 @@ pub struct StatsResponse {
     pub stats: StatsDto,
 }
 
-/// What to clear: `{}` every file URL, `{"file_id":N}` one.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// What to clear: `{}` every file URL, `{"file_id":N}` one, `{"namespace":"members"}` a whole
+/// namespace. A `file_id` names a file URL, so beside it `namespace` may only be `file_url`: the
+/// published schema says so (one of two shapes), and the handler checks it again.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClearRequest {
     /// Only this file's entry.
-    #[schema(minimum = 1)]
     pub file_id: Option<i64>,
     /// The namespace to clear (default `file_url`); with `file_id`, only `file_url`.
     pub namespace: Option<ClearableNamespace>,
 }
+
+impl PartialSchema for ClearRequest {
+    fn schema() -> RefOr<Schema> {
+        let one_file = ObjectBuilder::new()
+            .title(Some("One file's URL"))
+            .property(
+                "file_id",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(1))
+                    .description(Some("Only this file's entry.")),
+            )
+            .property(
+                "namespace",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([FILE_URLS.name]))
+                    .description(Some("Beside `file_id`, only `file_url`.")),
+            )
+            .required("file_id")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let one_namespace = ObjectBuilder::new()
+            .title(Some("A whole namespace"))
+            .property("namespace", ClearableNamespace::schema())
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .item(one_file)
+            .item(one_namespace)
+            .description(Some(
+                "`{}` clears every file URL, `{\"file_id\":N}` one, `{\"namespace\":…}` a whole namespace",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ClearRequest {}
 
 /// The clear answer.
 #[derive(Serialize, ToSchema)]

@@ -58,13 +58,9 @@ impl BodySchemas {
         if let Some(validator) = self.validators.get(name) {
             let mut errors: Vec<FieldError> = Vec::new();
             for e in validator.iter_errors(&body) {
-                let field = field_name(e.instance_path().as_str());
-                // One message per field, the first; masked: it never repeats the value (it may
-                // be a password).
-                if !errors.iter().any(|known| known.field == field) {
-                    errors.push(FieldError::new(field, e.masked().to_string()));
-                }
-                if errors.len() == MAX_ERRORS {
+                push_errors(&e, &mut errors);
+                if errors.len() >= MAX_ERRORS {
+                    errors.truncate(MAX_ERRORS);
                     break;
                 }
             }
@@ -79,6 +75,31 @@ impl BodySchemas {
     /// Whether the document has a schema of this name.
     pub fn knows(&self, name: &str) -> bool {
         self.validators.contains_key(name)
+    }
+}
+
+/// Adds what `error` says to `errors`, one message per field (the first; masked: it never
+/// repeats the value, which may be a password). A body that matches none of a `oneOf`'s shapes
+/// is told what is wrong with the shape it came closest to (the fewest errors), so the answer
+/// still names fields rather than the whole body.
+fn push_errors(error: &jsonschema::ValidationError<'_>, errors: &mut Vec<FieldError>) {
+    use jsonschema::error::ValidationErrorKind;
+
+    if let ValidationErrorKind::OneOfNotValid { context } = error.kind() {
+        if let Some(closest) = context
+            .iter()
+            .filter(|c| !c.is_empty())
+            .min_by_key(|c| c.len())
+        {
+            for e in closest {
+                push_errors(e, errors);
+            }
+            return;
+        }
+    }
+    let field = field_name(error.instance_path().as_str());
+    if !errors.iter().any(|known| known.field == field) {
+        errors.push(FieldError::new(field, error.masked().to_string()));
     }
 }
 

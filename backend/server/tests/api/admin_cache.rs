@@ -342,7 +342,8 @@ both_backends!(
             (json!({"namespace": "user"}), "namespace"),
             (json!({"namespace": "api_token"}), "namespace"),
             (json!({"namespace": "session"}), "namespace"),
-            (json!({"namespace": "members", "file_id": 1}), "file_id"),
+            // Beside file_id only file_url: the published schema has no such shape.
+            (json!({"namespace": "members", "file_id": 1}), "namespace"),
         ] {
             let res = app
                 .post_json("/api/admin/cache/clear", &app.admin_token, body.clone())

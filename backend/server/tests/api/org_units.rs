@@ -406,3 +406,67 @@ both_backends!(
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 );
+
+both_backends!(
+    the_org_tree_is_cached_per_scope_and_fresh_after_every_change,
+    |app: TestApp| async move {
+        let t = tree(&app).await;
+        let cell_user = app.unit_user_token(t.c1, false).await;
+        let names = |units: Value| -> Vec<String> {
+            units
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+
+        // The admin's whole tree is cached; the cell user, asking next, gets its own.
+        assert_eq!(unit_ids(&app, &app.admin_token).await.len(), 7);
+        assert_eq!(unit_ids(&app, &app.admin_token).await.len(), 7);
+        assert_eq!(unit_ids(&app, &cell_user).await, vec![t.c1]);
+        let org = &app.stats().await["namespaces"]["org"];
+        assert_eq!(
+            (org["hits"].as_u64(), org["misses"].as_u64()),
+            (Some(1), Some(2))
+        );
+
+        // A rename, a create, a move and a delete are each seen by the next read.
+        let res = app
+            .patch(
+                &format!("/api/org-units/{}", t.c1),
+                &app.admin_token,
+                json!({"name": "Célula Alfa"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let units: Value = app
+            .get("/api/org-units", &cell_user)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(names(units), vec!["Célula Alfa"]);
+
+        let c3 = app.org_unit("Célula C", "cell", Some(t.s1)).await;
+        assert!(unit_ids(&app, &app.admin_token).await.contains(&c3));
+
+        let res = app
+            .patch(
+                &format!("/api/org-units/{c3}"),
+                &app.admin_token,
+                json!({"parent_id": t.s2}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let sector_user = app.unit_user_token(t.s2, false).await;
+        assert!(unit_ids(&app, &sector_user).await.contains(&c3));
+
+        let res = app
+            .delete(&format!("/api/org-units/{c3}"), &app.admin_token)
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert!(!unit_ids(&app, &app.admin_token).await.contains(&c3));
+        assert!(!unit_ids(&app, &sector_user).await.contains(&c3));
+    }
+);

@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod cache;
+pub mod dashboard;
 pub mod files;
 pub mod members;
 pub mod money;

@@ -121,6 +121,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// The rate limits.
     pub rate_limits: RateLimits,
+    /// `TESSERA_TIME_ZONE`: the organisation's time zone (IANA name, default `UTC`); it decides
+    /// which month "this month" is on the dashboard.
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// Attempts allowed per minute; 0 turns a limit off.
@@ -461,6 +464,14 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let time_zone = match vars.get("TESSERA_TIME_ZONE") {
+            None => chrono_tz::UTC,
+            Some(name) => name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                SettingsError(format!(
+                    "invalid TESSERA_TIME_ZONE: {name:?} is not an IANA time zone like America/Sao_Paulo"
+                ))
+            })?,
+        };
         let per_minute = "a whole number of attempts per minute (0 turns the limit off)";
         let rate_limits = RateLimits {
             login_per_minute: vars.parse("RATE_LIMIT_LOGIN_PER_MINUTE", 5, per_minute)?,
@@ -468,6 +479,7 @@ impl Settings {
             api_per_minute: vars.parse("RATE_LIMIT_API_PER_MINUTE", 600, per_minute)?,
         };
         Ok(Self {
+            time_zone,
             trusted_proxies,
             rate_limits,
             cors_origins,
@@ -537,6 +549,7 @@ mod tests {
             ("S3_FORCE_PATH_STYLE", "maybe", "S3_FORCE_PATH_STYLE"),
             ("APP_ENV", "staging", "APP_ENV"),
             ("ADMIN_OTP_SECRET", "not base32!", "ADMIN_OTP_SECRET"),
+            ("TESSERA_TIME_ZONE", "Mars/Olympus", "TESSERA_TIME_ZONE"),
         ];
         for (name, value, mentioned) in cases {
             let mut pairs = vec![(name, value)];

@@ -22,6 +22,7 @@ use tessera_domain::accounts::{
 };
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
+use tessera_domain::dashboard::{DashboardService, DASHBOARDS};
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
@@ -199,6 +200,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         format!("{}:", TOKEN_LOOKUPS.name),
         format!("{}:", MEMBER_LISTS.name),
         format!("{}:", ORG_TREE.name),
+        format!("{}:", DASHBOARDS.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
@@ -291,16 +293,27 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             tracing::info!("created the first admin from TESSERA_ADMIN_EMAIL");
         }
     }
+    // What one context changes, the others that keep something derived from it hear about;
+    // the listeners are wired below, once every service exists.
+    let events = Events::default();
     let members = Arc::new(MemberService::new(
         db.clone(),
         db.clone(),
         layer.clone(),
+        events.clone(),
         Arc::clone(&audit),
     ));
-    // What one context changes, the others that keep something derived from it hear about.
-    let events = Events::new(vec![
+    let dashboard = Arc::new(DashboardService::new(
+        db.clone(),
+        db.clone(),
+        layer.clone(),
+        Arc::clone(&clock),
+        settings.time_zone,
+    ));
+    events.wire(vec![
         Arc::clone(&accounts) as Arc<dyn Listener>,
         Arc::clone(&members) as Arc<dyn Listener>,
+        Arc::clone(&dashboard) as Arc<dyn Listener>,
     ]);
     Ok(AppState {
         dues: DuesService::new(
@@ -320,6 +333,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             settings.upload_max_bytes,
         ),
         org_units: OrgUnitService::new(db.clone(), layer.clone(), events),
+        dashboard,
         cache_admin: CacheAdmin::new(db.clone(), Arc::clone(&urls)),
         members,
         auth: AuthService::new(

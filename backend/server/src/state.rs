@@ -7,6 +7,7 @@ use tessera_domain::accounts::sessions::SessionService;
 use tessera_domain::accounts::{AccountService, ApiTokenService, AuthService};
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
+use tessera_domain::dashboard::DashboardService;
 use tessera_domain::files::{FileService, FileUrls, ObjectStore};
 use tessera_domain::members::MemberService;
 use tessera_domain::money::{DuesService, PaymentService};
@@ -49,6 +50,8 @@ pub struct AppState {
     pub dues: DuesService,
     /// Payments.
     pub payments: PaymentService,
+    /// Dashboards.
+    pub dashboard: Arc<DashboardService>,
     /// Login sessions and their refresh tokens.
     pub sessions: Arc<SessionService>,
     /// Access tokens.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::access::Actor;
 use crate::accounts::api_tokens::TOKEN_LOOKUPS;
 use crate::accounts::PROFILES;
+use crate::dashboard::DASHBOARDS;
 use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
 use crate::files::{FileRepo, FileType};
 use crate::members::MEMBER_LISTS;
@@ -27,6 +28,7 @@ pub static NAMESPACES: &[&Namespace] = &[
     &FILE_URLS,
     &MEMBER_LISTS,
     &ORG_TREE,
+    &DASHBOARDS,
     &PROFILES,
     &TOKEN_LOOKUPS,
 ];

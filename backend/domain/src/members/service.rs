@@ -15,7 +15,7 @@ use crate::members::model::{
 use crate::members::repo::MemberRepo;
 use crate::org::{OrgRepo, OrgUnitKind};
 use crate::shared::cached::{CacheLayer, Invalidation, Namespace, TtlClass};
-use crate::shared::events::{Event, Listener};
+use crate::shared::events::{Event, Events, Listener};
 use crate::shared::validation::{self, Email};
 use crate::shared::{
     finish, DomainError, DomainResult, FieldError, MemberId, OrgUnitId, Page, PageRequest,
@@ -34,16 +34,18 @@ pub struct MemberService {
     members: Arc<dyn MemberRepo>,
     units: Arc<dyn OrgRepo>,
     cache: CacheLayer,
+    events: Events,
     audit: Arc<AuditLog>,
 }
 
 impl MemberService {
-    /// The service over the members (and the units they belong to), caching lists in `cache`
-    /// and recording deletions in `audit`.
+    /// The service over the members (and the units they belong to), caching lists in `cache`,
+    /// publishing changes to `events` and recording deletions in `audit`.
     pub fn new(
         members: Arc<dyn MemberRepo>,
         units: Arc<dyn OrgRepo>,
         cache: CacheLayer,
+        events: Events,
         audit: Arc<AuditLog>,
     ) -> Self {
         cache.register(&MEMBER_LISTS);
@@ -51,6 +53,7 @@ impl MemberService {
             members,
             units,
             cache,
+            events,
             audit,
         }
     }
@@ -87,7 +90,7 @@ impl MemberService {
                 status: status.unwrap_or(MemberStatus::Active),
             })
             .await?;
-        self.changed().await;
+        self.written().await;
         Ok(member)
     }
 
@@ -166,7 +169,7 @@ impl MemberService {
                 },
             )
             .await?;
-        self.changed().await;
+        self.written().await;
         Ok(member)
     }
 
@@ -177,7 +180,7 @@ impl MemberService {
         if !self.members.delete_member(id).await? {
             return Err(DomainError::NotFound("member"));
         }
-        self.changed().await;
+        self.written().await;
         self.audit
             .act(
                 actor,
@@ -193,6 +196,12 @@ impl MemberService {
     /// Drops every cached member list (after members, dues, payments or the tree changed).
     async fn changed(&self) {
         self.cache.invalidate(&MEMBER_LISTS).await;
+    }
+
+    /// After a write to members: drops the lists and tells the contexts that count members.
+    async fn written(&self) {
+        self.changed().await;
+        self.events.publish(Event::MembersChanged).await;
     }
 
     /// The member, if the caller may change it: 404 when it cannot see it, 403 when it sees it
@@ -241,6 +250,8 @@ impl Listener for MemberService {
     async fn on(&self, event: Event) {
         match event {
             Event::OrgTreeChanged | Event::MoneyChanged => self.changed().await,
+            // Lists show no unit names, and member writes invalidate lists themselves.
+            Event::OrgUnitsChanged | Event::MembersChanged => {}
         }
     }
 }
@@ -434,6 +445,7 @@ mod tests {
                 Arc::new(SystemClock),
                 TtlClasses::default(),
             ),
+            Events::default(),
             Arc::new(AuditLog::new(Arc::clone(audit) as Arc<dyn AuditRepo>)),
         )
     }

@@ -68,7 +68,7 @@ impl OrgUnitService {
         };
         check_parent(kind, parent.as_ref())?;
         let unit = self.units.insert_unit(&name, kind, parent.as_ref()).await?;
-        self.cache.invalidate(&ORG_TREE).await;
+        self.units_changed().await;
         Ok(unit)
     }
 
@@ -106,7 +106,7 @@ impl OrgUnitService {
         if let Some(name) = &change.name {
             let name = parse_unit_name(name)?;
             unit = self.units.rename_unit(unit.id, &name).await?;
-            self.cache.invalidate(&ORG_TREE).await;
+            self.units_changed().await;
         }
         if let Some(parent_id) = change.parent_id {
             if Some(parent_id) != unit.parent_id {
@@ -145,7 +145,14 @@ impl OrgUnitService {
         if !self.units.delete_unit(id).await? {
             return Err(DomainError::NotFound("org unit"));
         }
-        self.cache.invalidate(&ORG_TREE).await;
+        self.units_changed().await;
         Ok(())
+    }
+
+    /// After a unit was created, renamed or deleted: the tree is new, and so are the figures
+    /// that name units.
+    async fn units_changed(&self) {
+        self.cache.invalidate(&ORG_TREE).await;
+        self.events.publish(Event::OrgUnitsChanged).await;
     }
 }

@@ -375,19 +375,23 @@ impl CacheLayer {
         self.cache.set(&full, &raw, ttl).await.is_ok()
     }
 
-    /// Stores many values at once (one pipeline); answers how many were stored.
+    /// Stores many values at once (one pipeline; in a versioned namespace, under the version
+    /// read once before); answers how many were stored.
     pub async fn put_many<T: Cacheable>(
         &self,
         ns: &'static Namespace,
         values: &[(String, T)],
     ) -> usize {
+        let Some(prefix) = self.full_key(ns, "").await else {
+            return 0;
+        };
         let now = self.clock.now();
         let class = self.ttls.of(ns.ttl);
         let entries: Vec<(String, String, Duration)> = values
             .iter()
             .filter_map(|(key, value)| {
                 let ttl = value.ttl(class, now).filter(|t| !t.is_zero())?;
-                Some((self.key(ns, key), serde_json::to_string(value).ok()?, ttl))
+                Some((format!("{prefix}{key}"), serde_json::to_string(value).ok()?, ttl))
             })
             .collect();
         if entries.is_empty() || self.cache.set_many(&entries).await.is_err() {

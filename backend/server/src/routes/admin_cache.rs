@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
-use tessera_domain::cache::{ClearTarget, WarmTarget, NAMESPACES};
+use tessera_domain::cache::{CacheStats, ClearTarget, WarmTarget, NAMESPACES};
 use tessera_domain::files::urls::FILE_URLS;
 use tessera_domain::files::FileType;
 use tessera_domain::files::FILE_URL_NAMESPACE;
@@ -241,7 +241,8 @@ pub struct ClearResponse {
 }
 
 /// What to warm: `{}` the newest 100 files, `{"file_type":"avatar"}` the newest 100 of a type,
-/// `{"file_ids":[…]}` these files (at most 1000; with `file_type`, those of that type).
+/// `{"file_ids":[…]}` these files (at most 1000; with `file_type`, those of that type); with
+/// `"dashboards": true`, also today's dashboard of the organisation and of every unit.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WarmRequest {
@@ -250,6 +251,10 @@ pub struct WarmRequest {
     /// These files.
     #[schema(min_items = 1, max_items = 1000)]
     pub file_ids: Option<Vec<i64>>,
+    /// Also compute and cache today's dashboard of the whole organisation and of every unit
+    /// (as the unit's own users see it).
+    #[serde(default)]
+    pub dashboards: bool,
 }
 
 /// The warm answer.
@@ -257,10 +262,12 @@ pub struct WarmRequest {
 pub struct WarmResponse {
     /// Always true.
     pub success: bool,
-    /// `Cached N file URLs`.
+    /// `Cached N file URLs`, and `and M dashboards` when they were asked for.
     pub message: String,
     /// How many URLs were signed and cached.
     pub cached_count: usize,
+    /// How many dashboards were computed and cached (0 unless asked for).
+    pub dashboards_count: usize,
 }
 
 /// The refresh answer.
@@ -287,6 +294,7 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
         .map_or((0, 0, 0.0, None), |n| {
             (n.hits, n.misses, n.hit_ratio(), n.entries)
         });
+    let namespaces = namespace_dtos(&stats);
     let info = stats.info.unwrap_or_default();
     Ok(HttpResponse::Ok().json(StatsResponse {
         success: true,
@@ -297,21 +305,7 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
             hits,
             misses,
             hit_ratio,
-            namespaces: stats
-                .namespaces
-                .iter()
-                .map(|n| {
-                    (
-                        n.namespace,
-                        NamespaceDto {
-                            hits: n.hits,
-                            misses: n.misses,
-                            hit_ratio: n.hit_ratio(),
-                            entries: n.entries,
-                        },
-                    )
-                })
-                .collect(),
+            namespaces,
             signatures: stats.signatures,
             total_keys: info.total_keys,
             max_entries: info.max_entries,
@@ -333,6 +327,25 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
             file_url_expires: stats.file_url_expires,
         },
     }))
+}
+
+/// Each namespace's counts, by name.
+pub fn namespace_dtos(stats: &CacheStats) -> BTreeMap<&'static str, NamespaceDto> {
+    stats
+        .namespaces
+        .iter()
+        .map(|n| {
+            (
+                n.namespace,
+                NamespaceDto {
+                    hits: n.hits,
+                    misses: n.misses,
+                    hit_ratio: n.hit_ratio(),
+                    entries: n.entries,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Clears cached entries: `{}` every file URL (`file_url:*` only, found with SCAN, removed with
@@ -382,11 +395,12 @@ pub async fn clear(
     }))
 }
 
-/// Warms the cache: signs URLs in parallel and writes them in one pipeline.
+/// Warms the cache: signs URLs in parallel and writes them in one pipeline; with
+/// `"dashboards": true`, also computes today's dashboard of the organisation and of every unit.
 #[utoipa::path(post, path = "/warm", tag = "admin cache",
     request_body(content = Option<WarmRequest>, description = "Optional; none means `{}`"),
     responses(
-        (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12})),
+        (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12, "dashboards_count": 0})),
     ))]
 pub async fn warm(
     caller: Caller<policy::CacheAdmin>,
@@ -398,15 +412,24 @@ pub async fn warm(
         Some(ids) => WarmTarget::Files(ids.into_iter().map(FileId).collect(), file_type),
         None => WarmTarget::Newest(file_type),
     };
-    let cached_count = caller
-        .state()
-        .cache_admin
-        .warm(&caller.actor(), target)
-        .await?;
+    let state = caller.state();
+    let actor = caller.actor();
+    let cached_count = state.cache_admin.warm(&actor, target).await?;
+    let dashboards_count = if request.dashboards {
+        state.dashboard.warm(&actor).await?
+    } else {
+        0
+    };
+    let message = if request.dashboards {
+        format!("Cached {cached_count} file URLs and {dashboards_count} dashboards")
+    } else {
+        format!("Cached {cached_count} file URLs")
+    };
     Ok(HttpResponse::Ok().json(WarmResponse {
         success: true,
-        message: format!("Cached {cached_count} file URLs"),
+        message,
         cached_count,
+        dashboards_count,
     }))
 }
 

@@ -8,6 +8,7 @@ use utoipa_actix_web::UtoipaApp;
 pub mod admin_cache;
 pub mod audit;
 pub mod auth;
+pub mod dashboard;
 pub mod docs;
 pub mod dues;
 pub mod files;
@@ -59,6 +60,8 @@ where
         .service(dues::scope())
         .service(payments::scope())
         .service(files::scope())
+        .service(dashboard::scope())
+        .service(dashboard::admin_scope())
         .service(admin_cache::scope())
         .service(objects::scope())
 }

@@ -92,6 +92,8 @@ pub struct TestApp {
     pub key_prefix: String,
     pub redis_url: Option<String>,
     pub upload_max_bytes: u64,
+    /// The app's database, for tests that check figures against a direct count.
+    pub database_url: String,
     _data_dir: tempfile::TempDir,
     database: Option<(String, String)>,
 }
@@ -195,6 +197,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     }
     let settings = Settings::from_vars(vars).unwrap();
     let upload_max_bytes = settings.upload_max_bytes;
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -210,6 +213,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         key_prefix,
         redis_url,
         upload_max_bytes,
+        database_url,
         _data_dir: data_dir,
         database,
     };
@@ -457,6 +461,20 @@ impl TestApp {
     }
 
     /// A connection to this test's Redis (Services only).
+    /// One number straight from the app's database (`SELECT … AS n`), bypassing the API.
+    pub async fn sql_count(&self, sql: &str) -> i64 {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&self.database_url)
+            .await
+            .unwrap();
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        row.try_get::<i64, _>("n").unwrap()
+    }
+
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
         let url = self.redis_url.as_ref().expect("this app has no Redis");
         redis::Client::open(url.as_str())

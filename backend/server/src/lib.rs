@@ -4,6 +4,7 @@
 pub mod http;
 pub mod openapi;
 pub mod routes;
+pub mod seed;
 pub mod settings;
 pub mod startup;
 pub mod state;

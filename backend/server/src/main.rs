@@ -56,6 +56,13 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Create the demo organisation (units, 30 users, members, a year of dues and payments);
+    /// running it again creates nothing new. Refused with APP_ENV=production unless --force.
+    Seed {
+        /// Seed even with APP_ENV=production.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,6 +241,23 @@ fn main() -> ExitCode {
                     token.expires_at.to_rfc3339()
                 );
                 println!("{}", secret.expose());
+            }
+            Command::Seed { force } => {
+                let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+                let report = tessera_server::seed::run(settings, force, progress).await?;
+                println!(
+                    "demo organisation ready: created {} units, {} users, {} members, {} dues, {} payments",
+                    report.units_created,
+                    report.users_created,
+                    report.members_created,
+                    report.dues_created,
+                    report.payments_created
+                );
+                println!(
+                    "every demo user's password is {} (docs/demo.md lists them):",
+                    tessera_server::seed::DEMO_PASSWORD
+                );
+                print!("{}", tessera_server::seed::logins_table(&report.logins));
             }
             Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
         }

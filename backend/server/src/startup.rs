@@ -165,7 +165,10 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<AppState> {
+/// Connects the database (applying migrations), the cache and the object store of `settings`
+/// and builds every service on them: what the server runs with, and what `tessera seed` writes
+/// through. `public_url` is the base of local-disk file URLs.
+pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let db = Arc::new(connect_store(&settings).await?);
     let jwt_secret = jwt_secret(&settings)?;

@@ -391,7 +391,11 @@ impl CacheLayer {
             .iter()
             .filter_map(|(key, value)| {
                 let ttl = value.ttl(class, now).filter(|t| !t.is_zero())?;
-                Some((format!("{prefix}{key}"), serde_json::to_string(value).ok()?, ttl))
+                Some((
+                    format!("{prefix}{key}"),
+                    serde_json::to_string(value).ok()?,
+                    ttl,
+                ))
             })
             .collect();
         if entries.is_empty() || self.cache.set_many(&entries).await.is_err() {

@@ -41,8 +41,11 @@ const MEMBERS_PER_CELL: i64 = 25;
 /// Monthly dues, in cents of BRL.
 const DUES_CENTS: i64 = 2500;
 
+/// A sector and its two cells.
+type Sector = (&'static str, [&'static str; 2]);
+
 /// The regional committees, their sectors, and each sector's two cells.
-const TREE: [(&str, [(&str, [&str; 2]); 2]); 3] = [
+const TREE: [(&str, [Sector; 2]); 3] = [
     (
         "Sul",
         [

@@ -266,8 +266,10 @@ pub struct WarmResponse {
     pub message: String,
     /// How many URLs were signed and cached.
     pub cached_count: usize,
-    /// How many dashboards were computed and cached (0 unless asked for).
-    pub dashboards_count: usize,
+    /// How many dashboards were computed and cached; only when they were asked for, so the
+    /// answer to a plain warm keeps the original's shape.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dashboards_count: Option<usize>,
 }
 
 /// The refresh answer.
@@ -400,7 +402,7 @@ pub async fn clear(
 #[utoipa::path(post, path = "/warm", tag = "admin cache",
     request_body(content = Option<WarmRequest>, description = "Optional; none means `{}`"),
     responses(
-        (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12, "dashboards_count": 0})),
+        (status = 200, description = "Warmed", body = WarmResponse, example = json!({"success": true, "message": "Cached 12 file URLs", "cached_count": 12})),
     ))]
 pub async fn warm(
     caller: Caller<policy::CacheAdmin>,
@@ -416,14 +418,13 @@ pub async fn warm(
     let actor = caller.actor();
     let cached_count = state.cache_admin.warm(&actor, target).await?;
     let dashboards_count = if request.dashboards {
-        state.dashboard.warm(&actor).await?
+        Some(state.dashboard.warm(&actor).await?)
     } else {
-        0
+        None
     };
-    let message = if request.dashboards {
-        format!("Cached {cached_count} file URLs and {dashboards_count} dashboards")
-    } else {
-        format!("Cached {cached_count} file URLs")
+    let message = match dashboards_count {
+        Some(dashboards) => format!("Cached {cached_count} file URLs and {dashboards} dashboards"),
+        None => format!("Cached {cached_count} file URLs"),
     };
     Ok(HttpResponse::Ok().json(WarmResponse {
         success: true,

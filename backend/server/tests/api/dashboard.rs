@@ -362,6 +362,6 @@ both_backends!(
 
         // Without the flag, warm leaves dashboards alone.
         let plain = app.admin_cache("warm", json!({})).await;
-        assert_eq!(plain["dashboards_count"], 0);
+        assert!(plain.get("dashboards_count").is_none(), "{plain}");
     }
 );

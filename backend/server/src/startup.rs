@@ -25,7 +25,7 @@ use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
-use tessera_domain::members::{MemberService, MEMBER_LISTS};
+use tessera_domain::members::{MemberPorts, MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
 use tessera_domain::org::{OrgUnitService, ORG_TREE};
@@ -292,8 +292,13 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         }
     }
     let members = Arc::new(MemberService::new(
-        db.clone(),
-        db.clone(),
+        MemberPorts {
+            members: db.clone(),
+            units: db.clone(),
+            files: db.clone(),
+            urls: Arc::clone(&urls),
+            clock: Arc::clone(&clock),
+        },
         layer.clone(),
         Arc::clone(&audit),
     ));

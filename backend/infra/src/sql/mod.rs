@@ -114,7 +114,17 @@ impl SqlStore {
         migrator
             .run(&self.pool)
             .await
-            .context("applying database migrations failed")
+            .context("applying database migrations failed")?;
+        // Member search text is computed in Rust (accent folding), so rows older than its
+        // column are filled here rather than by the migration.
+        let filled = self
+            .backfill_member_search()
+            .await
+            .context("filling the members' search text failed")?;
+        if filled > 0 {
+            tracing::info!(count = filled, "filled the search text of {filled} members");
+        }
+        Ok(())
     }
 
     /// Closes the pool.

@@ -8,7 +8,7 @@ pub mod service;
 
 pub use model::{
     fold, search_text, Member, MemberFilter, MemberInput, MemberQuery, MemberSort, MemberStatus,
-    MemberUpdate, NewMember,
+    MemberUpdate, NewMember, SEARCH_SEPARATOR,
 };
 pub use repo::MemberRepo;
 pub use service::{MemberPorts, MemberService, MemberView, MEMBER_LISTS};

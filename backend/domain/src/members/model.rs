@@ -207,10 +207,21 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
-/// What member search looks in: the folded name and email, `"<name> <email>"`. Stored with
-/// every write, so a search is one `LIKE` on one column (and one trigram index on PostgreSQL).
+/// What separates the name from the email in [`search_text`]: a control character, which
+/// neither holds once folded, so a pattern can require its match to lie before it (in the name).
+pub const SEARCH_SEPARATOR: char = '\u{1f}';
+
+/// What member search looks in: the folded name and email, `"<name>\u{1f}<email>"`. Stored
+/// with every write, so a search is one `LIKE` on one column (and one trigram index on
+/// PostgreSQL); the separator sorts before every printable character, so sorting by this text
+/// sorts by name first ("Ana" before "Ana Maria").
 pub fn search_text(name: &str, email: Option<&str>) -> String {
-    fold(&format!("{name} {}", email.unwrap_or_default()))
+    let clean = |text: &str| -> String { fold(text).chars().filter(|c| !c.is_control()).collect() };
+    format!(
+        "{}{SEARCH_SEPARATOR}{}",
+        clean(name),
+        clean(email.unwrap_or_default())
+    )
 }
 
 #[cfg(test)]
@@ -225,8 +236,13 @@ mod tests {
         assert_eq!(fold("Ærø"), "ærø");
         assert_eq!(
             search_text("José da Silva", Some("silva@x.org")),
-            "jose da silva silva@x.org"
+            "jose da silva\u{1f}silva@x.org"
         );
-        assert_eq!(search_text("Ana", None), "ana ");
+        assert_eq!(search_text("Ana", None), "ana\u{1f}");
+        assert_eq!(
+            search_text("A\u{1f}b", Some("c\u{1f}@d.org")),
+            "ab\u{1f}c@d.org"
+        );
+        assert!(search_text("Ana", None) < search_text("Ana Maria", Some("a@b.org")));
     }
 }

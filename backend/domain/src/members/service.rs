@@ -137,7 +137,10 @@ impl MemberService {
 
     /// One member, if the caller sees it; outside the caller's units, without contacts.
     pub async fn get(&self, actor: &Actor, id: MemberId) -> DomainResult<MemberView> {
-        let member = self.visible(actor, id).await.map(|m| for_caller(actor, m))?;
+        let member = self
+            .visible(actor, id)
+            .await
+            .map(|m| for_caller(actor, m))?;
         self.view(member).await
     }
 
@@ -462,14 +465,20 @@ fn for_caller(actor: &Actor, mut member: Member) -> Member {
     member
 }
 
-/// The search text of a list query, folded like the stored text: 1 to 100 characters as sent;
-/// only spaces means no search.
+/// The search text of a list query, folded like the stored text: 1 to 100 characters as sent,
+/// no control characters; only spaces means no search.
 fn parse_q(raw: &str) -> DomainResult<Option<String>> {
     let length = raw.chars().count();
     if length == 0 || length > Q_MAX {
         return Err(DomainError::invalid(
             "q",
             format!("must be 1 to {Q_MAX} characters"),
+        ));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(DomainError::invalid(
+            "q",
+            "must not contain control characters",
         ));
     }
     let q = fold(raw.trim());
@@ -552,12 +561,10 @@ mod tests {
 
     use crate::access::{UnitPath, UnitScope};
     use crate::audit::AuditRepo;
+    use crate::files::{FileFilter, GetUrlOptions, NewFile, ObjectStore, StoredFile, UrlPolicy};
     use crate::org::{Dependents, MoveCheck, OrgUnit};
     use crate::shared::cached::TtlClasses;
     use crate::shared::fakes::{MapCache, Recorded};
-    use crate::files::{
-        FileFilter, GetUrlOptions, NewFile, ObjectStore, StoredFile, UrlPolicy,
-    };
     use crate::shared::time::SystemClock;
     use crate::shared::UserId;
 
@@ -680,11 +687,7 @@ mod tests {
         ) -> DomainResult<Page<StoredFile>> {
             Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
         }
-        async fn newest_files(
-            &self,
-            _: Option<FileType>,
-            _: u32,
-        ) -> DomainResult<Vec<StoredFile>> {
+        async fn newest_files(&self, _: Option<FileType>, _: u32) -> DomainResult<Vec<StoredFile>> {
             Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
         }
         async fn mark_uploaded(

@@ -1,10 +1,11 @@
 -- Members, completed: phone, joining date (ISO `YYYY-MM-DD` text, like every date here), notes,
 -- an avatar file, and the text member search looks in.
 --
--- `search_text` is the name and email lower-cased and stripped of accents ("joão" → "joao"),
--- which only the application computes (members::search_text): it writes it with every insert and
--- update, and right after migrating fills every row still holding the empty default, so rows that
--- existed before this migration are searchable the same way from the first start on.
+-- `search_text` is the name and email (separated by U+001F) lower-cased and stripped of accents
+-- ("joão" → "joao"), which only the application computes (members::search_text): it writes it
+-- with every insert and update, and right after migrating fills every row still holding the empty
+-- default, so rows that existed before this migration are searchable the same way from the first
+-- start on.
 ALTER TABLE members ADD COLUMN phone TEXT;
 ALTER TABLE members ADD COLUMN joined_on TEXT;
 ALTER TABLE members ADD COLUMN notes TEXT;

@@ -3,14 +3,14 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::AssertSqlSafe;
-use tessera_domain::access::UnitPath;
-use chrono::NaiveDate;
 use sqlx::Row;
+use tessera_domain::access::UnitPath;
 use tessera_domain::members::{
     search_text, Member, MemberFilter, MemberRepo, MemberSort, MemberStatus, MemberUpdate,
-    NewMember,
+    NewMember, SEARCH_SEPARATOR,
 };
 use tessera_domain::shared::{
     DomainError, DomainResult, ErrorCode, FileId, MemberId, OrgUnitId, Page, PageRequest,
@@ -174,7 +174,12 @@ impl MemberRepo for SqlStore {
                  OR EXISTS (SELECT 1 FROM payments p WHERE p.member_id = m.id))))"
         );
         let [all, start, end] = scope_args(&filter.units);
-        let mut args = vec![all, start, end, Arg::Int(Some(i64::from(filter.with_money)))];
+        let mut args = vec![
+            all,
+            start,
+            end,
+            Arg::Int(Some(i64::from(filter.with_money))),
+        ];
         if let Some(status) = filter.status {
             args.push(Arg::Text(Some(status.as_str().to_owned())));
             condition.push_str(&format!(" AND m.status = ${}", args.len()));
@@ -190,11 +195,25 @@ impl MemberRepo for SqlStore {
             ));
         }
         if let Some(q) = &filter.q {
-            args.push(Arg::Text(Some(contains_pattern(q))));
-            condition.push_str(&format!(
-                " AND m.search_text LIKE ${} ESCAPE '\\'",
-                args.len()
-            ));
+            let pattern = contains_pattern(q);
+            if filter.with_money {
+                // Outside its scope a treasurer does not see emails, so it must not find members
+                // by them either: there the match must lie in the name, before the separator.
+                args.push(Arg::Text(Some(format!("{pattern}{SEARCH_SEPARATOR}%"))));
+                args.push(Arg::Text(Some(pattern)));
+                condition.push_str(&format!(
+                    " AND (m.search_text LIKE ${} ESCAPE '\\' \
+                      OR ({IN_SCOPE} AND m.search_text LIKE ${} ESCAPE '\\'))",
+                    args.len() - 1,
+                    args.len()
+                ));
+            } else {
+                args.push(Arg::Text(Some(pattern)));
+                condition.push_str(&format!(
+                    " AND m.search_text LIKE ${} ESCAPE '\\'",
+                    args.len()
+                ));
+            }
         }
         let list = List {
             columns: MEMBER_COLUMNS,

@@ -105,7 +105,6 @@ impl From<MemberView> for MemberDto {
     }
 }
 
-
 /// A new member.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -126,13 +125,20 @@ pub struct CreateMemberRequest {
     /// Default `active`.
     pub status: Option<MemberStatusDto>,
     /// Contact phone: 8 to 20 characters of digits, spaces and `+ - ( )`.
-    #[schema(min_length = 8, max_length = 20, pattern = r"^[0-9 +()-]*[0-9][0-9 +()-]*$")]
+    #[schema(
+        min_length = 8,
+        max_length = 20,
+        pattern = r"^[0-9 +()-]*[0-9][0-9 +()-]*$"
+    )]
     pub phone: Option<String>,
     /// When the member joined the organisation: a date, not in the future.
     #[schema(format = Date)]
     pub joined_on: Option<String>,
     /// Free notes, at most 2000 characters; blank notes are none.
-    #[schema(max_length = 2000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub notes: Option<String>,
     /// An uploaded file of type `avatar` the caller sees (`POST /api/files`).
     #[schema(minimum = 1)]

@@ -11,6 +11,7 @@ mod audit;
 mod errors;
 mod files;
 mod members;
+mod members_completed;
 mod org_units;
 mod otp;
 mod outage;

@@ -413,7 +413,11 @@ impl MemberService {
         errors: &mut Vec<FieldError>,
     ) -> Option<NaiveDate> {
         let raw = raw?;
-        let Ok(date) = NaiveDate::parse_from_str(&raw, "%Y-%m-%d") else {
+        // chrono takes `2026-1-5` too; the spec's `date` format does not.
+        let date = NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+            .ok()
+            .filter(|_| raw.len() == 10);
+        let Some(date) = date else {
             errors.push(FieldError::new("joined_on", "must be a date, YYYY-MM-DD"));
             return None;
         };
@@ -562,6 +566,7 @@ mod tests {
     use crate::access::{UnitPath, UnitScope};
     use crate::audit::AuditRepo;
     use crate::files::{FileFilter, GetUrlOptions, NewFile, ObjectStore, StoredFile, UrlPolicy};
+    use crate::members::MemberSort;
     use crate::org::{Dependents, MoveCheck, OrgUnit};
     use crate::shared::cached::TtlClasses;
     use crate::shared::fakes::{MapCache, Recorded};
@@ -755,6 +760,11 @@ mod tests {
 
     /// Member 1 in cell /1/2/, member 2 in cell /1/3/ with money, member 3 in /1/3/ without.
     fn service(audit: &Arc<Recorded>) -> MemberService {
+        service_at(audit, Arc::new(SystemClock))
+    }
+
+    /// [`service`] with its own clock.
+    fn service_at(audit: &Arc<Recorded>, clock: Arc<dyn Clock>) -> MemberService {
         let members = Members {
             rows: Mutex::new(vec![
                 member(1, "/1/2/"),
@@ -778,7 +788,7 @@ mod tests {
                     Arc::new(NoObjects),
                     UrlPolicy::default(),
                 )),
-                clock: Arc::new(SystemClock),
+                clock,
             },
             cache,
             Arc::new(AuditLog::new(Arc::clone(audit) as Arc<dyn AuditRepo>)),
@@ -880,6 +890,122 @@ mod tests {
             events[0].detail,
             json!({"before": {"name": "Member 3", "email": "m3@example.org",
                    "org_unit_id": 3, "status": "active"}})
+        );
+    }
+
+    /// A clock stopped at one instant.
+    struct Stopped(chrono::DateTime<Utc>);
+
+    impl Clock for Stopped {
+        fn now(&self) -> chrono::DateTime<Utc> {
+            self.0
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.field.as_str()).collect()
+    }
+
+    #[test]
+    fn joining_dates_may_be_today_anywhere_on_earth_but_not_later() {
+        // 20:00 UTC on 3 December: already 4 December east of UTC+4, never 5 December.
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T20:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let members = service_at(&Arc::default(), Arc::new(Stopped(now)));
+        for (raw, ok) in [
+            ("1990-01-31", true),
+            ("2026-12-03", true),
+            ("2026-12-04", true),
+            ("2026-12-05", false),
+            ("2026-02-29", false),
+            ("2026-1-5", false),
+            ("03/12/2026", false),
+        ] {
+            let mut errors = Vec::new();
+            let parsed = members.parse_joined_on(Some(raw.into()), &mut errors);
+            assert_eq!(parsed.is_some(), ok, "{raw}");
+            assert_eq!(fields(&errors), if ok { vec![] } else { vec!["joined_on"] });
+        }
+        let mut errors = Vec::new();
+        assert_eq!(members.parse_joined_on(None, &mut errors), None);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn phones_and_notes_are_checked_as_the_spec_says() {
+        for (raw, ok) in [
+            ("12345678", true),
+            ("+55 (11) 98765-4321", true),
+            ("12345678901234567890", true),
+            ("1234567", false),
+            ("123456789012345678901", false),
+            ("1234 567x", false),
+            ("+() -+() -", false),
+            ("１２３４５６７８", false),
+        ] {
+            let mut errors = Vec::new();
+            assert_eq!(
+                parse_phone(Some(raw.into()), &mut errors).is_some(),
+                ok,
+                "{raw}"
+            );
+            assert_eq!(fields(&errors), if ok { vec![] } else { vec!["phone"] });
+        }
+        for (raw, kept) in [
+            ("a\nb\tc\r\n".to_owned(), true),
+            ("é".repeat(2000), true),
+            ("   ".to_owned(), false),
+        ] {
+            let mut errors = Vec::new();
+            assert_eq!(parse_notes(Some(raw.clone()), &mut errors).is_some(), kept);
+            assert!(errors.is_empty(), "{raw:?}");
+        }
+        for raw in [
+            "é".repeat(2001),
+            "bell \u{7}".to_owned(),
+            "\u{85}".to_owned(),
+        ] {
+            let mut errors = Vec::new();
+            assert_eq!(parse_notes(Some(raw.clone()), &mut errors), None);
+            assert_eq!(fields(&errors), ["notes"], "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn searches_are_folded_and_bounded() {
+        assert_eq!(parse_q("  JOÃO ").unwrap().as_deref(), Some("joao"));
+        assert_eq!(parse_q("   ").unwrap(), None);
+        assert_eq!(parse_q(&"a".repeat(100)).unwrap().unwrap().len(), 100);
+        for bad in [String::new(), "a".repeat(101), "a\u{1f}b".to_owned()] {
+            let Err(DomainError::Validation(errors)) = parse_q(&bad) else {
+                panic!("{bad:?} was accepted");
+            };
+            assert_eq!(fields(&errors), ["q"]);
+        }
+    }
+
+    #[test]
+    fn a_list_key_holds_every_input_of_the_answer() {
+        let page = PageRequest::parse(Some(2), Some(50)).unwrap();
+        let query = MemberQuery {
+            status: Some(MemberStatus::Suspended),
+            org_unit_id: Some(OrgUnitId(7)),
+            q: Some("Ignored: the folded q is passed".into()),
+            sort: MemberSort::JoinedOnDesc,
+        };
+        assert_eq!(
+            list_key(&user_of("/1/3/", true), &query, Some("jo:ao"), page),
+            "list:u/1/3/+treasurer:status=suspended:unit=7:sort=-joined_on:p2x50:q=jo:ao"
+        );
+        assert_eq!(
+            list_key(
+                &user_of("/1/3/", false),
+                &MemberQuery::default(),
+                None,
+                page
+            ),
+            "list:u/1/3/:status=any:unit=any:sort=id:p2x50:q="
         );
     }
 }

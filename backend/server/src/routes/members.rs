@@ -253,9 +253,14 @@ pub struct MemberFilterQuery {
     /// Only members whose name or email contains this text, case and accents ignored (`joao`
     /// finds `João`); `%` and `_` are plain characters. Surrounding spaces are ignored; only
     /// spaces means no search.
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub q: Option<String>,
     /// The order; ties by id in the same direction. Default: by id.
+    #[param(inline)]
     pub sort: Option<MemberSortDto>,
 }
 

@@ -478,8 +478,12 @@ both_backends!(
                 "{path}"
             );
         }
-        let res = app.get("/api/members?org_unit_id=abc", &t.cell_a).await;
-        assert_eq!(refused(res).await, ["org_unit_id"]);
+        for unit in ["abc", "0", "-3"] {
+            let res = app
+                .get(&format!("/api/members?org_unit_id={unit}"), &t.cell_a)
+                .await;
+            assert_eq!(refused(res).await, ["org_unit_id"], "{unit}");
+        }
 
         // A move changes what the filter finds (the tree change drops the cached lists).
         let res = app

@@ -221,7 +221,8 @@ impl MemberRepo for SqlStore {
             condition: &condition,
             order: order_by(filter.sort),
         };
-        self.paged(list, &args, page, member_from_row).await
+        self.paged_planned_per_call(list, &args, page, member_from_row)
+            .await
     }
 
     async fn update_member(&self, id: MemberId, change: &MemberUpdate) -> DomainResult<Member> {

@@ -17,8 +17,8 @@ use tessera_domain::shared::{
 };
 
 use super::{
-    corrupt, date_text, db_error, get, get_bool, id_of, now_ms, scope_args, time, Arg, List,
-    SqlStore, IN_SCOPE,
+    corrupt, date_text, db_error, get, get_bool, id_of, is_foreign_key_violation, now_ms,
+    scope_args, time, Arg, List, SqlStore, IN_SCOPE,
 };
 
 /// Members with their cell's path, which decides who sees them.
@@ -65,6 +65,20 @@ fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// A write the database refused for a foreign key: the service checked the cell and the avatar
+/// file, so one of them was deleted in between. The answer is the 422 the check would have given
+/// a moment later (the avatar when one was set, else the cell), not a 500.
+fn gone_between_check_and_write(e: sqlx::Error, with_avatar: bool) -> DomainError {
+    if !is_foreign_key_violation(&e) {
+        return db_error(e);
+    }
+    if with_avatar {
+        DomainError::invalid("avatar_file_id", "no such file in your scope")
+    } else {
+        DomainError::invalid("org_unit_id", "no such cell in your scope")
+    }
 }
 
 /// The `ORDER BY` of a sort: ties by id in the same direction; no joining date sorts last
@@ -134,7 +148,7 @@ impl MemberRepo for SqlStore {
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await
-        .map_err(db_error)?;
+        .map_err(|e| gone_between_check_and_write(e, member.avatar_file_id.is_some()))?;
         self.member_by_id(MemberId(id_of(&row)?))
             .await?
             .ok_or(DomainError::NotFound("member"))
@@ -267,7 +281,7 @@ impl MemberRepo for SqlStore {
         .bind(avatar.map(|f| f.0))
         .fetch_optional(&mut *tx)
         .await
-        .map_err(db_error)?
+        .map_err(|e| gone_between_check_and_write(e, matches!(change.avatar_file_id, Some(Some(_)))))?
         .ok_or(DomainError::NotFound("member"))?;
         let name: String = get(&row, "name")?;
         let email: Option<String> = get(&row, "email")?;
@@ -348,6 +362,45 @@ mod tests {
             .unwrap();
         assert_eq!(found.total, 1);
         assert_eq!(store.backfill_member_search().await.unwrap(), 0);
+
+        // An avatar file deleted after the service checked it: a 422 on the field, not a 500.
+        let member = |avatar: i64| NewMember {
+            name: "Late".into(),
+            email: None,
+            org_unit_id: OrgUnitId(1),
+            status: MemberStatus::Active,
+            phone: None,
+            joined_on: None,
+            notes: None,
+            avatar_file_id: Some(FileId(avatar)),
+        };
+        let refused_on = |result: DomainResult<Member>| match result {
+            Err(DomainError::Validation(errors)) => errors[0].field.clone(),
+            other => panic!("not a validation error: {other:?}"),
+        };
+        assert_eq!(
+            refused_on(store.insert_member(member(999)).await),
+            "avatar_file_id"
+        );
+        let change = MemberUpdate {
+            avatar_file_id: Some(Some(FileId(999))),
+            ..MemberUpdate::default()
+        };
+        assert_eq!(
+            refused_on(store.update_member(MemberId(1), &change).await),
+            "avatar_file_id"
+        );
+        let change = MemberUpdate {
+            org_unit_id: Some(OrgUnitId(999)),
+            ..MemberUpdate::default()
+        };
+        assert_eq!(
+            refused_on(store.update_member(MemberId(1), &change).await),
+            "org_unit_id"
+        );
+        let unchanged = store.member_by_id(MemberId(1)).await.unwrap().unwrap();
+        assert_eq!(unchanged.org_unit_id, OrgUnitId(1));
+        assert_eq!(unchanged.avatar_file_id, None);
     }
 
     #[tokio::test]

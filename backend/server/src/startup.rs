@@ -26,7 +26,7 @@ use tessera_domain::dashboard::{DashboardService, DASHBOARDS};
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
-use tessera_domain::members::{MemberService, MEMBER_LISTS};
+use tessera_domain::members::{MemberPorts, MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
 use tessera_domain::org::{OrgUnitService, ORG_TREE};
@@ -300,8 +300,13 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
     // the listeners are wired below, once every service exists.
     let events = Events::default();
     let members = Arc::new(MemberService::new(
-        db.clone(),
-        db.clone(),
+        MemberPorts {
+            members: db.clone(),
+            units: db.clone(),
+            files: db.clone(),
+            urls: Arc::clone(&urls),
+            clock: Arc::clone(&clock),
+        },
         layer.clone(),
         events.clone(),
         Arc::clone(&audit),

@@ -6,6 +6,9 @@ pub mod model;
 pub mod repo;
 pub mod service;
 
-pub use model::{Member, MemberFilter, MemberInput, MemberStatus, MemberUpdate, NewMember};
+pub use model::{
+    fold, search_text, Member, MemberFilter, MemberInput, MemberQuery, MemberSort, MemberStatus,
+    MemberUpdate, NewMember, SEARCH_SEPARATOR,
+};
 pub use repo::MemberRepo;
-pub use service::{MemberService, MEMBER_LISTS};
+pub use service::{MemberPorts, MemberService, MemberView, MEMBER_LISTS};

@@ -115,7 +115,17 @@ impl SqlStore {
         migrator
             .run(&self.pool)
             .await
-            .context("applying database migrations failed")
+            .context("applying database migrations failed")?;
+        // Member search text is computed in Rust (accent folding), so rows older than its
+        // column are filled here rather than by the migration.
+        let filled = self
+            .backfill_member_search()
+            .await
+            .context("filling the members' search text failed")?;
+        if filled > 0 {
+            tracing::info!(count = filled, "filled the search text of {filled} members");
+        }
+        Ok(())
     }
 
     /// Closes the pool.
@@ -152,16 +162,44 @@ impl SqlStore {
         page: PageRequest,
         row: fn(&AnyRow) -> DomainResult<T>,
     ) -> DomainResult<Page<T>> {
+        self.paged_as(list, args, page, row, true).await
+    }
+
+    /// [`SqlStore::paged`] with statements planned for their values on every call: for lists
+    /// whose best plan depends on the values (a rare or a common search text, the whole
+    /// organisation or one cell), where the generic plan PostgreSQL settles on for a cached
+    /// statement after five calls can be many times slower.
+    pub(crate) async fn paged_planned_per_call<T>(
+        &self,
+        list: List<'_>,
+        args: &[Arg],
+        page: PageRequest,
+        row: fn(&AnyRow) -> DomainResult<T>,
+    ) -> DomainResult<Page<T>> {
+        self.paged_as(list, args, page, row, false).await
+    }
+
+    async fn paged_as<T>(
+        &self,
+        list: List<'_>,
+        args: &[Arg],
+        page: PageRequest,
+        row: fn(&AnyRow) -> DomainResult<T>,
+        persistent: bool,
+    ) -> DomainResult<Page<T>> {
         let count = format!(
             "SELECT COUNT(*) AS n FROM {} WHERE {}",
             list.from, list.condition
         );
-        let total: i64 = bind(sqlx::query(AssertSqlSafe(count)), args)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?
-            .try_get("n")
-            .map_err(db_error)?;
+        let total: i64 = bind(
+            sqlx::query(AssertSqlSafe(count)).persistent(persistent),
+            args,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)?
+        .try_get("n")
+        .map_err(db_error)?;
         let select = format!(
             "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
             list.columns,
@@ -171,12 +209,15 @@ impl SqlStore {
             args.len() + 1,
             args.len() + 2
         );
-        let rows = bind(sqlx::query(AssertSqlSafe(select)), args)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows = bind(
+            sqlx::query(AssertSqlSafe(select)).persistent(persistent),
+            args,
+        )
+        .bind(i64::from(page.per_page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
         let items = rows.iter().map(row).collect::<DomainResult<_>>()?;
         Ok(Page { items, total })
     }

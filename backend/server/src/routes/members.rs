@@ -1,11 +1,10 @@
 //! `/api/members`: the people of the organisation, each in one cell, seen by scope.
 
 use actix_web::{web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::members::{Member, MemberInput, MemberStatus};
-use tessera_domain::shared::MemberId;
-use tessera_domain::shared::OrgUnitId;
+use tessera_domain::members::{MemberInput, MemberQuery, MemberSort, MemberStatus, MemberView};
+use tessera_domain::shared::{FileId, MemberId, OrgUnitId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
@@ -70,18 +69,37 @@ pub struct MemberDto {
     pub org_unit_id: i64,
     /// Whether the member is taking part.
     pub status: MemberStatusDto,
+    /// Contact phone; `null` when unknown, and for a treasurer looking at a member outside its
+    /// own units.
+    pub phone: Option<String>,
+    /// When the member joined the organisation (`YYYY-MM-DD`), if known.
+    pub joined_on: Option<NaiveDate>,
+    /// Free notes; `null` when there are none, and for a treasurer looking at a member outside
+    /// its own units.
+    pub notes: Option<String>,
+    /// The member's avatar file; `null` without one (also once the file is deleted).
+    pub avatar_file_id: Option<i64>,
+    /// A signed URL that shows the avatar, from the file-URL cache (`file_url:<id>`); `null`
+    /// without an avatar.
+    pub avatar_url: Option<String>,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
 }
 
-impl From<&Member> for MemberDto {
-    fn from(member: &Member) -> Self {
+impl From<MemberView> for MemberDto {
+    fn from(view: MemberView) -> Self {
+        let member = view.member;
         Self {
             id: member.id.0,
-            name: member.name.clone(),
-            email: member.email.clone(),
+            name: member.name,
+            email: member.email,
             org_unit_id: member.org_unit_id.0,
             status: member.status.into(),
+            phone: member.phone,
+            joined_on: member.joined_on,
+            notes: member.notes,
+            avatar_file_id: member.avatar_file_id.map(|f| f.0),
+            avatar_url: view.avatar_url.map(|u| u.url),
             created_at: member.created_at,
         }
     }
@@ -106,6 +124,25 @@ pub struct CreateMemberRequest {
     pub org_unit_id: i64,
     /// Default `active`.
     pub status: Option<MemberStatusDto>,
+    /// Contact phone: 8 to 20 characters of digits, spaces and `+ - ( )`.
+    #[schema(
+        min_length = 8,
+        max_length = 20,
+        pattern = r"^[0-9 +()-]*[0-9][0-9 +()-]*$"
+    )]
+    pub phone: Option<String>,
+    /// When the member joined the organisation: a date, not in the future.
+    #[schema(format = Date)]
+    pub joined_on: Option<String>,
+    /// Free notes, at most 2000 characters; blank notes are none.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
+    pub notes: Option<String>,
+    /// An uploaded file of type `avatar` the caller sees (`POST /api/files`).
+    #[schema(minimum = 1)]
+    pub avatar_file_id: Option<i64>,
 }
 
 /// A change to a member; absent fields stay as they are.
@@ -128,6 +165,22 @@ pub struct UpdateMemberRequest {
     pub org_unit_id: Option<i64>,
     /// The new status.
     pub status: Option<MemberStatusDto>,
+    /// Contact phone: 8 to 20 characters of digits, spaces and `+ - ( )`; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 8, max_length = 20, pattern = r"^[0-9 +()-]*[0-9][0-9 +()-]*$")]
+    pub phone: Option<Option<String>>,
+    /// When the member joined the organisation: a date, not in the future; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub joined_on: Option<Option<String>>,
+    /// Free notes, at most 2000 characters; `null` (or blank notes) removes them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    pub notes: Option<Option<String>>,
+    /// An uploaded file of type `avatar` the caller sees; `null` removes the avatar.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub avatar_file_id: Option<Option<i64>>,
 }
 
 /// Creates a member in a cell of the caller's scope.
@@ -149,24 +202,72 @@ pub async fn create_member(
                 email: Some(body.email),
                 org_unit_id: Some(OrgUnitId(body.org_unit_id)),
                 status: body.status.map(MemberStatus::from),
+                phone: Some(body.phone),
+                joined_on: Some(body.joined_on),
+                notes: Some(body.notes),
+                avatar_file_id: Some(body.avatar_file_id.map(FileId)),
             },
         )
         .await?;
-    Ok(HttpResponse::Created().json(MemberDto::from(&member)))
+    Ok(HttpResponse::Created().json(MemberDto::from(member)))
 }
 
-/// Filters of the member list.
+/// The order of the member list.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum MemberSortDto {
+    /// By name, case and accents ignored, A to Z.
+    #[serde(rename = "name")]
+    Name,
+    /// By name, Z to A.
+    #[serde(rename = "-name")]
+    NameDesc,
+    /// By joining date, earliest first; members without one last.
+    #[serde(rename = "joined_on")]
+    JoinedOn,
+    /// By joining date, latest first; members without one last.
+    #[serde(rename = "-joined_on")]
+    JoinedOnDesc,
+}
+
+impl From<MemberSortDto> for MemberSort {
+    fn from(sort: MemberSortDto) -> Self {
+        match sort {
+            MemberSortDto::Name => MemberSort::Name,
+            MemberSortDto::NameDesc => MemberSort::NameDesc,
+            MemberSortDto::JoinedOn => MemberSort::JoinedOn,
+            MemberSortDto::JoinedOnDesc => MemberSort::JoinedOnDesc,
+        }
+    }
+}
+
+/// Filters and order of the member list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MemberFilterQuery {
     /// Only this status.
     pub status: Option<MemberStatusDto>,
-    /// Only this cell.
+    /// Only members of this unit and every unit below it (a sector's includes its cells'). A
+    /// unit outside the caller's scope, or one that does not exist, gives an empty page.
+    #[param(minimum = 1)]
     pub org_unit_id: Option<i64>,
+    /// Only members whose name or email contains this text, case and accents ignored (`joao`
+    /// finds `João`); `%` and `_` are plain characters. Surrounding spaces are ignored; only
+    /// spaces means no search.
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub q: Option<String>,
+    /// The order; ties by id in the same direction. Default: by id.
+    #[param(inline)]
+    pub sort: Option<MemberSortDto>,
 }
 
-/// The members the caller sees, by id: its subtree's, and for a treasurer also every member that
-/// dues or payments refer to. Cached per scope for 5 minutes; every change invalidates.
+/// The members the caller sees: its subtree's, and for a treasurer also every member that dues
+/// or payments refer to (without `email`, `phone` and `notes` outside its own subtree). Cached
+/// per scope and query for 30 minutes; every change invalidates. Avatar URLs come from the
+/// file-URL cache, one batch per page.
 #[utoipa::path(get, path = "", tag = "members", params(MemberFilterQuery, PageQuery), responses(
     (status = 200, description = "A page of members", body = Page<MemberDto>),
 ))]
@@ -181,12 +282,16 @@ pub async fn list_members(
         .members
         .list(
             &caller.actor(),
-            filter.status.map(MemberStatus::from),
-            filter.org_unit_id.map(OrgUnitId),
+            MemberQuery {
+                status: filter.status.map(MemberStatus::from),
+                org_unit_id: filter.org_unit_id.map(OrgUnitId),
+                q: filter.q.clone(),
+                sort: filter.sort.map_or(MemberSort::Id, MemberSort::from),
+            },
             page,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(Page::of(found, page, |m| MemberDto::from(&m))))
+    Ok(HttpResponse::Ok().json(Page::of(found, page, MemberDto::from)))
 }
 
 /// One member the caller sees.
@@ -202,7 +307,7 @@ pub async fn get_member(
         .members
         .get(&caller.actor(), MemberId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(MemberDto::from(&member)))
+    Ok(HttpResponse::Ok().json(MemberDto::from(member)))
 }
 
 /// Changes a member of the caller's subtree.
@@ -229,10 +334,14 @@ pub async fn update_member(
                 email: body.email,
                 org_unit_id: body.org_unit_id.map(OrgUnitId),
                 status: body.status.map(MemberStatus::from),
+                phone: body.phone,
+                joined_on: body.joined_on,
+                notes: body.notes,
+                avatar_file_id: body.avatar_file_id.map(|a| a.map(FileId)),
             },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(MemberDto::from(&member)))
+    Ok(HttpResponse::Ok().json(MemberDto::from(member)))
 }
 
 /// Deletes a member of the caller's subtree; one that dues or payments refer to is refused.

@@ -8,14 +8,14 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use chrono::{Datelike, Months, Utc};
+use chrono::{Datelike, Days, Months, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tessera_domain::access::Actor;
 use tessera_domain::accounts::{CreateUser, UserRepo};
 use tessera_domain::files::FileType;
-use tessera_domain::members::{MemberInput, MemberStatus};
+use tessera_domain::members::{fold, MemberInput, MemberQuery, MemberSort, MemberStatus};
 use tessera_domain::money::{DuesInput, PaymentInput, PaymentMethod, PaymentPurpose};
 use tessera_domain::org::{OrgUnit, OrgUnitKind};
 use tessera_domain::shared::validation::Email;
@@ -229,8 +229,12 @@ pub async fn seed_demo(
             .members
             .list(
                 admin,
-                None,
-                Some(cell.id),
+                MemberQuery {
+                    status: None,
+                    org_unit_id: Some(cell.id),
+                    q: None,
+                    sort: MemberSort::default(),
+                },
                 PageRequest {
                     page: 1,
                     per_page: 1,
@@ -258,20 +262,8 @@ pub async fn seed_demo(
                     cell.id.0
                 )
             });
-            let member = state
-                .members
-                .create(
-                    admin,
-                    MemberInput {
-                        name: Some(name.clone()),
-                        email: Some(email),
-                        org_unit_id: Some(cell.id),
-                        status: Some(status),
-                    },
-                )
-                .await?;
-            // The avatar is stored like any upload; members link it once they carry one.
-            state
+            // The avatar is stored like any upload, in the member's cell.
+            let avatar = state
                 .files
                 .upload(
                     admin,
@@ -281,10 +273,40 @@ pub async fn seed_demo(
                     Bytes::from(avatar_png(&name)?),
                 )
                 .await?;
+            let joined_on = today
+                .checked_sub_days(Days::new(rng.random_range(30..3650)))
+                .map(|d| d.to_string());
+            let phone = rng.random_bool(0.7).then(|| {
+                format!(
+                    "+55 {} 9{:04}-{:04}",
+                    rng.random_range(11..99),
+                    rng.random_range(0..10000),
+                    rng.random_range(0..10000)
+                )
+            });
+            let notes = rng
+                .random_bool(0.1)
+                .then(|| "Prefere contato por telefone.".to_owned());
+            let member = state
+                .members
+                .create(
+                    admin,
+                    MemberInput {
+                        name: Some(name.clone()),
+                        email: Some(email),
+                        org_unit_id: Some(cell.id),
+                        status: Some(status),
+                        phone: Some(phone),
+                        joined_on: Some(joined_on),
+                        notes: Some(notes),
+                        avatar_file_id: Some(Some(avatar.file.id)),
+                    },
+                )
+                .await?;
             members_by_cell
                 .entry(cell.id)
                 .or_default()
-                .push((member.id, status));
+                .push((member.member.id, status));
             report.members_created += 1;
         }
         members_bar.inc(1);
@@ -552,21 +574,9 @@ fn display_name(role: &str, unit: Option<&OrgUnit>) -> String {
     name
 }
 
-/// `Célula Bom Fim` → `celula-bom-fim`: ASCII, lower case, words joined by dashes.
+/// `Célula Bom Fim` → `celula-bom-fim`: folded as member search folds, words joined by dashes.
 pub fn slug(name: &str) -> String {
-    let folded: String = name
-        .chars()
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' | 'Á' | 'Â' | 'Ã' => 'a',
-            'é' | 'ê' | 'É' | 'Ê' => 'e',
-            'í' | 'Í' => 'i',
-            'ó' | 'ô' | 'õ' | 'Ó' | 'Ô' => 'o',
-            'ú' | 'Ú' => 'u',
-            'ç' | 'Ç' => 'c',
-            other => other.to_ascii_lowercase(),
-        })
-        .collect();
-    folded
+    fold(name)
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()

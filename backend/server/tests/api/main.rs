@@ -12,6 +12,7 @@ mod dashboard;
 mod errors;
 mod files;
 mod members;
+mod members_completed;
 mod org_units;
 mod otp;
 mod outage;

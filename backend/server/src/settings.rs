@@ -121,6 +121,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// The rate limits.
     pub rate_limits: RateLimits,
+    /// `POSTS_VIEW_FLUSH_SECS` (60): how often pending post views are written back to the
+    /// database; 0 turns the job off.
+    pub posts_view_flush: Duration,
 }
 
 /// Attempts allowed per minute; 0 turns a limit off.
@@ -497,6 +500,7 @@ impl Settings {
             upload_max_bytes,
             app_env,
             log_format,
+            posts_view_flush: vars.seconds("POSTS_VIEW_FLUSH_SECS", 60)?,
         })
     }
 }

@@ -11,6 +11,7 @@ use tessera_domain::files::{FileService, FileUrls, ObjectStore};
 use tessera_domain::members::MemberService;
 use tessera_domain::money::{DuesService, PaymentService};
 use tessera_domain::org::OrgUnitService;
+use tessera_domain::posts::PostService;
 use tessera_domain::shared::cache::Cache;
 use tessera_domain::shared::time::Clock;
 use tessera_infra::objects::local::LocalObjects;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub dues: DuesService,
     /// Payments.
     pub payments: PaymentService,
+    /// The posts board.
+    pub posts: Arc<PostService>,
     /// Login sessions and their refresh tokens.
     pub sessions: Arc<SessionService>,
     /// Access tokens.

@@ -16,6 +16,7 @@ pub mod members;
 pub mod objects;
 pub mod org_units;
 pub mod payments;
+pub mod posts;
 pub mod spa;
 pub mod tokens;
 pub mod users;
@@ -58,6 +59,7 @@ where
         .service(members::scope())
         .service(dues::scope())
         .service(payments::scope())
+        .service(posts::scope())
         .service(files::scope())
         .service(admin_cache::scope())
         .service(objects::scope())

@@ -146,7 +146,9 @@ fn spawn_view_flush(state: &web::Data<AppState>) {
                     tracing::info!(posts, views, "wrote post views back to the database");
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "writing post views back failed; they wait for the next run"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing post views back failed; they wait for the next run")
+                }
             }
         }
     });

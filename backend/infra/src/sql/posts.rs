@@ -13,9 +13,7 @@ use tessera_domain::shared::{
     DomainError, DomainResult, FileId, OrgUnitId, Page, PageRequest, PostId, UserId,
 };
 
-use super::{
-    bind, db_error, get, get_bool, id_of, now_ms, scope_args, time, Arg, List, SqlStore,
-};
+use super::{bind, db_error, get, get_bool, id_of, now_ms, scope_args, time, Arg, List, SqlStore};
 
 const POST_COLUMNS: &str = "p.id, p.org_unit_id, ou.name AS org_unit_name, ou.path AS unit_path, \
      p.author_id, u.name AS author_name, p.title, p.body, p.pinned, p.view_count, p.created_at, \
@@ -149,11 +147,7 @@ impl PostRepo for SqlStore {
         Ok(self.with_images(vec![post]).await?.pop())
     }
 
-    async fn list_posts(
-        &self,
-        filter: PostFilter,
-        page: PageRequest,
-    ) -> DomainResult<Page<Post>> {
+    async fn list_posts(&self, filter: PostFilter, page: PageRequest) -> DomainResult<Page<Post>> {
         let condition = format!("{READS} AND (CAST($5 AS BIGINT) IS NULL OR p.org_unit_id = $5)");
         let [all, start, end, below] = board_args(&filter.scope);
         let args = [
@@ -179,8 +173,7 @@ impl PostRepo for SqlStore {
     async fn posts_by_ids(&self, scope: &BoardScope, ids: &[PostId]) -> DomainResult<Vec<Post>> {
         let mut posts = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> =
-                (5..5 + chunk.len()).map(|i| format!("${i}")).collect();
+            let placeholders: Vec<String> = (5..5 + chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT {POST_COLUMNS} FROM {POST_FROM} WHERE {READS} AND p.id IN ({})",
                 placeholders.join(", ")

@@ -119,7 +119,11 @@ pub struct CreatePostRequest {
     )]
     pub title: String,
     /// Markdown, stored exactly as written: not only whitespace, no NUL.
-    #[schema(min_length = 1, max_length = 20000, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     pub body: String,
     /// Images, in order: uploaded files of type `post_image` the caller sees, each once.
     #[schema(max_items = 10, nullable = false)]
@@ -226,11 +230,7 @@ pub async fn popular_posts(
     paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    let found = caller
-        .state()
-        .posts
-        .popular(&caller.actor(), page)
-        .await?;
+    let found = caller.state().posts.popular(&caller.actor(), page).await?;
     Ok(HttpResponse::Ok().json(Page::of(found, page, PostDto::from)))
 }
 

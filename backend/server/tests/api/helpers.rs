@@ -92,6 +92,8 @@ pub struct TestApp {
     pub key_prefix: String,
     pub redis_url: Option<String>,
     pub upload_max_bytes: u64,
+    /// The running app's state, for what a test drives directly (the post-view write-back).
+    pub state: actix_web::web::Data<tessera_server::state::AppState>,
     _data_dir: tempfile::TempDir,
     database: Option<(String, String)>,
 }
@@ -197,6 +199,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let upload_max_bytes = settings.upload_max_bytes;
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let client = Client::builder()
         .timeout(Duration::from_secs(30))
@@ -210,6 +213,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         key_prefix,
         redis_url,
         upload_max_bytes,
+        state,
         _data_dir: data_dir,
         database,
     };

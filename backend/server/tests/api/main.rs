@@ -14,6 +14,7 @@ mod members;
 mod org_units;
 mod otp;
 mod outage;
+mod posts;
 mod rate_limits;
 mod resilience;
 mod sessions;

@@ -761,6 +761,54 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_moved_unit_reads_its_new_ancestors_boards_even_through_cached_lists,
+    NO_JOB,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let p_cr1 = on(&app, &w.admin, w.cr1, "CR 1").await;
+        let p_cr2 = on(&app, &w.admin, w.cr2, "CR 2").await;
+        let p_a = on(&app, &w.cell_a, w.a, "A").await;
+        // Cached for the scopes of cell A and of CR 1...
+        for _ in 0..2 {
+            for token in [&w.cell_a, &w.regional] {
+                assert_eq!(
+                    ids(&page(&app, "/api/posts", token).await),
+                    vec![p_a, p_cr1]
+                );
+            }
+        }
+        let hits = app.stats().await["namespaces"]["post_lists"]["hits"]
+            .as_u64()
+            .unwrap();
+        assert!(hits >= 2, "the second lists came from the cache");
+        // ...until S 1 (with cell A) moves under CR 2: the paths, hence the boards, change.
+        let res = app
+            .patch(
+                &format!("/api/org-units/{}", w.s1),
+                &w.admin,
+                json!({"parent_id": w.cr2}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            ids(&page(&app, "/api/posts", &w.cell_a).await),
+            vec![p_a, p_cr2]
+        );
+        assert_eq!(
+            app.get(&format!("/api/posts/{p_cr1}"), &w.cell_a)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        // CR 1's scope tag did not change, its cached list did: the move moved the version.
+        assert_eq!(
+            ids(&page(&app, "/api/posts", &w.regional).await),
+            vec![p_cr1]
+        );
+    }
+);
+
 /// Two app instances (one process, two servers) sharing one PostgreSQL database and one Redis:
 /// views read through both while both run the write-back job at once; the database ends with
 /// exactly the number of reads.

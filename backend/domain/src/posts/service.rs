@@ -442,3 +442,107 @@ fn parse_body(raw: String, errors: &mut Vec<FieldError>) -> Option<String> {
     }
     Some(raw)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use chrono::Utc;
+
+    use crate::access::{UnitPath, UnitScope};
+    use crate::shared::UserId;
+
+    fn actor(user: i64, is_admin: bool, units: UnitScope) -> Actor {
+        Actor {
+            user_id: UserId(user),
+            is_admin,
+            is_treasurer: false,
+            org_unit_id: None,
+            units,
+            ip: None,
+        }
+    }
+
+    fn post_on(path: &str, author: i64) -> Post {
+        Post {
+            id: PostId(1),
+            org_unit_id: OrgUnitId(9),
+            org_unit_name: "Cell".into(),
+            unit_path: UnitPath::from_stored(path.into()),
+            author_id: UserId(author),
+            author_name: "Ana".into(),
+            title: "t".into(),
+            body: "b".into(),
+            pinned: false,
+            view_count: 0,
+            image_file_ids: Vec::new(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn authors_and_admins_edit_and_the_units_writers_and_admins_pin() {
+        let path = |p: &str| UnitScope::Subtree(UnitPath::from_stored(p.into()));
+        let post = post_on("/1/2/3/", 7);
+        let cases = [
+            ("the author", actor(7, false, path("/1/2/3/")), true, true),
+            (
+                "the author, moved away",
+                actor(7, false, path("/1/5/")),
+                true,
+                false,
+            ),
+            (
+                "another writer of the unit",
+                actor(8, false, path("/1/2/3/")),
+                false,
+                true,
+            ),
+            (
+                "a writer above the unit",
+                actor(8, false, path("/1/2/")),
+                false,
+                true,
+            ),
+            (
+                "a reader below the unit",
+                actor(8, false, path("/1/2/3/4/")),
+                false,
+                false,
+            ),
+            (
+                "an administrator",
+                actor(1, true, UnitScope::All),
+                true,
+                true,
+            ),
+            ("the centre", actor(8, false, UnitScope::All), false, true),
+        ];
+        for (who, actor, edit, pin) in cases {
+            assert_eq!(may_edit(&actor, &post), edit, "{who} edits");
+            assert_eq!(may_pin(&actor, &post), pin, "{who} pins");
+        }
+    }
+
+    #[test]
+    fn bodies_are_kept_as_written_and_titles_trimmed() {
+        let mut errors = Vec::new();
+        let body = "  # Hi\n\n<b>x</b>  \n";
+        assert_eq!(parse_body(body.into(), &mut errors).as_deref(), Some(body));
+        assert_eq!(parse_title("  Hi  ", &mut errors).as_deref(), Some("Hi"));
+        assert!(errors.is_empty());
+        for bad in [" \n\t", "a\0b"] {
+            assert_eq!(parse_body(bad.into(), &mut errors), None, "{bad:?}");
+        }
+        assert_eq!(parse_body("x".repeat(MAX_BODY + 1), &mut errors), None);
+        assert_eq!(
+            parse_body("é".repeat(MAX_BODY), &mut errors).map(|b| b.chars().count()),
+            Some(MAX_BODY),
+            "characters, not bytes"
+        );
+        assert_eq!(parse_title("a\u{7}", &mut errors), None);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["body", "body", "body", "title"]);
+    }
+}

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::posts::{PostInput, PostView};
-use tessera_domain::shared::{FileId, OrgUnitId, PostId};
+use tessera_domain::shared::{DomainError, FileId, OrgUnitId, PostId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
@@ -212,6 +212,10 @@ pub async fn list_posts(
     paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
+    // The published minimum, which the query's typed reading does not check by itself.
+    if filter.org_unit_id.is_some_and(|id| id < 1) {
+        return Err(DomainError::invalid("org_unit_id", "must be 1 or more").into());
+    }
     let found = caller
         .state()
         .posts

@@ -535,6 +535,7 @@ both_backends!(
             "/api/posts?page=0",
             "/api/posts?per_page=101",
             "/api/posts?org_unit_id=x",
+            "/api/posts?org_unit_id=0",
             "/api/posts/popular?per_page=0",
         ] {
             assert_eq!(

@@ -13,4 +13,5 @@ pub mod files;
 pub mod members;
 pub mod money;
 pub mod org;
+pub mod posts;
 pub mod shared;

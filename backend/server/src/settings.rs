@@ -124,6 +124,9 @@ pub struct Settings {
     /// `TESSERA_TIME_ZONE`: the organisation's time zone (IANA name, default `UTC`); it decides
     /// which month "this month" is on the dashboard.
     pub time_zone: chrono_tz::Tz,
+    /// `POSTS_VIEW_FLUSH_SECS` (60): how often pending post views are written back to the
+    /// database; 0 turns the job off.
+    pub posts_view_flush: Duration,
 }
 
 /// Attempts allowed per minute; 0 turns a limit off.
@@ -509,6 +512,7 @@ impl Settings {
             upload_max_bytes,
             app_env,
             log_format,
+            posts_view_flush: vars.seconds("POSTS_VIEW_FLUSH_SECS", 60)?,
         })
     }
 }

@@ -30,6 +30,7 @@ use tessera_domain::members::{MemberPorts, MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
 use tessera_domain::org::{OrgUnitService, ORG_TREE};
+use tessera_domain::posts::{FlushOutcome, PostService, POST_LISTS};
 use tessera_domain::shared::cache::{Cache, CacheBackend};
 use tessera_domain::shared::cached::CacheLayer;
 use tessera_domain::shared::events::{Events, Listener};
@@ -71,6 +72,7 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let state = web::Data::new(build_state(settings, &public_url).await?);
+        spawn_view_flush(&state);
         let server_state = state.clone();
         let frontend_dir = state.settings.frontend_dir.clone();
         let cors_origins = state.settings.cors_origins.clone();
@@ -123,6 +125,34 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Starts the job that writes pending post views back to the database every
+/// `POSTS_VIEW_FLUSH_SECS` (a lock in the state store keeps each run to one instance).
+fn spawn_view_flush(state: &web::Data<AppState>) {
+    let every = state.settings.posts_view_flush;
+    if every.is_zero() {
+        return;
+    }
+    let posts = Arc::clone(&state.posts);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is at once; the first run waits a whole interval.
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            match posts.flush_views().await {
+                Ok(FlushOutcome::Flushed { posts, views }) if posts > 0 => {
+                    tracing::info!(posts, views, "wrote post views back to the database");
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing post views back failed; they wait for the next run")
+                }
+            }
+        }
+    });
 }
 
 /// Cross-origin access for the configured SPA origins: bearer tokens, no cookies.
@@ -204,6 +234,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         format!("{}:", MEMBER_LISTS.name),
         format!("{}:", ORG_TREE.name),
         format!("{}:", DASHBOARDS.name),
+        format!("{}:", POST_LISTS.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
@@ -286,6 +317,16 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         )
         .await?,
     );
+    // Post views are counted in the state store too: a counter evicted would be views lost.
+    let posts = Arc::new(PostService::new(
+        db.clone(),
+        db.clone(),
+        db.clone(),
+        Arc::clone(&urls),
+        layer.clone(),
+        Arc::clone(&state),
+        Arc::clone(&clock),
+    ));
     let limiter = Arc::new(RateLimiter::new(state, local_state));
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
@@ -322,6 +363,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         Arc::clone(&accounts) as Arc<dyn Listener>,
         Arc::clone(&members) as Arc<dyn Listener>,
         Arc::clone(&dashboard) as Arc<dyn Listener>,
+        Arc::clone(&posts) as Arc<dyn Listener>,
     ]);
     Ok(AppState {
         dues: DuesService::new(
@@ -344,6 +386,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         dashboard,
         cache_admin: CacheAdmin::new(db.clone(), Arc::clone(&urls)),
         members,
+        posts,
         auth: AuthService::new(
             Arc::clone(&accounts),
             Arc::clone(&sessions),

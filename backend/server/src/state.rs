@@ -12,6 +12,7 @@ use tessera_domain::files::{FileService, FileUrls, ObjectStore};
 use tessera_domain::members::MemberService;
 use tessera_domain::money::{DuesService, PaymentService};
 use tessera_domain::org::OrgUnitService;
+use tessera_domain::posts::PostService;
 use tessera_domain::shared::cache::Cache;
 use tessera_domain::shared::time::Clock;
 use tessera_infra::objects::local::LocalObjects;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub payments: PaymentService,
     /// Dashboards.
     pub dashboard: Arc<DashboardService>,
+    /// The posts board.
+    pub posts: Arc<PostService>,
     /// Login sessions and their refresh tokens.
     pub sessions: Arc<SessionService>,
     /// Access tokens.

@@ -11,6 +11,7 @@ use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FI
 use crate::files::{FileRepo, FileType};
 use crate::members::MEMBER_LISTS;
 use crate::org::ORG_TREE;
+use crate::posts::POST_LISTS;
 use crate::shared::cache::{CacheBackend, CacheInfo};
 use crate::shared::cached::Namespace;
 use crate::shared::{DomainError, DomainResult, FileId};
@@ -29,6 +30,7 @@ pub static NAMESPACES: &[&Namespace] = &[
     &MEMBER_LISTS,
     &ORG_TREE,
     &DASHBOARDS,
+    &POST_LISTS,
     &PROFILES,
     &TOKEN_LOOKUPS,
 ];

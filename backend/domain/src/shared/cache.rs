@@ -107,6 +107,42 @@ pub trait Cache: Send + Sync {
     /// One atomic step, so no counter is ever left without a TTL. Answers the count so far and
     /// the time left in the window.
     async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError>;
+    /// Adds `by` to the integer under `key` (0 when absent) and answers the new value. The key
+    /// gets no TTL: for counts that must stay until someone takes them (`INCRBY`).
+    async fn incr_by(&self, key: &str, by: i64) -> Result<i64, CacheError>;
+    /// Reads and removes the value under `key` in one atomic step (`GETDEL`), so what one
+    /// caller takes no other caller takes too.
+    async fn take(&self, key: &str) -> Result<Option<String>, CacheError>;
+    /// Removes `key` only while it holds `expected`, in one atomic step (compare and delete):
+    /// a lock is released by its holder alone. Answers whether it removed it.
+    async fn delete_if_equal(&self, key: &str, expected: &str) -> Result<bool, CacheError>;
+    /// Adds `by` to the score of `member` in the sorted set under `key` (from 0) and gives the
+    /// set the TTL `ttl`, in one atomic step (`ZINCRBY`); answers the new score.
+    async fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        by: f64,
+        ttl: Duration,
+    ) -> Result<f64, CacheError>;
+    /// Sets the scores of members of the sorted set under `key` (adding those absent) and gives
+    /// the set the TTL `ttl`, in one atomic step (`ZADD`).
+    async fn zset_scores(
+        &self,
+        key: &str,
+        scores: &[(String, f64)],
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
+    /// The members of the sorted set under `key` with their scores, highest score first (ties
+    /// in reverse byte order of the member, as Redis), at most `limit` of them (`None`: all;
+    /// `ZREVRANGE … WITHSCORES`).
+    async fn zrev_range(
+        &self,
+        key: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, f64)>, CacheError>;
+    /// Removes members from the sorted set under `key` (`ZREM`); answers how many were there.
+    async fn zrem(&self, key: &str, members: &[String]) -> Result<u64, CacheError>;
     /// Every key that starts with `prefix` (incrementally, never `KEYS`).
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError>;
     /// The remaining TTL of each key, in order; `None` for a missing key or one without a TTL.

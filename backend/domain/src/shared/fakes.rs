@@ -95,6 +95,77 @@ impl Cache for MapCache {
         map.insert(key.to_owned(), count.to_string());
         Ok((count, window))
     }
+    async fn incr_by(&self, key: &str, by: i64) -> Result<i64, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        let value = map
+            .get(key)
+            .map(|v| v.parse::<i64>())
+            .transpose()
+            .map_err(|_| CacheError("not an integer".into()))?
+            .unwrap_or(0)
+            + by;
+        map.insert(key.to_owned(), value.to_string());
+        Ok(value)
+    }
+    async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self.0.lock().unwrap().remove(key))
+    }
+    async fn delete_if_equal(&self, key: &str, expected: &str) -> Result<bool, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        if map.get(key).is_some_and(|v| v == expected) {
+            map.remove(key);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+    async fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        by: f64,
+        _: Duration,
+    ) -> Result<f64, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        let mut set = sorted_set(map.get(key));
+        let score = set.get(member).copied().unwrap_or(0.0) + by;
+        set.insert(member.to_owned(), score);
+        map.insert(key.to_owned(), serde_json::to_string(&set).unwrap());
+        Ok(score)
+    }
+    async fn zset_scores(
+        &self,
+        key: &str,
+        scores: &[(String, f64)],
+        _: Duration,
+    ) -> Result<(), CacheError> {
+        let mut map = self.0.lock().unwrap();
+        let mut set = sorted_set(map.get(key));
+        set.extend(scores.iter().cloned());
+        map.insert(key.to_owned(), serde_json::to_string(&set).unwrap());
+        Ok(())
+    }
+    async fn zrev_range(
+        &self,
+        key: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, f64)>, CacheError> {
+        let set = sorted_set(self.0.lock().unwrap().get(key));
+        let mut members: Vec<(String, f64)> = set.into_iter().collect();
+        members.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+        members.truncate(limit.unwrap_or(usize::MAX));
+        Ok(members)
+    }
+    async fn zrem(&self, key: &str, members: &[String]) -> Result<u64, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        let mut set = sorted_set(map.get(key));
+        let removed = members.iter().filter(|m| set.remove(*m).is_some()).count();
+        if set.is_empty() {
+            map.remove(key);
+        } else {
+            map.insert(key.to_owned(), serde_json::to_string(&set).unwrap());
+        }
+        Ok(removed as u64)
+    }
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
         Ok(self
             .0
@@ -111,6 +182,12 @@ impl Cache for MapCache {
     async fn info(&self) -> Result<CacheInfo, CacheError> {
         Ok(CacheInfo::default())
     }
+}
+
+/// A sorted set as the test cache keeps it: member → score, stored as JSON.
+fn sorted_set(raw: Option<&String>) -> HashMap<String, f64> {
+    raw.and_then(|raw| serde_json::from_str(raw).ok())
+        .unwrap_or_default()
 }
 
 /// An audit log that keeps what it is given.

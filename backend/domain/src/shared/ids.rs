@@ -36,4 +36,6 @@ ids! {
     FileId,
     /// An API token's database id.
     ApiTokenId,
+    /// A post's database id.
+    PostId,
 }

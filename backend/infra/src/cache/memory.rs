@@ -1,6 +1,7 @@
 //! The in-process cache (no `REDIS_URL`): moka with a TTL per entry, behaving like the Redis
 //! cache for every call the domain makes. It never degrades.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,47 @@ impl MemoryCache {
     fn live(&self, entry: Entry) -> Option<Entry> {
         (entry.expires_at > Instant::now()).then_some(entry)
     }
+}
+
+impl MemoryCache {
+    /// Changes the sorted set under `key` in one atomic step and gives it the TTL `ttl`; an
+    /// empty set is removed, as Redis does.
+    async fn update_sorted_set(
+        &self,
+        key: &str,
+        ttl: Duration,
+        change: impl FnOnce(&mut HashMap<String, f64>),
+    ) {
+        let expires_at = Instant::now() + ttl;
+        self.entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let current = current.map(|e| e.into_value()).and_then(|e| self.live(e));
+                let mut set = sorted_set(current.as_ref().map(|e| &*e.value));
+                change(&mut set);
+                let op = if set.is_empty() {
+                    Op::Remove
+                } else {
+                    Op::Put(Entry {
+                        value: Arc::from(serde_json::to_string(&set).unwrap_or_default()),
+                        expires_at,
+                    })
+                };
+                std::future::ready(op)
+            })
+            .await;
+    }
+}
+
+/// A sorted set as this cache stores it: member → score, as JSON.
+fn sorted_set(raw: Option<&str>) -> HashMap<String, f64> {
+    raw.and_then(|raw| serde_json::from_str(raw).ok())
+        .unwrap_or_default()
+}
+
+/// When an entry without a TTL expires: far beyond any process's life.
+fn never() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 #[async_trait]
@@ -237,6 +279,121 @@ impl Cache for MemoryCache {
         ))
     }
 
+    async fn incr_by(&self, key: &str, by: i64) -> Result<i64, CacheError> {
+        let mut invalid = false;
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let current = current.map(|e| e.into_value()).and_then(|e| self.live(e));
+                let op = match current.as_ref().map(|e| e.value.parse::<i64>()) {
+                    Some(Err(_)) => {
+                        invalid = true;
+                        Op::Nop
+                    }
+                    Some(Ok(n)) => Op::Put(Entry {
+                        value: Arc::from(n.saturating_add(by).to_string()),
+                        expires_at: current.map_or_else(never, |e| e.expires_at),
+                    }),
+                    None => Op::Put(Entry {
+                        value: Arc::from(by.to_string()),
+                        expires_at: never(),
+                    }),
+                };
+                std::future::ready(op)
+            })
+            .await;
+        if invalid {
+            return Err(CacheError("the value is not an integer".into()));
+        }
+        match result {
+            CompResult::Inserted(e) | CompResult::ReplacedWith(e) => e
+                .into_value()
+                .value
+                .parse()
+                .map_err(|_| CacheError("the counter was not stored".into())),
+            _ => Err(CacheError("the counter was not stored".into())),
+        }
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
+        Ok(self
+            .entries
+            .remove(key)
+            .await
+            .and_then(|e| self.live(e))
+            .map(|e| e.value.to_string()))
+    }
+
+    async fn delete_if_equal(&self, key: &str, expected: &str) -> Result<bool, CacheError> {
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let held = current
+                    .map(|e| e.into_value())
+                    .and_then(|e| self.live(e))
+                    .is_some_and(|e| &*e.value == expected);
+                std::future::ready(if held { Op::Remove } else { Op::Nop })
+            })
+            .await;
+        Ok(matches!(result, CompResult::Removed(_)))
+    }
+
+    async fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        by: f64,
+        ttl: Duration,
+    ) -> Result<f64, CacheError> {
+        let mut score = 0.0;
+        self.update_sorted_set(key, ttl, |set| {
+            let entry = set.entry(member.to_owned()).or_insert(0.0);
+            *entry += by;
+            score = *entry;
+        })
+        .await;
+        Ok(score)
+    }
+
+    async fn zset_scores(
+        &self,
+        key: &str,
+        scores: &[(String, f64)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.update_sorted_set(key, ttl, |set| set.extend(scores.iter().cloned()))
+            .await;
+        Ok(())
+    }
+
+    async fn zrev_range(
+        &self,
+        key: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, f64)>, CacheError> {
+        let set = sorted_set(self.get(key).await?.as_deref());
+        let mut members: Vec<(String, f64)> = set.into_iter().collect();
+        // As Redis: highest score first, ties in reverse byte order.
+        members.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+        members.truncate(limit.unwrap_or(usize::MAX));
+        Ok(members)
+    }
+
+    async fn zrem(&self, key: &str, members: &[String]) -> Result<u64, CacheError> {
+        let mut removed = 0;
+        let Some(entry) = self.entries.get(key).await.and_then(|e| self.live(e)) else {
+            return Ok(0);
+        };
+        let ttl = entry.expires_at.saturating_duration_since(Instant::now());
+        self.update_sorted_set(key, ttl, |set| {
+            removed = members.iter().filter(|m| set.remove(*m).is_some()).count() as u64;
+        })
+        .await;
+        Ok(removed)
+    }
+
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
         let now = Instant::now();
         let mut keys: Vec<String> = self
@@ -305,6 +462,81 @@ mod tests {
         cache.remove_member("s", "b").await.unwrap();
         assert!(cache.members("s").await.unwrap().is_empty());
         assert!(cache.members("none").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn counters_add_and_are_taken_once() {
+        let cache = MemoryCache::new(100);
+        assert_eq!(cache.incr_by("views:1", 1).await.unwrap(), 1);
+        assert_eq!(cache.incr_by("views:1", 2).await.unwrap(), 3);
+        let left = cache.ttls(&["views:1".into()]).await.unwrap()[0].unwrap();
+        assert!(
+            left > Duration::from_secs(365 * 24 * 3600),
+            "no TTL to speak of"
+        );
+        assert_eq!(cache.take("views:1").await.unwrap().as_deref(), Some("3"));
+        assert_eq!(cache.take("views:1").await.unwrap(), None);
+        assert_eq!(cache.incr_by("views:1", 1).await.unwrap(), 1);
+        cache
+            .set("text", "abc", Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(cache.incr_by("text", 1).await.is_err());
+        assert_eq!(cache.get("text").await.unwrap().as_deref(), Some("abc"));
+    }
+
+    #[tokio::test]
+    async fn a_lock_is_released_by_its_holder_only() {
+        let cache = MemoryCache::new(100);
+        let ttl = Duration::from_secs(60);
+        assert!(cache.set_if_absent("lock:job", "mine", ttl).await.unwrap());
+        assert!(!cache
+            .set_if_absent("lock:job", "theirs", ttl)
+            .await
+            .unwrap());
+        assert!(!cache.delete_if_equal("lock:job", "theirs").await.unwrap());
+        assert_eq!(
+            cache.get("lock:job").await.unwrap().as_deref(),
+            Some("mine")
+        );
+        assert!(cache.delete_if_equal("lock:job", "mine").await.unwrap());
+        assert_eq!(cache.get("lock:job").await.unwrap(), None);
+        assert!(!cache.delete_if_equal("lock:job", "mine").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn sorted_sets_keep_scores_in_order() {
+        let cache = MemoryCache::new(100);
+        let ttl = Duration::from_secs(60);
+        assert_eq!(cache.zincr_by("top", "1", 1.0, ttl).await.unwrap(), 1.0);
+        assert_eq!(cache.zincr_by("top", "2", 1.0, ttl).await.unwrap(), 1.0);
+        assert_eq!(cache.zincr_by("top", "2", 2.0, ttl).await.unwrap(), 3.0);
+        cache
+            .zset_scores("top", &[("3".into(), 2.0), ("1".into(), 5.0)], ttl)
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.zrev_range("top", None).await.unwrap(),
+            vec![("1".into(), 5.0), ("2".into(), 3.0), ("3".into(), 2.0)]
+        );
+        assert_eq!(
+            cache.zrev_range("top", Some(1)).await.unwrap(),
+            vec![("1".to_owned(), 5.0)]
+        );
+        assert_eq!(
+            cache.zrem("top", &["1".into(), "9".into()]).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            cache.zrem("top", &["2".into(), "3".into()]).await.unwrap(),
+            2
+        );
+        assert!(cache.zrev_range("top", None).await.unwrap().is_empty());
+        assert_eq!(
+            cache.get("top").await.unwrap(),
+            None,
+            "an empty set is no key"
+        );
     }
 
     #[tokio::test]

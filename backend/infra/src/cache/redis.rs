@@ -114,6 +114,19 @@ return {count, ttl}
     )
 });
 
+/// Removes a key only while it holds the given value: a lock's holder releases it, and a holder
+/// whose lock expired and was taken by another cannot release the other's.
+static DELETE_IF_EQUAL: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
+
 impl RedisCache {
     /// A cache over `settings.url`. Does not connect yet: a Redis that is down at start makes
     /// the cache start degraded, not the server fail.
@@ -486,6 +499,135 @@ impl Cache for RedisCache {
             })
             .await?;
         Ok((count, Duration::from_millis(left)))
+    }
+
+    async fn incr_by(&self, key: &str, by: i64) -> Result<i64, CacheError> {
+        let key = self.key(key);
+        self.fast(move |mut c| async move {
+            redis::cmd("INCRBY")
+                .arg(key)
+                .arg(by)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let key = self.key(key);
+        let raw: Option<Vec<u8>> = self
+            .fast(|mut c| async move { redis::cmd("GETDEL").arg(key).query_async(&mut c).await })
+            .await?;
+        Ok(raw.and_then(decode))
+    }
+
+    async fn delete_if_equal(&self, key: &str, expected: &str) -> Result<bool, CacheError> {
+        let key = self.key(key);
+        let expected = self.encode(expected);
+        let deleted: u64 = self
+            .fast(move |mut c| async move {
+                DELETE_IF_EQUAL
+                    .key(key)
+                    .arg(expected)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        by: f64,
+        ttl: Duration,
+    ) -> Result<f64, CacheError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        let millis = millis(ttl);
+        let (score,): (f64,) = self
+            .fast(move |mut c| async move {
+                redis::pipe()
+                    .atomic()
+                    .cmd("ZINCRBY")
+                    .arg(&key)
+                    .arg(by)
+                    .arg(member)
+                    .cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(millis)
+                    .ignore()
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(score)
+    }
+
+    async fn zset_scores(
+        &self,
+        key: &str,
+        scores: &[(String, f64)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for chunk in scores.chunks(BATCH) {
+            let cmd = pipe.cmd("ZADD").arg(&key);
+            for (member, score) in chunk {
+                cmd.arg(*score).arg(member);
+            }
+            cmd.ignore();
+        }
+        pipe.cmd("PEXPIRE").arg(&key).arg(millis(ttl)).ignore();
+        self.slow(move |mut c| async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
+    async fn zrev_range(
+        &self,
+        key: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, f64)>, CacheError> {
+        let key = self.key(key);
+        let stop = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX) - 1);
+        if stop < -1 {
+            return Ok(Vec::new());
+        }
+        self.slow(move |mut c| async move {
+            redis::cmd("ZREVRANGE")
+                .arg(key)
+                .arg(0)
+                .arg(stop)
+                .arg("WITHSCORES")
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn zrem(&self, key: &str, members: &[String]) -> Result<u64, CacheError> {
+        let key = self.key(key);
+        let mut removed = 0;
+        for chunk in members.chunks(BATCH) {
+            let chunk = chunk.to_vec();
+            let key = key.clone();
+            removed += self
+                .slow(move |mut c| async move {
+                    redis::cmd("ZREM")
+                        .arg(key)
+                        .arg(chunk)
+                        .query_async::<u64>(&mut c)
+                        .await
+                })
+                .await?;
+        }
+        Ok(removed)
     }
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {

@@ -22,6 +22,7 @@ mod files;
 mod members;
 mod money;
 mod org;
+mod posts;
 mod sessions;
 mod tokens;
 mod users;

@@ -17,6 +17,7 @@ pub mod members;
 pub mod objects;
 pub mod org_units;
 pub mod payments;
+pub mod posts;
 pub mod spa;
 pub mod tokens;
 pub mod users;
@@ -59,6 +60,7 @@ where
         .service(members::scope())
         .service(dues::scope())
         .service(payments::scope())
+        .service(posts::scope())
         .service(files::scope())
         .service(dashboard::scope())
         .service(dashboard::admin_scope())

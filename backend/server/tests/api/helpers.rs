@@ -94,6 +94,8 @@ pub struct TestApp {
     pub upload_max_bytes: u64,
     /// The app's database, for tests that check figures against a direct count.
     pub database_url: String,
+    /// The running app's state, for what a test drives directly (the post-view write-back).
+    pub state: actix_web::web::Data<tessera_server::state::AppState>,
     _data_dir: tempfile::TempDir,
     database: Option<(String, String)>,
 }
@@ -200,6 +202,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let client = Client::builder()
         .timeout(Duration::from_secs(30))
@@ -214,6 +217,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         redis_url,
         upload_max_bytes,
         database_url,
+        state,
         _data_dir: data_dir,
         database,
     };

@@ -16,6 +16,7 @@ mod members_completed;
 mod org_units;
 mod otp;
 mod outage;
+mod posts;
 mod rate_limits;
 mod resilience;
 mod sessions;

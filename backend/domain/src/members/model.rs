@@ -144,7 +144,7 @@ pub enum MemberSort {
     /// By id, oldest first (the default).
     #[default]
     Id,
-    /// By name, case and accents ignored, A to Z.
+    /// By name, case and accents ignored, A to Z (then by email: the stored search text).
     Name,
     /// By name, Z to A.
     NameDesc,

@@ -259,7 +259,8 @@ pub struct MemberFilterQuery {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub q: Option<String>,
-    /// The order; ties by id in the same direction. Default: by id.
+    /// The order (by name: case and accents ignored, then by email); remaining ties by id in
+    /// the same direction. Default: by id.
     #[param(inline)]
     pub sort: Option<MemberSortDto>,
 }

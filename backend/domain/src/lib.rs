@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cache;
 pub mod files;
+pub mod materials;
 pub mod members;
 pub mod money;
 pub mod org;

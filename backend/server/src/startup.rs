@@ -25,6 +25,7 @@ use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
+use tessera_domain::materials::MaterialService;
 use tessera_domain::members::{MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
@@ -306,11 +307,20 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         dues: DuesService::new(
             db.clone(),
             db.clone(),
+            db.clone(),
             Arc::clone(&clock),
             events.clone(),
             Arc::clone(&audit),
         ),
-        payments: PaymentService::new(db.clone(), db.clone(), events.clone(), Arc::clone(&audit)),
+        payments: PaymentService::new(
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            events.clone(),
+            Arc::clone(&audit),
+        ),
+        materials: MaterialService::new(db.clone(), db.clone(), db.clone(), layer.clone()),
         files: FileService::new(
             db.clone(),
             db.clone(),

@@ -8,6 +8,7 @@ use tessera_domain::accounts::{AccountService, ApiTokenService, AuthService};
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::{FileService, FileUrls, ObjectStore};
+use tessera_domain::materials::MaterialService;
 use tessera_domain::members::MemberService;
 use tessera_domain::money::{DuesService, PaymentService};
 use tessera_domain::org::OrgUnitService;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub dues: DuesService,
     /// Payments.
     pub payments: PaymentService,
+    /// The material catalogue and its stock.
+    pub materials: MaterialService,
     /// Login sessions and their refresh tokens.
     pub sessions: Arc<SessionService>,
     /// Access tokens.

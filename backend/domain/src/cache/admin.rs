@@ -8,6 +8,7 @@ use crate::accounts::api_tokens::TOKEN_LOOKUPS;
 use crate::accounts::PROFILES;
 use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
 use crate::files::{FileRepo, FileType};
+use crate::materials::MATERIALS;
 use crate::members::MEMBER_LISTS;
 use crate::org::ORG_TREE;
 use crate::shared::cache::{CacheBackend, CacheInfo};
@@ -25,6 +26,7 @@ pub const REFRESH_BELOW: Duration = Duration::from_secs(300);
 /// namespace is one more line here.
 pub static NAMESPACES: &[&Namespace] = &[
     &FILE_URLS,
+    &MATERIALS,
     &MEMBER_LISTS,
     &ORG_TREE,
     &PROFILES,

@@ -8,8 +8,9 @@ pub mod repo;
 
 pub use dues::DuesService;
 pub use model::{
-    Dues, DuesFilter, DuesInput, DuesStatus, DuesUpdate, NewDues, NewPayment, Payment,
-    PaymentFilter, PaymentInput, PaymentMethod, PaymentPurpose, DEFAULT_CURRENCY,
+    Dues, DuesFilter, DuesGenerated, DuesInput, DuesStatus, DuesUpdate, GenerateDues,
+    GenerateInput, NewDues, NewPayment, Payment, PaymentFilter, PaymentInput, PaymentMethod,
+    PaymentPurpose, DEFAULT_CURRENCY,
 };
 pub use payments::PaymentService;
 pub use repo::MoneyRepo;

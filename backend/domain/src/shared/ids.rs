@@ -36,4 +36,8 @@ ids! {
     FileId,
     /// An API token's database id.
     ApiTokenId,
+    /// A material type's database id.
+    MaterialTypeId,
+    /// A material's database id.
+    MaterialId,
 }

@@ -16,5 +16,7 @@ pub mod time;
 pub mod validation;
 
 pub use error::{collect_field, finish, DomainError, DomainResult, ErrorCode, FieldError};
-pub use ids::{ApiTokenId, DuesId, FileId, MemberId, OrgUnitId, PaymentId, UserId};
+pub use ids::{
+    ApiTokenId, DuesId, FileId, MaterialId, MaterialTypeId, MemberId, OrgUnitId, PaymentId, UserId,
+};
 pub use paging::{Page, PageRequest};

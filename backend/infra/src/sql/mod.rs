@@ -18,6 +18,7 @@ use tessera_domain::shared::{DomainError, DomainResult, ErrorCode, Page, PageReq
 
 mod audit;
 mod files;
+mod materials;
 mod members;
 mod money;
 mod org;

@@ -12,6 +12,8 @@ pub mod docs;
 pub mod dues;
 pub mod files;
 pub mod health;
+pub mod material_types;
+pub mod materials;
 pub mod members;
 pub mod objects;
 pub mod org_units;
@@ -58,6 +60,8 @@ where
         .service(members::scope())
         .service(dues::scope())
         .service(payments::scope())
+        .service(material_types::scope())
+        .service(materials::scope())
         .service(files::scope())
         .service(admin_cache::scope())
         .service(objects::scope())

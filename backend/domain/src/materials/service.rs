@@ -1,0 +1,462 @@
+//! The material catalogue: everyone reads the types and materials (organisation-wide), only
+//! administrators write them; each unit's stock is read in the caller's scope and set by whoever
+//! may write in that unit. Catalogue pages are cached (static data, one version for the whole
+//! catalogue); stock is read fresh, since every material payment changes it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::access::Actor;
+use crate::files::{FileRepo, FileStatus, FileType};
+use crate::materials::model::{
+    Material, MaterialChange, MaterialInput, MaterialType, MaterialTypeChange, MaterialWithStock,
+    NewMaterial, StockLevel, MAX_QUANTITY,
+};
+use crate::materials::repo::MaterialRepo;
+use crate::org::OrgRepo;
+use crate::shared::cached::{CacheLayer, Invalidation, Namespace, TtlClass};
+use crate::shared::validation::{self, parse_cents, parse_currency};
+use crate::shared::{
+    finish, DomainError, DomainResult, FieldError, FileId, MaterialId, MaterialTypeId, OrgUnitId,
+    Page, PageRequest,
+};
+
+/// Cached pages of the catalogue, `materials:v<version>:types:p<page>x<per_page>` and
+/// `materials:v<version>:list:type=<id|any>:p<page>x<per_page>` (static data, the same for
+/// every caller: stock is not in them). Every write to a type or a material moves the version.
+pub static MATERIALS: Namespace = Namespace {
+    name: "materials",
+    ttl: TtlClass::Static,
+    invalidation: Invalidation::Version,
+};
+
+/// The longest description a type may have.
+const MAX_DESCRIPTION: usize = 2000;
+/// The longest edition a material may have.
+const MAX_EDITION: usize = 100;
+
+/// Material types, materials and their stock.
+pub struct MaterialService {
+    materials: Arc<dyn MaterialRepo>,
+    units: Arc<dyn OrgRepo>,
+    files: Arc<dyn FileRepo>,
+    cache: CacheLayer,
+}
+
+impl MaterialService {
+    /// The service over the catalogue, the units that hold stock and the files materials show;
+    /// catalogue pages are cached in `cache`.
+    pub fn new(
+        materials: Arc<dyn MaterialRepo>,
+        units: Arc<dyn OrgRepo>,
+        files: Arc<dyn FileRepo>,
+        cache: CacheLayer,
+    ) -> Self {
+        cache.register(&MATERIALS);
+        Self {
+            materials,
+            units,
+            files,
+            cache,
+        }
+    }
+
+    /// Creates a material type (administrators).
+    pub async fn create_type(
+        &self,
+        actor: &Actor,
+        input: MaterialTypeChange,
+    ) -> DomainResult<MaterialType> {
+        actor.require_admin()?;
+        let mut errors = Vec::new();
+        let name = match input.name.as_deref() {
+            Some(raw) => parse_text_name("name", raw, 200, &mut errors),
+            None => {
+                errors.push(FieldError::new("name", "is required"));
+                None
+            }
+        };
+        let description = input
+            .description
+            .map(|d| parse_note("description", d, MAX_DESCRIPTION, &mut errors));
+        finish(errors)?;
+        let created = self
+            .materials
+            .insert_material_type(&MaterialTypeChange { name, description })
+            .await?;
+        self.changed().await;
+        Ok(created)
+    }
+
+    /// One material type (everyone reads the catalogue).
+    pub async fn get_type(&self, _actor: &Actor, id: MaterialTypeId) -> DomainResult<MaterialType> {
+        self.materials
+            .material_type(id)
+            .await?
+            .ok_or(DomainError::NotFound("material type"))
+    }
+
+    /// The material types, by name; from the cache when asked since the last change.
+    pub async fn list_types(
+        &self,
+        _actor: &Actor,
+        page: PageRequest,
+    ) -> DomainResult<Page<MaterialType>> {
+        let key = format!("types:p{}x{}", page.page, page.per_page);
+        self.cache
+            .get_or_load(&MATERIALS, &key, || {
+                self.materials.list_material_types(page)
+            })
+            .await
+    }
+
+    /// Renames a material type or changes its description (administrators).
+    pub async fn update_type(
+        &self,
+        actor: &Actor,
+        id: MaterialTypeId,
+        input: MaterialTypeChange,
+    ) -> DomainResult<MaterialType> {
+        actor.require_admin()?;
+        self.get_type(actor, id).await?;
+        let mut errors = Vec::new();
+        let name = input
+            .name
+            .as_deref()
+            .map(|raw| parse_text_name("name", raw, 200, &mut errors));
+        let description = input
+            .description
+            .map(|d| parse_note("description", d, MAX_DESCRIPTION, &mut errors));
+        finish(errors)?;
+        let updated = self
+            .materials
+            .update_material_type(
+                id,
+                &MaterialTypeChange {
+                    name: name.flatten(),
+                    description,
+                },
+            )
+            .await?;
+        self.changed().await;
+        Ok(updated)
+    }
+
+    /// Deletes a material type no material refers to (administrators).
+    pub async fn delete_type(&self, actor: &Actor, id: MaterialTypeId) -> DomainResult<()> {
+        actor.require_admin()?;
+        if !self.materials.delete_material_type(id).await? {
+            return Err(DomainError::NotFound("material type"));
+        }
+        self.changed().await;
+        Ok(())
+    }
+
+    /// Creates a material with its starting stock (administrators).
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        input: MaterialInput,
+    ) -> DomainResult<MaterialWithStock> {
+        actor.require_admin()?;
+        let mut errors = Vec::new();
+        let material_type_id = match input.material_type_id {
+            Some(id) => self.known_type(id, &mut errors).await?,
+            None => {
+                errors.push(FieldError::new("material_type_id", "is required"));
+                None
+            }
+        };
+        let title = match input.title.as_deref() {
+            Some(raw) => parse_text_name("title", raw, 200, &mut errors),
+            None => {
+                errors.push(FieldError::new("title", "is required"));
+                None
+            }
+        };
+        let edition = input
+            .edition
+            .flatten()
+            .and_then(|raw| parse_text_name("edition", &raw, MAX_EDITION, &mut errors));
+        let unit_price_cents = match input.unit_price_cents {
+            Some(cents) => parse_cents("unit_price_cents", cents, &mut errors),
+            None => {
+                errors.push(FieldError::new("unit_price_cents", "is required"));
+                0
+            }
+        };
+        let currency = parse_currency(input.currency.as_deref(), &mut errors);
+        let file_id = match input.file_id.flatten() {
+            Some(id) => self.material_file(id, &mut errors).await?,
+            None => None,
+        };
+        let mut stock = Vec::with_capacity(input.stock.len());
+        let mut seen = HashSet::new();
+        for (i, entry) in input.stock.iter().enumerate() {
+            if !(0..=MAX_QUANTITY).contains(&entry.quantity) {
+                errors.push(FieldError::new(
+                    format!("stock[{i}].quantity"),
+                    format!("must be 0 to {MAX_QUANTITY}"),
+                ));
+            }
+            if !seen.insert(entry.org_unit_id) {
+                errors.push(FieldError::new(
+                    format!("stock[{i}].org_unit_id"),
+                    "names a unit a second time",
+                ));
+            } else if self.units.unit(entry.org_unit_id).await?.is_none() {
+                errors.push(FieldError::new(
+                    format!("stock[{i}].org_unit_id"),
+                    "no such org unit",
+                ));
+            }
+            stock.push((entry.org_unit_id, entry.quantity));
+        }
+        finish(errors)?;
+        let (Some(material_type_id), Some(title)) = (material_type_id, title) else {
+            return Err(DomainError::invalid("title", "is required"));
+        };
+        let material = self
+            .materials
+            .insert_material(&NewMaterial {
+                material_type_id,
+                title,
+                edition,
+                unit_price_cents,
+                currency,
+                file_id,
+                stock,
+            })
+            .await?;
+        self.changed().await;
+        self.with_stock(actor, material).await
+    }
+
+    /// One material, with the stock of the units in the caller's scope.
+    pub async fn get(&self, actor: &Actor, id: MaterialId) -> DomainResult<MaterialWithStock> {
+        let material = self.material(id).await?;
+        self.with_stock(actor, material).await
+    }
+
+    /// The material itself, whoever asks (the catalogue is organisation-wide).
+    pub async fn material(&self, id: MaterialId) -> DomainResult<Material> {
+        self.materials
+            .material(id)
+            .await?
+            .ok_or(DomainError::NotFound("material"))
+    }
+
+    /// The materials, optionally of one type, by title, each with the stock of the units in the
+    /// caller's scope: the catalogue page from the cache, the stock fresh in one query.
+    pub async fn list(
+        &self,
+        actor: &Actor,
+        material_type_id: Option<MaterialTypeId>,
+        page: PageRequest,
+    ) -> DomainResult<Page<MaterialWithStock>> {
+        let key = format!(
+            "list:type={}:p{}x{}",
+            material_type_id.map_or("any".into(), |t| t.0.to_string()),
+            page.page,
+            page.per_page
+        );
+        let found: Page<Material> = self
+            .cache
+            .get_or_load(&MATERIALS, &key, || {
+                self.materials.list_materials(material_type_id, page)
+            })
+            .await?;
+        let ids: Vec<MaterialId> = found.items.iter().map(|m| m.id).collect();
+        let mut stock = self.materials.stock(&ids, &actor.units).await?;
+        Ok(found.map(|material| {
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut stock)
+                .into_iter()
+                .partition(|s| s.material_id == material.id);
+            stock = rest;
+            MaterialWithStock {
+                material,
+                stock: mine,
+            }
+        }))
+    }
+
+    /// Changes a material (administrators); its stock changes through [`Self::set_stock`].
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: MaterialId,
+        input: MaterialInput,
+    ) -> DomainResult<MaterialWithStock> {
+        actor.require_admin()?;
+        self.material(id).await?;
+        let mut errors = Vec::new();
+        let material_type_id = match input.material_type_id {
+            Some(t) => self.known_type(t, &mut errors).await?,
+            None => None,
+        };
+        let title = input
+            .title
+            .as_deref()
+            .and_then(|raw| parse_text_name("title", raw, 200, &mut errors));
+        let edition = input
+            .edition
+            .map(|e| e.and_then(|raw| parse_text_name("edition", &raw, MAX_EDITION, &mut errors)));
+        let unit_price_cents = input
+            .unit_price_cents
+            .map(|c| parse_cents("unit_price_cents", c, &mut errors));
+        let currency = input
+            .currency
+            .as_deref()
+            .map(|c| parse_currency(Some(c), &mut errors));
+        let file_id = match input.file_id {
+            Some(Some(file)) => Some(self.material_file(file, &mut errors).await?),
+            Some(None) => Some(None),
+            None => None,
+        };
+        finish(errors)?;
+        let material = self
+            .materials
+            .update_material(
+                id,
+                &MaterialChange {
+                    material_type_id,
+                    title,
+                    edition,
+                    unit_price_cents,
+                    currency,
+                    file_id,
+                },
+            )
+            .await?;
+        self.changed().await;
+        self.with_stock(actor, material).await
+    }
+
+    /// Deletes a material no payment refers to, with its stock (administrators).
+    pub async fn delete(&self, actor: &Actor, id: MaterialId) -> DomainResult<()> {
+        actor.require_admin()?;
+        if !self.materials.delete_material(id).await? {
+            return Err(DomainError::NotFound("material"));
+        }
+        self.changed().await;
+        Ok(())
+    }
+
+    /// Sets a unit's stock of a material, for whoever may write in that unit (the unit is in
+    /// its scope); a unit outside the scope is not found, as the material is for everyone.
+    pub async fn set_stock(
+        &self,
+        actor: &Actor,
+        id: MaterialId,
+        unit: OrgUnitId,
+        quantity: i64,
+    ) -> DomainResult<StockLevel> {
+        self.material(id).await?;
+        self.units
+            .unit(unit)
+            .await?
+            .filter(|u| actor.units.contains(Some(&u.path)))
+            .ok_or(DomainError::NotFound("org unit"))?;
+        if !(0..=MAX_QUANTITY).contains(&quantity) {
+            return Err(DomainError::invalid(
+                "quantity",
+                format!("must be 0 to {MAX_QUANTITY}"),
+            ));
+        }
+        self.materials.set_stock(id, unit, quantity).await
+    }
+
+    /// The material with the stock of the units in the caller's scope.
+    async fn with_stock(
+        &self,
+        actor: &Actor,
+        material: Material,
+    ) -> DomainResult<MaterialWithStock> {
+        let stock = self.materials.stock(&[material.id], &actor.units).await?;
+        Ok(MaterialWithStock { material, stock })
+    }
+
+    /// The type's id if it exists, or a field error.
+    async fn known_type(
+        &self,
+        id: MaterialTypeId,
+        errors: &mut Vec<FieldError>,
+    ) -> DomainResult<Option<MaterialTypeId>> {
+        if self.materials.material_type(id).await?.is_some() {
+            Ok(Some(id))
+        } else {
+            errors.push(FieldError::new("material_type_id", "no such material type"));
+            Ok(None)
+        }
+    }
+
+    /// The file's id if it is an uploaded file of type `material` (a cover or a document), or
+    /// a field error. Only administrators write materials, and they see every file.
+    async fn material_file(
+        &self,
+        id: FileId,
+        errors: &mut Vec<FieldError>,
+    ) -> DomainResult<Option<FileId>> {
+        match self.files.file_by_id(id).await? {
+            Some(f) if f.status == FileStatus::Uploaded && f.file_type == FileType::Material => {
+                Ok(Some(id))
+            }
+            Some(f) if f.status == FileStatus::Uploaded => {
+                errors.push(FieldError::new(
+                    "file_id",
+                    "must be a file of type material (a cover or a document)",
+                ));
+                Ok(None)
+            }
+            _ => {
+                errors.push(FieldError::new("file_id", "no such file"));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Drops every cached catalogue page.
+    async fn changed(&self) {
+        self.cache.invalidate(&MATERIALS).await;
+    }
+}
+
+/// A one-line name (title, edition, type name), trimmed; a field error otherwise.
+fn parse_text_name(
+    field: &str,
+    raw: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    crate::shared::collect_field(validation::name(field, raw, max), errors)
+}
+
+/// Free text (a description, a payment's note): at most `max` characters, line breaks and tabs
+/// allowed but no other control characters, trimmed; empty is none.
+pub fn parse_note(
+    field: &str,
+    raw: Option<String>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let raw = raw?;
+    if raw
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+        return None;
+    }
+    if raw.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+        return None;
+    }
+    let text = raw.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}

@@ -178,6 +178,9 @@ both_backends!(
     }
 );
 
+/// A role, its token, and what it should see or may do.
+type Expect<'a, T> = (&'a str, &'a str, T);
+
 /// The stock of a material as `token` sees it: `(unit, quantity)` by unit id.
 async fn stock_seen(app: &TestApp, material: i64, token: &str) -> Vec<(i64, i64)> {
     let res = app.get(&format!("/api/materials/{material}"), token).await;
@@ -290,7 +293,7 @@ both_backends!(
         let anthology = anthology["id"].as_i64().unwrap();
 
         // Everyone reads the catalogue; the stock is the caller's scope's.
-        let roles: [(&str, &str, Vec<(i64, i64)>); 8] = [
+        let roles: [Expect<Vec<(i64, i64)>>; 8] = [
             ("admin", &w.admin, vec![(a, 5), (b, 3), (c, 7)]),
             ("central", &w.central, vec![(a, 5), (b, 3), (c, 7)]),
             ("regional", &w.regional, vec![(a, 5), (b, 3)]),

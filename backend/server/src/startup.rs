@@ -25,7 +25,7 @@ use tessera_domain::cache::CacheAdmin;
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
-use tessera_domain::materials::MaterialService;
+use tessera_domain::materials::{MaterialService, MATERIALS};
 use tessera_domain::members::{MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
@@ -200,6 +200,7 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
         format!("{}:", TOKEN_LOOKUPS.name),
         format!("{}:", MEMBER_LISTS.name),
         format!("{}:", ORG_TREE.name),
+        format!("{}:", MATERIALS.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {

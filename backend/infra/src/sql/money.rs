@@ -139,12 +139,13 @@ impl MoneyRepo for SqlStore {
     async fn generate_dues(&self, generate: &GenerateDues) -> DomainResult<DuesGenerated> {
         let [all, start, end] = scope_args(&generate.units);
         let mut tx = self.begin_write().await?;
-        // SQLite needs the WHERE of an INSERT … SELECT before ON CONFLICT (it has one).
+        // SQLite needs the WHERE of an INSERT … SELECT before ON CONFLICT (it has one); ids follow
+        // the members' order.
         let insert = format!(
             "INSERT INTO dues (member_id, period, amount_cents, currency, due_date, status, created_at) \
              SELECT m.id, $4, $5, $6, $7, 'open', $8 \
              FROM members m JOIN org_units ou ON ou.id = m.org_unit_id \
-             WHERE m.status = 'active' AND {IN_SCOPE} \
+             WHERE m.status = 'active' AND {IN_SCOPE} ORDER BY m.id \
              ON CONFLICT (member_id, period) DO NOTHING"
         );
         let created = bind(sqlx::query(AssertSqlSafe(insert)), &[all, start, end])

@@ -380,6 +380,114 @@ both_backends!(
 );
 
 both_backends!(
+    each_role_records_reads_changes_and_deletes_the_dues_of_its_scope,
+    |app: TestApp| async move {
+        let w = world(&app).await;
+        let [ma, mb, mc] = w.members;
+        let generated = generate(
+            &app,
+            &w.admin,
+            json!({"period": "2026-10", "amount_cents": 800}),
+        )
+        .await;
+        assert_eq!(generated, json!({"created": 3, "skipped": 0}));
+        let mut dues = Vec::new();
+        for member in w.members {
+            dues.push(
+                dues_of(&app, member, "2026-10").await[0]["id"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+        let [da, db, dc] = [dues[0], dues[1], dues[2]];
+        let roles: [(&str, &str, &[i64], &[i64]); 8] = [
+            ("admin", &w.admin, &[ma, mb, mc], &[dc, db, da]),
+            ("central", &w.central, &[ma, mb, mc], &[dc, db, da]),
+            ("regional", &w.regional, &[ma, mb], &[db, da]),
+            ("sector", &w.sector, &[ma, mb], &[db, da]),
+            ("cell A", &w.cell_a, &[ma], &[da]),
+            ("cell B", &w.cell_b, &[mb], &[db]),
+            ("treasurer B", &w.treasurer_b, &[ma, mb, mc], &[dc, db, da]),
+            ("no unit", &w.no_unit, &[], &[]),
+        ];
+        for (n, (role, token, writable, visible)) in roles.into_iter().enumerate() {
+            assert_eq!(
+                ids(&app, "/api/dues?period=2026-10", token).await,
+                visible,
+                "{role} lists"
+            );
+            for d in [da, db, dc] {
+                let path = format!("/api/dues/{d}");
+                let seen = visible.contains(&d);
+                let expected = if seen {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                };
+                assert_eq!(
+                    app.get(&path, token).await.status(),
+                    expected,
+                    "{role} gets {d}"
+                );
+                let res = app.patch(&path, token, json!({"status": "waived"})).await;
+                assert_eq!(res.status(), expected, "{role} waives {d}");
+                let res = app
+                    .patch(
+                        &path,
+                        token,
+                        json!({"status": "open", "amount_cents": 800 + n as i64}),
+                    )
+                    .await;
+                assert_eq!(res.status(), expected, "{role} opens {d}");
+                if !seen {
+                    assert_eq!(
+                        app.delete(&path, token).await.status(),
+                        StatusCode::NOT_FOUND,
+                        "{role} deletes {d}"
+                    );
+                }
+            }
+            for member in w.members {
+                let res = app
+                    .post_json("/api/dues", token, json!({"member_id": member, "period": format!("2025-{:02}", n + 1), "amount_cents": 100}))
+                    .await;
+                if writable.contains(&member) {
+                    assert_eq!(res.status(), StatusCode::CREATED, "{role} bills {member}");
+                    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+                    assert_eq!(
+                        app.delete(&format!("/api/dues/{id}"), token).await.status(),
+                        StatusCode::NO_CONTENT,
+                        "{role}"
+                    );
+                } else {
+                    assert_eq!(fields(res).await, ["member_id"], "{role} bills {member}");
+                }
+            }
+        }
+        // Every dues record is still there, open, with the amount its last writer gave it.
+        let shown: Value = app
+            .get(&format!("/api/dues/{da}"), &w.admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(shown["status"], "open");
+        assert_eq!(shown["amount_cents"], 806, "treasurer B changed it last");
+        let shown: Value = app
+            .get(&format!("/api/dues/{dc}"), &w.admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(shown["amount_cents"], 806);
+        assert_eq!(
+            ids(&app, "/api/dues?per_page=100", &w.admin).await,
+            [dc, db, da]
+        );
+    }
+);
+
+both_backends!(
     each_role_records_reads_and_deletes_the_payments_of_its_scope,
     |app: TestApp| async move {
         let w = world(&app).await;

@@ -5,6 +5,8 @@ pub mod dues;
 pub mod model;
 pub mod payments;
 pub mod repo;
+#[cfg(test)]
+mod tests;
 
 pub use dues::DuesService;
 pub use model::{

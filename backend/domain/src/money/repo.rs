@@ -26,7 +26,8 @@ pub trait MoneyRepo: Send + Sync {
     /// Deletes dues; `Conflict` `dues_in_use` while payments refer to them; `false` when absent.
     async fn delete_dues(&self, id: DuesId) -> DomainResult<bool>;
     /// Records a payment in one transaction with what it settles: dues it pays are marked paid
-    /// when they are open (`Conflict` `dues_not_open` otherwise); a material's quantity is
+    /// when they are open and still of the payment's amount and currency (`Conflict`
+    /// `dues_not_open` otherwise); a material's quantity is
     /// taken from the unit's stock by one conditional update (`InsufficientStock` with what the
     /// unit holds otherwise). On a refusal nothing is written.
     async fn insert_payment(&self, payment: NewPayment) -> DomainResult<Payment>;

@@ -252,11 +252,16 @@ impl MoneyRepo for SqlStore {
             }
         }
         if let Some(dues) = payment.dues_id {
+            // Amount and currency are checked again here: a change to the dues after the
+            // service read them must not leave a payment that does not pay them whole.
             let paid = sqlx::query(
-                "UPDATE dues SET status = 'paid' WHERE id = $1 AND member_id = $2 AND status = 'open'",
+                "UPDATE dues SET status = 'paid' WHERE id = $1 AND member_id = $2 \
+                 AND status = 'open' AND amount_cents = $3 AND currency = $4",
             )
             .bind(dues.0)
             .bind(payment.member_id.0)
+            .bind(payment.amount_cents)
+            .bind(&payment.currency)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?
@@ -265,7 +270,7 @@ impl MoneyRepo for SqlStore {
                 tx.rollback().await.map_err(db_error)?;
                 return Err(DomainError::conflict(
                     ErrorCode::DuesNotOpen,
-                    "these dues are not open (paid or waived): nothing was recorded",
+                    "these dues are not open (paid or waived), or changed meanwhile: nothing was recorded",
                 ));
             }
         }

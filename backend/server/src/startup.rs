@@ -321,7 +321,13 @@ async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<App
             events.clone(),
             Arc::clone(&audit),
         ),
-        materials: MaterialService::new(db.clone(), db.clone(), db.clone(), layer.clone()),
+        materials: MaterialService::new(
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            Arc::clone(&urls),
+            layer.clone(),
+        ),
         files: FileService::new(
             db.clone(),
             db.clone(),

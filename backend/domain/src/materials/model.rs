@@ -139,4 +139,6 @@ pub struct MaterialWithStock {
     pub material: Material,
     /// The stock of the units in the caller's scope that hold a row for it, by unit id.
     pub stock: Vec<StockLevel>,
+    /// A signed view URL of its cover or document (from the file-URL cache), when it has one.
+    pub file_url: Option<String>,
 }

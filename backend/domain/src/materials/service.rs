@@ -3,11 +3,11 @@
 //! may write in that unit. Catalogue pages are cached (static data, one version for the whole
 //! catalogue); stock is read fresh, since every material payment changes it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::access::Actor;
-use crate::files::{FileRepo, FileStatus, FileType};
+use crate::files::{FileRepo, FileStatus, FileType, FileUrls};
 use crate::materials::model::{
     Material, MaterialChange, MaterialInput, MaterialType, MaterialTypeChange, MaterialWithStock,
     NewMaterial, StockLevel, MAX_QUANTITY,
@@ -40,16 +40,18 @@ pub struct MaterialService {
     materials: Arc<dyn MaterialRepo>,
     units: Arc<dyn OrgRepo>,
     files: Arc<dyn FileRepo>,
+    urls: Arc<FileUrls>,
     cache: CacheLayer,
 }
 
 impl MaterialService {
-    /// The service over the catalogue, the units that hold stock and the files materials show;
-    /// catalogue pages are cached in `cache`.
+    /// The service over the catalogue, the units that hold stock and the files materials show
+    /// (their view URLs from `urls`); catalogue pages are cached in `cache`.
     pub fn new(
         materials: Arc<dyn MaterialRepo>,
         units: Arc<dyn OrgRepo>,
         files: Arc<dyn FileRepo>,
+        urls: Arc<FileUrls>,
         cache: CacheLayer,
     ) -> Self {
         cache.register(&MATERIALS);
@@ -57,6 +59,7 @@ impl MaterialService {
             materials,
             units,
             files,
+            urls,
             cache,
         }
     }
@@ -268,14 +271,23 @@ impl MaterialService {
             .await?;
         let ids: Vec<MaterialId> = found.items.iter().map(|m| m.id).collect();
         let mut stock = self.materials.stock(&ids, &actor.units).await?;
+        let urls = self.file_urls(&found.items).await?;
         Ok(found.map(|material| {
             let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut stock)
                 .into_iter()
                 .partition(|s| s.material_id == material.id);
             stock = rest;
+            let file_url = material.file_id.and_then(|f| urls.get(&f).cloned());
+            // A cached page may still name a file deleted since (files do not move the
+            // catalogue's version): it is shown as gone.
+            let material = Material {
+                file_id: material.file_id.filter(|_| file_url.is_some()),
+                ..material
+            };
             MaterialWithStock {
                 material,
                 stock: mine,
+                file_url,
             }
         }))
     }
@@ -373,7 +385,34 @@ impl MaterialService {
         material: Material,
     ) -> DomainResult<MaterialWithStock> {
         let stock = self.materials.stock(&[material.id], &actor.units).await?;
-        Ok(MaterialWithStock { material, stock })
+        let file_url = self
+            .file_urls(std::slice::from_ref(&material))
+            .await?
+            .into_values()
+            .next();
+        Ok(MaterialWithStock {
+            material,
+            stock,
+            file_url,
+        })
+    }
+
+    /// The view URLs of the materials' files, by file id: one query for the rows and one cache
+    /// round trip for the URLs. The file is part of the catalogue, so whoever reads the
+    /// catalogue sees it, whatever unit uploaded it.
+    async fn file_urls(&self, materials: &[Material]) -> DomainResult<HashMap<FileId, String>> {
+        let ids: Vec<FileId> = materials.iter().filter_map(|m| m.file_id).collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let files = self.files.files_by_ids(&ids).await?;
+        Ok(self
+            .urls
+            .urls_for(&files)
+            .await?
+            .into_iter()
+            .map(|(id, signed)| (id, signed.url))
+            .collect())
     }
 
     /// The type's id if it exists, or a field error.

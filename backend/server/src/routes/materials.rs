@@ -62,6 +62,9 @@ pub struct MaterialDto {
     pub currency: String,
     /// Its cover or document (a file of type `material`).
     pub file_id: Option<i64>,
+    /// A signed view URL of the file (valid for hours; from the file-URL cache), when there is
+    /// one.
+    pub file_url: Option<String>,
     /// The stock of the units in the caller's scope that hold a row for it, by unit id.
     pub stock: Vec<StockDto>,
     /// When it was created.
@@ -79,6 +82,7 @@ impl From<&MaterialWithStock> for MaterialDto {
             unit_price_cents: m.unit_price_cents,
             currency: m.currency.clone(),
             file_id: m.file_id.map(|f| f.0),
+            file_url: found.file_url.clone(),
             stock: found.stock.iter().map(StockDto::from).collect(),
             created_at: m.created_at,
         }

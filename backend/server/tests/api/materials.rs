@@ -279,6 +279,10 @@ both_backends!(
         assert_eq!(capital["edition"], "3rd");
         assert_eq!(capital["currency"], "EUR");
         assert_eq!(capital["file_id"], cover);
+        assert!(
+            capital["file_url"].as_str().unwrap().starts_with("http"),
+            "{capital}"
+        );
         let id = capital["id"].as_i64().unwrap();
         let res = app
             .post_json(
@@ -358,6 +362,34 @@ both_backends!(
                 assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
             }
         }
+
+        // The cover's URL is part of the catalogue; a file deleted since shows as gone, even
+        // from a cached page.
+        let listed: Value = app
+            .get("/api/materials", &w.cell_a)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(listed["items"][1]["file_url"].is_string(), "{listed}");
+        assert!(listed["items"][0]["file_url"].is_null());
+        let res = app.delete(&format!("/api/files/{cover}"), &w.admin).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let listed: Value = app
+            .get("/api/materials", &w.cell_a)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(listed["items"][1]["file_id"].is_null(), "{listed}");
+        assert!(listed["items"][1]["file_url"].is_null());
+        let shown: Value = app
+            .get(&format!("/api/materials/{id}"), &w.cell_a)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert!(shown["file_id"].is_null(), "{shown}");
 
         // Stock is set by whoever may write in the unit; elsewhere the unit is not found.
         let units = [
@@ -445,6 +477,7 @@ both_backends!(
         assert_eq!(changed["title"], "Capital, vol. 1");
         assert!(changed["edition"].is_null());
         assert!(changed["file_id"].is_null());
+        assert!(changed["file_url"].is_null());
         assert_eq!(changed["unit_price_cents"], 5000);
         assert_eq!(changed["currency"], "EUR");
         let listed: Value = app

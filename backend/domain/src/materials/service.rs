@@ -499,3 +499,432 @@ pub fn parse_note(
     let text = raw.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use chrono::Utc;
+
+    use crate::access::{UnitPath, UnitScope};
+    use crate::files::{
+        FileFilter, GetUrlOptions, NewFile, ObjectMeta, ObjectStore, SignedUrl, StoredFile,
+        UrlPolicy,
+    };
+    use crate::materials::model::StockInput;
+    use crate::org::{Dependents, MoveCheck, OrgUnit, OrgUnitKind};
+    use crate::shared::cached::TtlClasses;
+    use crate::shared::fakes::MapCache;
+    use crate::shared::time::SystemClock;
+    use crate::shared::UserId;
+
+    fn unused<T>() -> DomainResult<T> {
+        Err(DomainError::Unexpected(anyhow::anyhow!("not used here")))
+    }
+
+    fn path(raw: &str) -> UnitPath {
+        UnitPath::from_stored(raw.into())
+    }
+
+    /// One type (1), materials and stock in memory; cells 3 (`/1/2/3/`) and 4 (`/1/2/4/`);
+    /// no files. Counts catalogue reads, to tell a cached page from a loaded one.
+    #[derive(Default)]
+    struct Store {
+        materials: Mutex<Vec<Material>>,
+        stock: Mutex<Vec<StockLevel>>,
+        catalogue_reads: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl MaterialRepo for Store {
+        async fn insert_material_type(&self, _: &MaterialTypeChange) -> DomainResult<MaterialType> {
+            unused()
+        }
+        async fn material_type(&self, id: MaterialTypeId) -> DomainResult<Option<MaterialType>> {
+            Ok((id == MaterialTypeId(1)).then(|| MaterialType {
+                id,
+                name: "Books".into(),
+                description: None,
+                created_at: Utc::now(),
+            }))
+        }
+        async fn list_material_types(&self, _: PageRequest) -> DomainResult<Page<MaterialType>> {
+            unused()
+        }
+        async fn update_material_type(
+            &self,
+            _: MaterialTypeId,
+            _: &MaterialTypeChange,
+        ) -> DomainResult<MaterialType> {
+            unused()
+        }
+        async fn delete_material_type(&self, _: MaterialTypeId) -> DomainResult<bool> {
+            unused()
+        }
+        async fn insert_material(&self, new: &NewMaterial) -> DomainResult<Material> {
+            let mut materials = self.materials.lock().unwrap();
+            let material = Material {
+                id: MaterialId(materials.len() as i64 + 1),
+                material_type_id: new.material_type_id,
+                title: new.title.clone(),
+                edition: new.edition.clone(),
+                unit_price_cents: new.unit_price_cents,
+                currency: new.currency.clone(),
+                file_id: new.file_id,
+                created_at: Utc::now(),
+            };
+            materials.push(material.clone());
+            for (unit, quantity) in &new.stock {
+                self.stock.lock().unwrap().push(StockLevel {
+                    material_id: material.id,
+                    org_unit_id: *unit,
+                    unit_path: path(&format!("/1/2/{unit}/")),
+                    quantity: *quantity,
+                });
+            }
+            Ok(material)
+        }
+        async fn material(&self, id: MaterialId) -> DomainResult<Option<Material>> {
+            Ok(self
+                .materials
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.id == id)
+                .cloned())
+        }
+        async fn list_materials(
+            &self,
+            _: Option<MaterialTypeId>,
+            _: PageRequest,
+        ) -> DomainResult<Page<Material>> {
+            *self.catalogue_reads.lock().unwrap() += 1;
+            let items = self.materials.lock().unwrap().clone();
+            let total = items.len() as i64;
+            Ok(Page { items, total })
+        }
+        async fn update_material(
+            &self,
+            _: MaterialId,
+            _: &MaterialChange,
+        ) -> DomainResult<Material> {
+            unused()
+        }
+        async fn delete_material(&self, _: MaterialId) -> DomainResult<bool> {
+            unused()
+        }
+        async fn stock(
+            &self,
+            ids: &[MaterialId],
+            scope: &UnitScope,
+        ) -> DomainResult<Vec<StockLevel>> {
+            Ok(self
+                .stock
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| ids.contains(&s.material_id) && scope.contains(Some(&s.unit_path)))
+                .cloned()
+                .collect())
+        }
+        async fn set_stock(
+            &self,
+            material: MaterialId,
+            unit: OrgUnitId,
+            quantity: i64,
+        ) -> DomainResult<StockLevel> {
+            let mut stock = self.stock.lock().unwrap();
+            stock.retain(|s| !(s.material_id == material && s.org_unit_id == unit));
+            let level = StockLevel {
+                material_id: material,
+                org_unit_id: unit,
+                unit_path: path(&format!("/1/2/{unit}/")),
+                quantity,
+            };
+            stock.push(level.clone());
+            Ok(level)
+        }
+    }
+
+    #[async_trait]
+    impl OrgRepo for Store {
+        async fn insert_unit(
+            &self,
+            _: &str,
+            _: OrgUnitKind,
+            _: Option<&OrgUnit>,
+        ) -> DomainResult<OrgUnit> {
+            unused()
+        }
+        async fn unit(&self, id: OrgUnitId) -> DomainResult<Option<OrgUnit>> {
+            Ok(matches!(id.0, 3 | 4).then(|| OrgUnit {
+                id,
+                name: format!("Cell {id}"),
+                kind: OrgUnitKind::Cell,
+                parent_id: Some(OrgUnitId(2)),
+                path: path(&format!("/1/2/{id}/")),
+            }))
+        }
+        async fn units(&self, _: &UnitScope) -> DomainResult<Vec<OrgUnit>> {
+            unused()
+        }
+        async fn rename_unit(&self, _: OrgUnitId, _: &str) -> DomainResult<OrgUnit> {
+            unused()
+        }
+        async fn move_unit(
+            &self,
+            _: OrgUnitId,
+            _: OrgUnitId,
+            _: MoveCheck,
+        ) -> DomainResult<OrgUnit> {
+            unused()
+        }
+        async fn dependents(&self, _: OrgUnitId) -> DomainResult<Dependents> {
+            unused()
+        }
+        async fn delete_unit(&self, _: OrgUnitId) -> DomainResult<bool> {
+            unused()
+        }
+    }
+
+    #[async_trait]
+    impl FileRepo for Store {
+        async fn insert_file(&self, _: NewFile) -> DomainResult<StoredFile> {
+            unused()
+        }
+        async fn file_by_id(&self, _: FileId) -> DomainResult<Option<StoredFile>> {
+            Ok(None)
+        }
+        async fn files_by_ids(&self, _: &[FileId]) -> DomainResult<Vec<StoredFile>> {
+            Ok(Vec::new())
+        }
+        async fn list_files(
+            &self,
+            _: FileFilter,
+            _: PageRequest,
+        ) -> DomainResult<Page<StoredFile>> {
+            unused()
+        }
+        async fn newest_files(&self, _: Option<FileType>, _: u32) -> DomainResult<Vec<StoredFile>> {
+            unused()
+        }
+        async fn mark_uploaded(
+            &self,
+            _: FileId,
+            _: i64,
+            _: &str,
+            _: &str,
+        ) -> DomainResult<Option<StoredFile>> {
+            unused()
+        }
+        async fn delete_file(&self, _: FileId) -> DomainResult<bool> {
+            unused()
+        }
+    }
+
+    /// No object is ever signed here: these materials have no file.
+    struct NoObjects;
+
+    #[async_trait]
+    impl ObjectStore for NoObjects {
+        fn kind(&self) -> &'static str {
+            "none"
+        }
+        async fn ping(&self) -> DomainResult<()> {
+            Ok(())
+        }
+        async fn put(&self, _: &str, _: Bytes, _: &str) -> DomainResult<()> {
+            unused()
+        }
+        async fn head(&self, _: &str) -> DomainResult<Option<ObjectMeta>> {
+            unused()
+        }
+        async fn read_prefix(&self, _: &str, _: usize) -> DomainResult<Bytes> {
+            unused()
+        }
+        async fn delete(&self, _: &str) -> DomainResult<()> {
+            unused()
+        }
+        async fn presign_get(
+            &self,
+            _: &str,
+            _: Duration,
+            _: &GetUrlOptions,
+        ) -> DomainResult<SignedUrl> {
+            unused()
+        }
+    }
+
+    fn service(store: &Arc<Store>) -> MaterialService {
+        let layer = CacheLayer::new(
+            Arc::new(MapCache::default()),
+            Arc::new(SystemClock),
+            TtlClasses::default(),
+        );
+        MaterialService::new(
+            Arc::clone(store) as Arc<dyn MaterialRepo>,
+            Arc::clone(store) as Arc<dyn OrgRepo>,
+            Arc::clone(store) as Arc<dyn FileRepo>,
+            Arc::new(FileUrls::new(
+                layer.clone(),
+                Arc::new(NoObjects),
+                UrlPolicy::default(),
+            )),
+            layer,
+        )
+    }
+
+    fn actor(is_admin: bool, units: UnitScope) -> Actor {
+        Actor {
+            user_id: UserId(1),
+            is_admin,
+            is_treasurer: false,
+            org_unit_id: None,
+            units,
+            ip: None,
+        }
+    }
+
+    fn new_material(stock: Vec<StockInput>) -> MaterialInput {
+        MaterialInput {
+            material_type_id: Some(MaterialTypeId(1)),
+            title: Some(" Capital ".into()),
+            unit_price_cents: Some(4500),
+            stock,
+            ..MaterialInput::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn only_administrators_write_the_catalogue_and_its_pages_are_cached_until_they_do() {
+        let store = Arc::new(Store::default());
+        let materials = service(&store);
+        let admin = actor(true, UnitScope::All);
+        let cell = actor(false, UnitScope::Subtree(path("/1/2/3/")));
+        assert!(matches!(
+            materials.create(&cell, new_material(Vec::new())).await,
+            Err(DomainError::Forbidden {
+                code: crate::shared::ErrorCode::AdminRequired,
+                ..
+            })
+        ));
+        let created = materials
+            .create(
+                &admin,
+                new_material(vec![
+                    StockInput {
+                        org_unit_id: OrgUnitId(3),
+                        quantity: 5,
+                    },
+                    StockInput {
+                        org_unit_id: OrgUnitId(4),
+                        quantity: 2,
+                    },
+                ]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.material.title, "Capital");
+        assert_eq!(created.material.currency, "BRL");
+        let page = PageRequest::parse(None, None).unwrap();
+        for _ in 0..3 {
+            let listed = materials.list(&cell, None, page).await.unwrap();
+            assert_eq!(listed.items.len(), 1);
+            // Stock is the caller's scope's, and read fresh beside the cached page.
+            assert_eq!(listed.items[0].stock.len(), 1);
+            assert_eq!(listed.items[0].stock[0].org_unit_id, OrgUnitId(3));
+        }
+        assert_eq!(*store.catalogue_reads.lock().unwrap(), 1);
+        materials
+            .set_stock(&cell, created.material.id, OrgUnitId(3), 0)
+            .await
+            .unwrap();
+        let listed = materials.list(&cell, None, page).await.unwrap();
+        assert_eq!(listed.items[0].stock[0].quantity, 0);
+        assert_eq!(
+            *store.catalogue_reads.lock().unwrap(),
+            1,
+            "stock moves no version"
+        );
+        materials
+            .create(&admin, new_material(Vec::new()))
+            .await
+            .unwrap();
+        assert_eq!(
+            materials.list(&cell, None, page).await.unwrap().items.len(),
+            2
+        );
+        assert_eq!(*store.catalogue_reads.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn stock_is_set_only_in_the_callers_units_and_never_below_zero() {
+        let store = Arc::new(Store::default());
+        let materials = service(&store);
+        let admin = actor(true, UnitScope::All);
+        let id = materials
+            .create(&admin, new_material(Vec::new()))
+            .await
+            .unwrap()
+            .material
+            .id;
+        let cell = actor(false, UnitScope::Subtree(path("/1/2/3/")));
+        for unit in [4, 5] {
+            assert!(matches!(
+                materials.set_stock(&cell, id, OrgUnitId(unit), 1).await,
+                Err(DomainError::NotFound("org unit"))
+            ));
+        }
+        assert!(matches!(
+            materials
+                .set_stock(&cell, MaterialId(99), OrgUnitId(3), 1)
+                .await,
+            Err(DomainError::NotFound("material"))
+        ));
+        assert!(matches!(
+            materials.set_stock(&cell, id, OrgUnitId(3), -1).await,
+            Err(DomainError::Validation(_))
+        ));
+        assert!(store.stock.lock().unwrap().is_empty());
+        let level = materials
+            .set_stock(&cell, id, OrgUnitId(3), 7)
+            .await
+            .unwrap();
+        assert_eq!(level.quantity, 7);
+        // Starting stock is checked entry by entry, and nothing is created when one is wrong.
+        let bad = new_material(vec![
+            StockInput {
+                org_unit_id: OrgUnitId(3),
+                quantity: -2,
+            },
+            StockInput {
+                org_unit_id: OrgUnitId(3),
+                quantity: 1,
+            },
+            StockInput {
+                org_unit_id: OrgUnitId(9),
+                quantity: 1,
+            },
+        ]);
+        match materials.create(&admin, bad).await {
+            Err(DomainError::Validation(fields)) => {
+                let named: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                assert_eq!(
+                    named,
+                    [
+                        "stock[0].quantity",
+                        "stock[1].org_unit_id",
+                        "stock[2].org_unit_id"
+                    ]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.materials.lock().unwrap().len(), 1);
+    }
+}

@@ -40,6 +40,7 @@ pub const API_VERSION: &str = "0.2.0";
         (name = "dues", description = "What members owe per month (treasurers see all)"),
         (name = "payments", description = "Money received from members (treasurers see all)"),
         (name = "posts", description = "A bulletin board per org unit: posts with images, view counts, popular posts"),
+        (name = "materials", description = "The material catalogue and its types (everyone reads, administrators write) and each unit's stock"),
         (name = "files", description = "Uploads and signed, cached view URLs"),
         (name = "admin cache", description = "The file-URL cache: stats, clear, warm, refresh (administrators)"),
         (name = "objects", description = "Signed URLs of the local-disk object store"),

@@ -26,6 +26,7 @@ use tessera_domain::dashboard::{DashboardService, DASHBOARDS};
 use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
+use tessera_domain::materials::{MaterialService, MATERIALS};
 use tessera_domain::members::{MemberPorts, MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
@@ -235,6 +236,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         format!("{}:", ORG_TREE.name),
         format!("{}:", DASHBOARDS.name),
         format!("{}:", POST_LISTS.name),
+        format!("{}:", MATERIALS.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
@@ -369,11 +371,26 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         dues: DuesService::new(
             db.clone(),
             db.clone(),
+            db.clone(),
             Arc::clone(&clock),
             events.clone(),
             Arc::clone(&audit),
         ),
-        payments: PaymentService::new(db.clone(), db.clone(), events.clone(), Arc::clone(&audit)),
+        payments: PaymentService::new(
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            events.clone(),
+            Arc::clone(&audit),
+        ),
+        materials: MaterialService::new(
+            db.clone(),
+            db.clone(),
+            db.clone(),
+            Arc::clone(&urls),
+            layer.clone(),
+        ),
         files: FileService::new(
             db.clone(),
             db.clone(),

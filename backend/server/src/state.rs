@@ -9,6 +9,7 @@ use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::dashboard::DashboardService;
 use tessera_domain::files::{FileService, FileUrls, ObjectStore};
+use tessera_domain::materials::MaterialService;
 use tessera_domain::members::MemberService;
 use tessera_domain::money::{DuesService, PaymentService};
 use tessera_domain::org::OrgUnitService;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub dashboard: Arc<DashboardService>,
     /// The posts board.
     pub posts: Arc<PostService>,
+    /// The material catalogue and its stock.
+    pub materials: MaterialService,
     /// Login sessions and their refresh tokens.
     pub sessions: Arc<SessionService>,
     /// Access tokens.

@@ -9,6 +9,7 @@ use crate::accounts::PROFILES;
 use crate::dashboard::DASHBOARDS;
 use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
 use crate::files::{FileRepo, FileType};
+use crate::materials::MATERIALS;
 use crate::members::MEMBER_LISTS;
 use crate::org::ORG_TREE;
 use crate::posts::POST_LISTS;
@@ -27,6 +28,7 @@ pub const REFRESH_BELOW: Duration = Duration::from_secs(300);
 /// namespace is one more line here.
 pub static NAMESPACES: &[&Namespace] = &[
     &FILE_URLS,
+    &MATERIALS,
     &MEMBER_LISTS,
     &ORG_TREE,
     &DASHBOARDS,

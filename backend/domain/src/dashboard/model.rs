@@ -151,6 +151,8 @@ pub struct PaymentMonth {
     pub month: String,
     /// How many payments, every purpose and currency.
     pub count: i64,
+    /// Units of material the month's material payments handed out.
+    pub materials_distributed: i64,
     /// Amounts by purpose and currency.
     pub amounts: Vec<PurposeAmount>,
 }
@@ -181,6 +183,8 @@ pub struct PaymentMonthRow {
     pub amount_cents: i64,
     /// How many payments.
     pub count: i64,
+    /// Units of material they settled (0 but for material payments).
+    pub quantity: i64,
 }
 
 /// How many of each thing the organisation holds (the administrators' dashboard).

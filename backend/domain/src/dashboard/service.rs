@@ -172,6 +172,7 @@ fn by_month(window: &MonthWindow, rows: Vec<PaymentMonthRow>) -> Vec<PaymentMont
                 PaymentMonth {
                     month,
                     count: 0,
+                    materials_distributed: 0,
                     amounts: Vec::new(),
                 },
             )
@@ -180,6 +181,7 @@ fn by_month(window: &MonthWindow, rows: Vec<PaymentMonthRow>) -> Vec<PaymentMont
     for row in rows {
         if let Some(month) = months.get_mut(&row.month) {
             month.count += row.count;
+            month.materials_distributed += row.quantity;
             month.amounts.push(PurposeAmount {
                 purpose: row.purpose,
                 currency: row.currency,
@@ -234,6 +236,7 @@ mod tests {
                 currency: "BRL".into(),
                 amount_cents: 5000,
                 count: 2,
+                quantity: 0,
             },
             PaymentMonthRow {
                 month: "2026-12".into(),
@@ -241,6 +244,7 @@ mod tests {
                 currency: "BRL".into(),
                 amount_cents: 100,
                 count: 1,
+                quantity: 0,
             },
             // Outside the window: not shown.
             PaymentMonthRow {
@@ -249,6 +253,7 @@ mod tests {
                 currency: "BRL".into(),
                 amount_cents: 1,
                 count: 1,
+                quantity: 0,
             },
         ];
         let months = by_month(&window(), rows);

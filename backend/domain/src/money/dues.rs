@@ -6,14 +6,15 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::access::Actor;
+use crate::access::{Actor, UnitScope};
 use crate::audit::{AuditAction, AuditLog};
 use crate::members::MemberRepo;
 use crate::money::model::{
-    parse_cents, parse_currency, parse_date, parse_period, Dues, DuesFilter, DuesInput, DuesStatus,
-    DuesUpdate, NewDues,
+    parse_cents, parse_currency, parse_date, parse_period, Dues, DuesFilter, DuesGenerated,
+    DuesInput, DuesStatus, DuesUpdate, GenerateDues, GenerateInput, NewDues,
 };
 use crate::money::repo::MoneyRepo;
+use crate::org::OrgRepo;
 use crate::shared::events::{Event, Events};
 use crate::shared::time::Clock;
 use crate::shared::{
@@ -24,17 +25,20 @@ use crate::shared::{
 pub struct DuesService {
     money: Arc<dyn MoneyRepo>,
     members: Arc<dyn MemberRepo>,
+    units: Arc<dyn OrgRepo>,
     clock: Arc<dyn Clock>,
     events: Events,
     audit: Arc<AuditLog>,
 }
 
 impl DuesService {
-    /// The service over the dues and the members they are for; changes are published to
-    /// `events` (a treasurer's member list follows the money), deletions recorded in `audit`.
+    /// The service over the dues, the members they are for and the units those belong to;
+    /// changes are published to `events` (a treasurer's member list follows the money),
+    /// deletions recorded in `audit`.
     pub fn new(
         money: Arc<dyn MoneyRepo>,
         members: Arc<dyn MemberRepo>,
+        units: Arc<dyn OrgRepo>,
         clock: Arc<dyn Clock>,
         events: Events,
         audit: Arc<AuditLog>,
@@ -42,6 +46,7 @@ impl DuesService {
         Self {
             money,
             members,
+            units,
             clock,
             events,
             audit,
@@ -75,7 +80,7 @@ impl DuesService {
             .due_date
             .as_deref()
             .and_then(|raw| parse_date("due_date", raw, &mut errors));
-        let status = input.status;
+        let status = settable_status(input.status, &mut errors);
         match input.member_id {
             Some(id) => {
                 if !self.member_in_scope(actor, id).await? {
@@ -101,6 +106,73 @@ impl DuesService {
             .await?;
         self.events.publish(Event::MoneyChanged).await;
         Ok(dues)
+    }
+
+    /// Creates the period's dues for every active member in the caller's money scope (or in
+    /// the subtree of `org_unit_id`, which must be inside it) that has none for the period yet,
+    /// in one transaction. Running it again creates nothing new.
+    pub async fn generate(
+        &self,
+        actor: &Actor,
+        input: GenerateInput,
+    ) -> DomainResult<DuesGenerated> {
+        let mut errors = Vec::new();
+        let period = match input.period.as_deref() {
+            Some(raw) => parse_period(raw, &mut errors),
+            None => {
+                errors.push(FieldError::new("period", "is required"));
+                None
+            }
+        };
+        let amount_cents = match input.amount_cents {
+            Some(cents) => parse_cents("amount_cents", cents, &mut errors),
+            None => {
+                errors.push(FieldError::new("amount_cents", "is required"));
+                0
+            }
+        };
+        let currency = parse_currency(input.currency.as_deref(), &mut errors);
+        let due_date = input
+            .due_date
+            .as_deref()
+            .and_then(|raw| parse_date("due_date", raw, &mut errors));
+        let money = actor.money_units();
+        let units = match input.org_unit_id {
+            Some(id) => match self
+                .units
+                .unit(id)
+                .await?
+                .filter(|u| money.contains(Some(&u.path)))
+            {
+                Some(unit) => UnitScope::Subtree(unit.path),
+                None => {
+                    errors.push(FieldError::new(
+                        "org_unit_id",
+                        "no such org unit in your scope",
+                    ));
+                    UnitScope::Nothing
+                }
+            },
+            None => money,
+        };
+        finish(errors)?;
+        let Some((period, first_day)) = period else {
+            return Err(DomainError::invalid("period", "is required"));
+        };
+        let generated = self
+            .money
+            .generate_dues(&GenerateDues {
+                units,
+                period,
+                amount_cents,
+                currency,
+                due_date: due_date.unwrap_or_else(|| last_day_of_month(first_day)),
+            })
+            .await?;
+        if generated.created > 0 {
+            self.events.publish(Event::MoneyChanged).await;
+        }
+        Ok(generated)
     }
 
     /// One dues record, if the caller sees it.
@@ -139,7 +211,8 @@ impl DuesService {
             .await
     }
 
-    /// Changes the amount, due date or status of dues the caller sees.
+    /// Changes the amount, due date or status of dues the caller sees that no payment paid:
+    /// they may be waived or opened again, never marked paid (only a payment does that).
     pub async fn update(&self, actor: &Actor, id: DuesId, input: DuesInput) -> DomainResult<Dues> {
         self.get(actor, id).await?;
         let mut errors = Vec::new();
@@ -156,9 +229,10 @@ impl DuesService {
             .due_date
             .as_deref()
             .and_then(|raw| parse_date("due_date", raw, &mut errors));
-        let status = input.status;
+        let status = settable_status(input.status, &mut errors);
         finish(errors)?;
-        self.money
+        let dues = self
+            .money
             .update_dues(
                 id,
                 &DuesUpdate {
@@ -167,7 +241,9 @@ impl DuesService {
                     status,
                 },
             )
-            .await
+            .await?;
+        self.events.publish(Event::MoneyChanged).await;
+        Ok(dues)
     }
 
     /// Deletes dues the caller sees; dues with payments are `dues_in_use`. The deletion is
@@ -199,6 +275,18 @@ impl DuesService {
             .await?
             .is_some_and(|m| actor.money_units().contains(Some(&m.unit_path))))
     }
+}
+
+/// A status a client may set: open or waived; `paid` is a payment's to set.
+fn settable_status(status: Option<DuesStatus>, errors: &mut Vec<FieldError>) -> Option<DuesStatus> {
+    if status == Some(DuesStatus::Paid) {
+        errors.push(FieldError::new(
+            "status",
+            "dues become paid only through a payment: record one",
+        ));
+        return None;
+    }
+    status
 }
 
 fn last_day_of_month(first: NaiveDate) -> NaiveDate {

@@ -5,11 +5,14 @@ pub mod dues;
 pub mod model;
 pub mod payments;
 pub mod repo;
+#[cfg(test)]
+mod tests;
 
 pub use dues::DuesService;
 pub use model::{
-    Dues, DuesFilter, DuesInput, DuesStatus, DuesUpdate, NewDues, NewPayment, Payment,
-    PaymentFilter, PaymentInput, PaymentMethod, PaymentPurpose, DEFAULT_CURRENCY,
+    Dues, DuesFilter, DuesGenerated, DuesInput, DuesStatus, DuesUpdate, GenerateDues,
+    GenerateInput, NewDues, NewPayment, Payment, PaymentFilter, PaymentInput, PaymentMethod,
+    PaymentPurpose, DEFAULT_CURRENCY,
 };
 pub use payments::PaymentService;
 pub use repo::MoneyRepo;

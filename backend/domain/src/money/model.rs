@@ -7,33 +7,12 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::access::{UnitPath, UnitScope};
-use crate::shared::{DomainError, DuesId, FieldError, MemberId, PaymentId, UserId};
+use crate::shared::{
+    DomainError, DuesId, FieldError, FileId, MaterialId, MemberId, OrgUnitId, PaymentId, UserId,
+};
 
-/// The currency when none is given.
-pub const DEFAULT_CURRENCY: &str = "BRL";
-
-/// A positive amount in cents (at most 10^12, a trillion cents).
-pub fn parse_cents(field: &str, raw: i64, errors: &mut Vec<FieldError>) -> i64 {
-    if !(1..=1_000_000_000_000).contains(&raw) {
-        errors.push(FieldError::new(
-            field,
-            "must be a positive whole number of cents",
-        ));
-    }
-    raw
-}
-
-/// An ISO 4217-shaped code: three uppercase letters (`BRL` when absent).
-pub fn parse_currency(raw: Option<&str>, errors: &mut Vec<FieldError>) -> String {
-    let code = raw.unwrap_or(DEFAULT_CURRENCY).trim().to_owned();
-    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        errors.push(FieldError::new(
-            "currency",
-            "must be three uppercase letters, like BRL",
-        ));
-    }
-    code
-}
+// Amounts and currencies are parsed alike wherever money appears (materials too).
+pub use crate::shared::validation::{parse_cents, parse_currency, DEFAULT_CURRENCY};
 
 /// An ISO date, `YYYY-MM-DD`.
 pub fn parse_date(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
@@ -255,6 +234,13 @@ pub struct Payment {
     pub dues_id: Option<DuesId>,
     /// What it is for.
     pub purpose: PaymentPurpose,
+    /// The material it pays for, if any.
+    pub material_id: Option<MaterialId>,
+    /// How many of the material.
+    pub quantity: Option<i64>,
+    /// The unit whose stock the material was taken from (deleting the payment puts it back
+    /// there); `None` when the unit was deleted since.
+    pub stock_org_unit_id: Option<OrgUnitId>,
     /// Amount in cents.
     pub amount_cents: i64,
     /// ISO currency code.
@@ -263,6 +249,10 @@ pub struct Payment {
     pub method: PaymentMethod,
     /// When it was paid.
     pub paid_on: NaiveDate,
+    /// Why the amount is what it is, when it is not the plain price.
+    pub note: Option<String>,
+    /// The receipt (a file of type `receipt`).
+    pub receipt_file_id: Option<FileId>,
     /// Who recorded it.
     pub recorded_by: UserId,
     /// When it was recorded.
@@ -274,10 +264,13 @@ pub struct Payment {
 pub struct NewPayment {
     /// Who paid.
     pub member_id: MemberId,
-    /// The dues it pays (marked paid with it).
+    /// The dues it pays (marked paid with it, when they are open).
     pub dues_id: Option<DuesId>,
     /// What it is for.
     pub purpose: PaymentPurpose,
+    /// The material it pays for, the quantity, and the unit whose stock gives it (taken with
+    /// the payment, when the unit holds enough).
+    pub material: Option<(MaterialId, i64, OrgUnitId)>,
     /// Amount in cents.
     pub amount_cents: i64,
     /// Currency.
@@ -286,6 +279,10 @@ pub struct NewPayment {
     pub method: PaymentMethod,
     /// When it was paid.
     pub paid_on: NaiveDate,
+    /// Why the amount is what it is.
+    pub note: Option<String>,
+    /// The receipt.
+    pub receipt_file_id: Option<FileId>,
     /// Who recorded it.
     pub recorded_by: UserId,
 }
@@ -307,6 +304,54 @@ pub struct PaymentInput {
     pub method: Option<PaymentMethod>,
     /// `YYYY-MM-DD` (today when absent).
     pub paid_on: Option<String>,
+    /// The material it pays for (required for `material`, refused otherwise).
+    pub material_id: Option<MaterialId>,
+    /// How many of the material (required for `material`, refused otherwise).
+    pub quantity: Option<i64>,
+    /// Why the amount is what it is (required when a material payment's amount is not the
+    /// unit price times the quantity).
+    pub note: Option<String>,
+    /// The receipt: an uploaded file of type `receipt` the caller sees.
+    pub receipt_file_id: Option<FileId>,
+}
+
+/// What `POST /api/dues/generate` asks for, still unparsed.
+#[derive(Debug, Clone, Default)]
+pub struct GenerateInput {
+    /// The month, `YYYY-MM`.
+    pub period: Option<String>,
+    /// Amount in cents, for every member.
+    pub amount_cents: Option<i64>,
+    /// Currency (`BRL` when absent).
+    pub currency: Option<String>,
+    /// Due date, `YYYY-MM-DD` (the period's last day when absent).
+    pub due_date: Option<String>,
+    /// Only the members of this unit and the units below it.
+    pub org_unit_id: Option<OrgUnitId>,
+}
+
+/// The dues of one period to create for every active member of a scope.
+#[derive(Debug, Clone)]
+pub struct GenerateDues {
+    /// Whose members get dues.
+    pub units: UnitScope,
+    /// The month.
+    pub period: String,
+    /// Amount in cents.
+    pub amount_cents: i64,
+    /// Currency.
+    pub currency: String,
+    /// Due date.
+    pub due_date: NaiveDate,
+}
+
+/// What a generation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuesGenerated {
+    /// Dues created now.
+    pub created: i64,
+    /// Active members in scope who had dues for the period already.
+    pub skipped: i64,
 }
 
 /// Which payments a query may return.
@@ -316,6 +361,8 @@ pub struct PaymentFilter {
     pub units: UnitScope,
     /// Only this member's.
     pub member_id: Option<MemberId>,
+    /// Only payments for this.
+    pub purpose: Option<PaymentPurpose>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! The payments service: money received from a member, for dues, a material or a donation.
-//! Recording a payment for dues marks them paid, in the same transaction. Unit users see the
-//! payments of their subtree's members; treasurers those of the whole organisation.
+//! Recording a payment for dues marks them paid, and one for a material takes the quantity from
+//! the stock of the member's unit, in the same transaction; deleting the payment reverts exactly
+//! that. Unit users see the payments of their subtree's members; treasurers those of the whole
+//! organisation. Partial payments and refunds are not implied: a dues payment pays the whole
+//! dues, and a material payment's amount other than price × quantity needs a note.
 
 use std::sync::Arc;
 
@@ -9,6 +12,9 @@ use serde_json::json;
 
 use crate::access::Actor;
 use crate::audit::{AuditAction, AuditLog};
+use crate::files::{FileRepo, FileScope, FileStatus, FileType};
+use crate::materials::service::parse_note;
+use crate::materials::{MaterialRepo, MAX_QUANTITY};
 use crate::members::MemberRepo;
 use crate::money::model::{
     parse_cents, parse_currency, parse_date, NewPayment, Payment, PaymentFilter, PaymentInput,
@@ -24,22 +30,32 @@ use crate::shared::{
 pub struct PaymentService {
     money: Arc<dyn MoneyRepo>,
     members: Arc<dyn MemberRepo>,
+    materials: Arc<dyn MaterialRepo>,
+    files: Arc<dyn FileRepo>,
     events: Events,
     audit: Arc<AuditLog>,
 }
 
+/// The longest note a payment may carry.
+const MAX_NOTE: usize = 500;
+
 impl PaymentService {
-    /// The service over the payments and the members they are from; changes are published to
-    /// `events` (a treasurer's member list follows the money), deletions recorded in `audit`.
+    /// The service over the payments, the members they are from, the materials they buy and
+    /// their receipt files; changes are published to `events` (a treasurer's member list
+    /// follows the money), deletions recorded in `audit`.
     pub fn new(
         money: Arc<dyn MoneyRepo>,
         members: Arc<dyn MemberRepo>,
+        materials: Arc<dyn MaterialRepo>,
+        files: Arc<dyn FileRepo>,
         events: Events,
         audit: Arc<AuditLog>,
     ) -> Self {
         Self {
             money,
             members,
+            materials,
+            files,
             events,
             audit,
         }
@@ -79,13 +95,15 @@ impl PaymentService {
         if member.is_none() {
             errors.push(FieldError::new("member_id", "no such member in your scope"));
         }
+        let note = parse_note("note", input.note.clone(), MAX_NOTE, &mut errors);
+        let member_seen = member.is_some();
         match (purpose, input.dues_id) {
             (Some(PaymentPurpose::Dues), None) => {
                 errors.push(FieldError::new("dues_id", "is required for a dues payment"));
             }
             // Dues are looked at only for a member in the caller's scope, so the answer never
             // tells whether dues of anyone else exist, or in which currency.
-            (Some(PaymentPurpose::Dues), Some(_)) if member.is_none() => {}
+            (Some(PaymentPurpose::Dues), Some(_)) if !member_seen => {}
             (Some(PaymentPurpose::Dues), Some(dues_id)) => {
                 let dues = self.money.dues_by_id(dues_id).await?;
                 match dues {
@@ -94,6 +112,16 @@ impl PaymentService {
                             errors.push(FieldError::new(
                                 "currency",
                                 format!("the dues are in {}", d.currency),
+                            ));
+                        }
+                        if d.amount_cents != amount_cents {
+                            errors.push(FieldError::new(
+                                "amount_cents",
+                                format!(
+                                    "must be the dues' amount, {} cents: partial payments are \
+                                     not recorded (change the dues' amount first)",
+                                    d.amount_cents
+                                ),
                             ));
                         }
                     }
@@ -106,11 +134,104 @@ impl PaymentService {
             )),
             _ => {}
         }
+        let material = match (purpose, input.material_id, input.quantity) {
+            (Some(PaymentPurpose::Material), material_id, quantity) => {
+                if material_id.is_none() {
+                    errors.push(FieldError::new(
+                        "material_id",
+                        "is required for a material payment",
+                    ));
+                }
+                match quantity {
+                    None => errors.push(FieldError::new(
+                        "quantity",
+                        "is required for a material payment",
+                    )),
+                    Some(q) if !(1..=MAX_QUANTITY).contains(&q) => errors.push(FieldError::new(
+                        "quantity",
+                        format!("must be 1 to {MAX_QUANTITY}"),
+                    )),
+                    Some(_) => {}
+                }
+                match material_id {
+                    Some(id) => match self.materials.material(id).await? {
+                        Some(m) => Some(m),
+                        None => {
+                            errors.push(FieldError::new("material_id", "no such material"));
+                            None
+                        }
+                    },
+                    None => None,
+                }
+            }
+            (_, material_id, quantity) => {
+                if material_id.is_some() {
+                    errors.push(FieldError::new(
+                        "material_id",
+                        "only a material payment refers to a material",
+                    ));
+                }
+                if quantity.is_some() {
+                    errors.push(FieldError::new(
+                        "quantity",
+                        "only a material payment has a quantity",
+                    ));
+                }
+                None
+            }
+        };
+        if let (Some(m), Some(quantity)) = (&material, input.quantity) {
+            if m.currency != currency {
+                errors.push(FieldError::new(
+                    "currency",
+                    format!("the material is priced in {}", m.currency),
+                ));
+            }
+            let price = m.unit_price_cents.checked_mul(quantity);
+            if price != Some(amount_cents) && note.is_none() {
+                errors.push(FieldError::new(
+                    "note",
+                    format!(
+                        "is required when the amount is not the unit price times the quantity ({} cents)",
+                        price.map_or_else(|| "too many".to_owned(), |p| p.to_string())
+                    ),
+                ));
+            }
+        }
+        let receipt_file_id = match input.receipt_file_id {
+            Some(id) => {
+                let scope = FileScope::of(actor);
+                match self.files.file_by_id(id).await? {
+                    Some(f) if f.status == FileStatus::Uploaded && scope.contains(&f) => {
+                        if f.file_type != FileType::Receipt {
+                            errors.push(FieldError::new(
+                                "receipt_file_id",
+                                "must be a file of type receipt",
+                            ));
+                        }
+                        Some(id)
+                    }
+                    _ => {
+                        errors.push(FieldError::new(
+                            "receipt_file_id",
+                            "no such file in your scope",
+                        ));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         finish(errors)?;
         let (Some(member), Some(purpose), Some(method), Some(paid_on)) =
             (member, purpose, method, paid_on)
         else {
             return Err(DomainError::invalid("member_id", "is required"));
+        };
+        let material = match (material, input.quantity) {
+            // The stock of the member's own unit gives the material.
+            (Some(m), Some(quantity)) => Some((m.id, quantity, member.org_unit_id)),
+            _ => None,
         };
         let payment = self
             .money
@@ -118,10 +239,13 @@ impl PaymentService {
                 member_id: member.id,
                 dues_id: input.dues_id,
                 purpose,
+                material,
                 amount_cents,
                 currency,
                 method,
                 paid_on,
+                note,
+                receipt_file_id,
                 recorded_by: actor.user_id,
             })
             .await?;
@@ -143,6 +267,7 @@ impl PaymentService {
         &self,
         actor: &Actor,
         member_id: Option<MemberId>,
+        purpose: Option<PaymentPurpose>,
         page: PageRequest,
     ) -> DomainResult<Page<Payment>> {
         self.money
@@ -150,14 +275,16 @@ impl PaymentService {
                 PaymentFilter {
                     units: actor.money_units(),
                     member_id,
+                    purpose,
                 },
                 page,
             )
             .await
     }
 
-    /// Deletes a payment the caller sees (a mistake); dues it paid stay as they are. The
-    /// deletion is audited with what the payment was.
+    /// Deletes a payment the caller sees (a mistake) and reverts what it changed, in one
+    /// transaction: dues it paid are open again, a material's quantity goes back to the stock
+    /// it came from. The deletion is audited with what the payment was.
     pub async fn delete(&self, actor: &Actor, id: PaymentId) -> DomainResult<()> {
         let before = self.get(actor, id).await?;
         if !self.money.delete_payment(id).await? {
@@ -171,8 +298,13 @@ impl PaymentService {
                 format!("payment:{}", id.0),
                 json!({"before": {"member_id": before.member_id.0,
                        "dues_id": before.dues_id.map(|d| d.0), "purpose": before.purpose.as_str(),
+                       "material_id": before.material_id.map(|m| m.0),
+                       "quantity": before.quantity,
+                       "stock_org_unit_id": before.stock_org_unit_id.map(|u| u.0),
                        "amount_cents": before.amount_cents, "currency": before.currency,
                        "method": before.method.as_str(), "paid_on": before.paid_on,
+                       "note": before.note,
+                       "receipt_file_id": before.receipt_file_id.map(|f| f.0),
                        "recorded_by": before.recorded_by.0}}),
             )
             .await;

@@ -74,6 +74,17 @@ error_codes! {
     DuesExist => "dues_exist",
     /// Dues that payments refer to.
     DuesInUse => "dues_in_use",
+    /// Paying dues that are not open (already paid, or waived).
+    DuesNotOpen => "dues_not_open",
+    /// A material type with this name exists.
+    MaterialTypeExists => "material_type_exists",
+    /// A material type that materials refer to.
+    MaterialTypeInUse => "material_type_in_use",
+    /// A material that payments refer to.
+    MaterialInUse => "material_in_use",
+    /// The unit's stock of the material is smaller than the quantity (`available` says how
+    /// many there are).
+    InsufficientStock => "insufficient_stock",
     /// Completing a direct upload whose object was not stored yet.
     UploadMissing => "upload_missing",
     /// One-time codes are already on.
@@ -132,6 +143,12 @@ pub enum DomainError {
         code: ErrorCode,
         /// What clashed.
         message: String,
+    },
+    /// A unit has fewer of a material than asked for; nothing was taken.
+    #[error("only {available} in stock")]
+    InsufficientStock {
+        /// How many the unit has now.
+        available: i64,
     },
     /// One or more input fields are invalid.
     #[error("invalid input: {}", describe(.0))]
@@ -209,6 +226,7 @@ impl DomainError {
         match self {
             DomainError::NotFound(_) => ErrorCode::NotFound,
             DomainError::Conflict { code, .. } | DomainError::Forbidden { code, .. } => *code,
+            DomainError::InsufficientStock { .. } => ErrorCode::InsufficientStock,
             DomainError::Validation(_) => ErrorCode::ValidationFailed,
             DomainError::OtpRequired => ErrorCode::OtpRequired,
             DomainError::OtpInvalid => ErrorCode::OtpInvalid,

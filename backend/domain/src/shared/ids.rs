@@ -38,4 +38,8 @@ ids! {
     ApiTokenId,
     /// A post's database id.
     PostId,
+    /// A material type's database id.
+    MaterialTypeId,
+    /// A material's database id.
+    MaterialId,
 }

@@ -16,5 +16,8 @@ pub mod time;
 pub mod validation;
 
 pub use error::{collect_field, finish, DomainError, DomainResult, ErrorCode, FieldError};
-pub use ids::{ApiTokenId, DuesId, FileId, MemberId, OrgUnitId, PaymentId, PostId, UserId};
+pub use ids::{
+    ApiTokenId, DuesId, FileId, MaterialId, MaterialTypeId, MemberId, OrgUnitId, PaymentId, PostId,
+    UserId,
+};
 pub use paging::{Page, PageRequest};

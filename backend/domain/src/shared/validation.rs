@@ -58,6 +58,32 @@ pub fn name(field: &str, raw: &str, max: usize) -> DomainResult<String> {
     Ok(name.to_owned())
 }
 
+/// The currency when none is given.
+pub const DEFAULT_CURRENCY: &str = "BRL";
+
+/// A positive amount in cents (at most 10^12, a trillion cents).
+pub fn parse_cents(field: &str, raw: i64, errors: &mut Vec<crate::shared::FieldError>) -> i64 {
+    if !(1..=1_000_000_000_000).contains(&raw) {
+        errors.push(crate::shared::FieldError::new(
+            field,
+            "must be a positive whole number of cents",
+        ));
+    }
+    raw
+}
+
+/// An ISO 4217-shaped code: three uppercase letters (`BRL` when absent).
+pub fn parse_currency(raw: Option<&str>, errors: &mut Vec<crate::shared::FieldError>) -> String {
+    let code = raw.unwrap_or(DEFAULT_CURRENCY).trim().to_owned();
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        errors.push(crate::shared::FieldError::new(
+            "currency",
+            "must be three uppercase letters, like BRL",
+        ));
+    }
+    code
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,7 +174,8 @@ impl DashboardRepo for SqlStore {
         // is a range of dates.
         let sql = format!(
             "SELECT substr(p.paid_on, 1, 7) AS month, p.purpose, p.currency, \
-                    CAST(SUM(p.amount_cents) AS BIGINT) AS amount_cents, COUNT(*) AS n \
+                    CAST(SUM(p.amount_cents) AS BIGINT) AS amount_cents, COUNT(*) AS n, \
+                    CAST(COALESCE(SUM(p.quantity), 0) AS BIGINT) AS quantity \
              FROM payments p {members} \
              WHERE {condition} AND p.paid_on >= {from} AND p.paid_on < {until} \
              GROUP BY substr(p.paid_on, 1, 7), p.purpose, p.currency \
@@ -208,6 +209,7 @@ impl DashboardRepo for SqlStore {
                     currency: get(row, "currency")?,
                     amount_cents: get(row, "amount_cents")?,
                     count: get(row, "n")?,
+                    quantity: get(row, "quantity")?,
                 })
             })
             .collect()

@@ -19,6 +19,7 @@ use tessera_domain::shared::{DomainError, DomainResult, ErrorCode, Page, PageReq
 mod audit;
 mod dashboard;
 mod files;
+mod materials;
 mod members;
 mod money;
 mod org;

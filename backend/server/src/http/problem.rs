@@ -50,6 +50,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::MemberInUse
         | C::DuesExist
         | C::DuesInUse
+        | C::DuesNotOpen
+        | C::MaterialTypeExists
+        | C::MaterialTypeInUse
+        | C::MaterialInUse
+        | C::InsufficientStock
         | C::UploadMissing
         | C::OtpAlreadyEnabled
         | C::OtpNotEnrolled => StatusCode::CONFLICT,
@@ -127,6 +132,10 @@ pub struct Problem {
     /// The original API's error text, kept for clients of the seed (`Admin access required`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For `insufficient_stock`: how many the unit holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub available: Option<i64>,
 }
 
 fn code_name<S: serde::Serializer>(code: &ErrorCode, serializer: S) -> Result<S::Ok, S::Error> {
@@ -146,6 +155,7 @@ impl Problem {
             request_id: current_request_id(),
             errors: Vec::new(),
             error: None,
+            available: None,
         }
     }
 
@@ -211,6 +221,14 @@ fn domain_problem(e: &DomainError) -> Problem {
     match e {
         DomainError::NotFound(what) => Problem::new(code, format!("{what} not found")),
         DomainError::Conflict { message, .. } => Problem::new(code, message.clone()),
+        DomainError::InsufficientStock { available } => {
+            let mut p = Problem::new(
+                code,
+                format!("the unit has only {available} in stock; nothing was taken"),
+            );
+            p.available = Some(*available);
+            p
+        }
         DomainError::Validation(fields) => {
             let mut p = Problem::new(code, "some fields are invalid");
             p.errors = fields.iter().map(FieldProblem::from).collect();

@@ -117,6 +117,8 @@ pub struct PaymentMonthDto {
     pub month: String,
     /// How many payments, every purpose and currency.
     pub count: i64,
+    /// Units of material handed out through material payments.
+    pub materials_distributed: i64,
     /// Amounts by purpose and currency (empty in a month without payments).
     pub amounts: Vec<PurposeAmountDto>,
 }
@@ -297,6 +299,7 @@ impl TryFrom<PaymentMonth> for PaymentMonthDto {
         Ok(Self {
             month: m.month,
             count: m.count,
+            materials_distributed: m.materials_distributed,
             amounts: m
                 .amounts
                 .into_iter()

@@ -3,9 +3,10 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::money::{Dues, DuesInput, DuesStatus};
+use tessera_domain::money::{Dues, DuesInput, DuesStatus, GenerateInput};
 use tessera_domain::shared::DuesId;
 use tessera_domain::shared::MemberId;
+use tessera_domain::shared::OrgUnitId;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
@@ -20,6 +21,8 @@ use crate::routes::Routes;
 pub fn scope() -> Scope<impl Routes> {
     utoipa_actix_web::scope("/api/dues")
         .service(endpoints![create_dues, list_dues])
+        // Before `/{id}`, which would match `generate` too.
+        .service(endpoints![generate_dues])
         .service(endpoints![get_dues, update_dues, delete_dues])
 }
 
@@ -113,8 +116,40 @@ pub struct CreateDuesRequest {
     /// `YYYY-MM-DD` (default: the period's last day).
     #[schema(format = Date)]
     pub due_date: Option<String>,
-    /// Default `open`.
+    /// `open` (the default) or `waived`; dues become `paid` only through a payment.
     pub status: Option<DuesStatusDto>,
+}
+
+/// The dues of one period for every active member in scope.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateDuesRequest {
+    /// The month, `YYYY-MM`.
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub period: String,
+    /// Amount in cents, for every member.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
+    pub amount_cents: i64,
+    /// ISO currency code (default `BRL`).
+    #[schema(pattern = r"^[A-Z]{3}$")]
+    pub currency: Option<String>,
+    /// `YYYY-MM-DD` (default: the period's last day).
+    #[schema(format = Date)]
+    pub due_date: Option<String>,
+    /// Only the members of this unit and the units below it (inside the caller's scope).
+    #[schema(minimum = 1)]
+    pub org_unit_id: Option<i64>,
+}
+
+/// What a generation did.
+#[derive(Serialize, ToSchema)]
+pub struct GenerateDuesResponse {
+    /// Dues created now.
+    #[schema(minimum = 0)]
+    pub created: i64,
+    /// Active members in scope who had dues for the period already.
+    #[schema(minimum = 0)]
+    pub skipped: i64,
 }
 
 /// A change to dues: only amount, due date and status change.
@@ -127,7 +162,7 @@ pub struct UpdateDuesRequest {
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
     pub due_date: Option<String>,
-    /// The new status.
+    /// `waived`, or `open` again; never `paid` (only a payment pays dues).
     pub status: Option<DuesStatusDto>,
 }
 
@@ -157,6 +192,37 @@ pub async fn create_dues(
         )
         .await?;
     Ok(HttpResponse::Created().json(DuesDto::new(&dues, state.dues.today())))
+}
+
+/// Creates the period's dues for every active member in the caller's scope (a treasurer's:
+/// the whole organisation), or in the subtree of `org_unit_id`, in one transaction; members
+/// who have dues for the period already are skipped, so running it again creates nothing.
+#[utoipa::path(post, path = "/generate", tag = "dues", request_body = GenerateDuesRequest, responses(
+    (status = 200, description = "Generated", body = GenerateDuesResponse),
+))]
+pub async fn generate_dues(
+    caller: Caller<policy::Write>,
+    body: Json<GenerateDuesRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let generated = caller
+        .state()
+        .dues
+        .generate(
+            &caller.actor(),
+            GenerateInput {
+                period: Some(body.period),
+                amount_cents: Some(body.amount_cents),
+                currency: body.currency,
+                due_date: body.due_date,
+                org_unit_id: body.org_unit_id.map(OrgUnitId),
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(GenerateDuesResponse {
+        created: generated.created,
+        skipped: generated.skipped,
+    }))
 }
 
 /// Filters of the dues list.
@@ -215,10 +281,14 @@ pub async fn get_dues(
     Ok(HttpResponse::Ok().json(DuesDto::new(&dues, state.dues.today())))
 }
 
-/// Changes the amount, due date or status of dues the caller sees.
+/// Changes the amount, due date or status of dues the caller sees: `waived`, or `open` again.
+/// Dues a payment paid change only by deleting the payment.
 #[utoipa::path(patch, path = "/{id}", tag = "dues",
     params(("id" = i64, Path, description = "Dues id", minimum = 1)), request_body = UpdateDuesRequest,
-    responses((status = 200, description = "Changed", body = DuesDto)))]
+    responses(
+        (status = 200, description = "Changed", body = DuesDto),
+        (status = 409, description = "A payment paid them (`dues_in_use`)", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn update_dues(
     caller: Caller<policy::Write>,
     id: web::Path<i64>,

@@ -13,6 +13,8 @@ pub mod docs;
 pub mod dues;
 pub mod files;
 pub mod health;
+pub mod material_types;
+pub mod materials;
 pub mod members;
 pub mod objects;
 pub mod org_units;
@@ -61,6 +63,8 @@ where
         .service(dues::scope())
         .service(payments::scope())
         .service(posts::scope())
+        .service(material_types::scope())
+        .service(materials::scope())
         .service(files::scope())
         .service(dashboard::scope())
         .service(dashboard::admin_scope())

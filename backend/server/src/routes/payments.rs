@@ -8,6 +8,7 @@ use tessera_domain::money::{Payment, PaymentInput, PaymentMethod, PaymentPurpose
 use tessera_domain::shared::DuesId;
 use tessera_domain::shared::MemberId;
 use tessera_domain::shared::PaymentId;
+use tessera_domain::shared::{FileId, MaterialId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
@@ -15,7 +16,7 @@ use crate::http::caller::{policy, Caller};
 use crate::http::endpoint::endpoints;
 use crate::http::extract::{Json, Query};
 use crate::http::paging::{Page, PageQuery};
-use crate::http::problem::ApiError;
+use crate::http::problem::{ApiError, Problem};
 use crate::routes::Routes;
 
 /// The routes of `/api/payments`.
@@ -108,6 +109,13 @@ pub struct PaymentDto {
     pub dues_id: Option<i64>,
     /// What it is for.
     pub purpose: PurposeDto,
+    /// The material it paid for, if any.
+    pub material_id: Option<i64>,
+    /// How many of the material.
+    pub quantity: Option<i64>,
+    /// The unit whose stock gave the material (the member's unit when it was recorded);
+    /// deleting the payment puts the quantity back there.
+    pub stock_org_unit_id: Option<i64>,
     /// Amount in cents (integer; never a float).
     pub amount_cents: i64,
     /// ISO currency code.
@@ -116,6 +124,10 @@ pub struct PaymentDto {
     pub method: MethodDto,
     /// When it was paid.
     pub paid_on: NaiveDate,
+    /// Why the amount is what it is.
+    pub note: Option<String>,
+    /// The receipt (a file of type `receipt`).
+    pub receipt_file_id: Option<i64>,
     /// The user who recorded it.
     pub recorded_by: i64,
     /// When it was recorded.
@@ -129,10 +141,15 @@ impl From<&Payment> for PaymentDto {
             member_id: p.member_id.0,
             dues_id: p.dues_id.map(|d| d.0),
             purpose: p.purpose.into(),
+            material_id: p.material_id.map(|m| m.0),
+            quantity: p.quantity,
+            stock_org_unit_id: p.stock_org_unit_id.map(|u| u.0),
             amount_cents: p.amount_cents,
             currency: p.currency.clone(),
             method: p.method.into(),
             paid_on: p.paid_on,
+            note: p.note.clone(),
+            receipt_file_id: p.receipt_file_id.map(|f| f.0),
             recorded_by: p.recorded_by.0,
             created_at: p.created_at,
         }
@@ -146,15 +163,24 @@ pub struct PaymentRequest {
     /// Who paid.
     #[schema(minimum = 1)]
     pub member_id: i64,
-    /// The dues it pays: required for `dues` (they are marked paid), refused otherwise.
+    /// The dues it pays: required for `dues` (open dues of this member, marked paid with it),
+    /// refused otherwise.
     #[schema(minimum = 1)]
     pub dues_id: Option<i64>,
     /// What it is for.
     pub purpose: PurposeDto,
-    /// Amount in cents.
+    /// The material it pays for: required for `material`, refused otherwise.
+    #[schema(minimum = 1)]
+    pub material_id: Option<i64>,
+    /// How many of the material, taken from the stock of the member's unit: required for
+    /// `material`, refused otherwise.
+    #[schema(minimum = 1, maximum = 1_000_000_000_i64)]
+    pub quantity: Option<i64>,
+    /// Amount in cents: for dues, the dues' amount (no partial payments); for a material, the
+    /// unit price times the quantity unless `note` says why not.
     #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount_cents: i64,
-    /// ISO currency code (default `BRL`; must match the dues').
+    /// ISO currency code (default `BRL`; must match the dues' or the material's).
     #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// How the money came.
@@ -162,12 +188,21 @@ pub struct PaymentRequest {
     /// `YYYY-MM-DD` (default today).
     #[schema(format = Date)]
     pub paid_on: Option<String>,
+    /// Why the amount is what it is (required when a material payment's amount is not the
+    /// unit price times the quantity).
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+    /// The receipt: an uploaded file of type `receipt` the caller sees.
+    #[schema(minimum = 1)]
+    pub receipt_file_id: Option<i64>,
 }
 
-/// Records a payment from a member whose money the caller manages; a dues payment marks the
-/// dues paid in the same transaction.
+/// Records a payment from a member whose money the caller manages; in the same transaction a
+/// dues payment marks the dues paid, and a material payment takes the quantity from the stock
+/// of the member's unit.
 #[utoipa::path(post, path = "", tag = "payments", request_body = PaymentRequest, responses(
     (status = 201, description = "Recorded", body = PaymentDto),
+    (status = 409, description = "The dues are not open (`dues_not_open`), or the member's unit holds fewer of the material than the quantity (`insufficient_stock`, with `available`); nothing was recorded", body = Problem, content_type = "application/problem+json"),
 ))]
 pub async fn create_payment(
     caller: Caller<policy::Write>,
@@ -187,6 +222,10 @@ pub async fn create_payment(
                 currency: body.currency,
                 method: Some(body.method.into()),
                 paid_on: body.paid_on,
+                material_id: body.material_id.map(MaterialId),
+                quantity: body.quantity,
+                note: body.note,
+                receipt_file_id: body.receipt_file_id.map(FileId),
             },
             state.dues.today(),
         )
@@ -200,6 +239,8 @@ pub async fn create_payment(
 pub struct PaymentFilterQuery {
     /// Only this member's.
     pub member_id: Option<i64>,
+    /// Only payments for this.
+    pub purpose: Option<PurposeDto>,
 }
 
 /// The payments the caller sees, newest first: its subtree's members', or all of them for a
@@ -216,7 +257,12 @@ pub async fn list_payments(
     let found = caller
         .state()
         .payments
-        .list(&caller.actor(), filter.member_id.map(MemberId), page)
+        .list(
+            &caller.actor(),
+            filter.member_id.map(MemberId),
+            filter.purpose.map(PaymentPurpose::from),
+            page,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(found, page, |p| PaymentDto::from(&p))))
 }
@@ -237,7 +283,8 @@ pub async fn get_payment(
     Ok(HttpResponse::Ok().json(PaymentDto::from(&payment)))
 }
 
-/// Deletes a payment recorded by mistake.
+/// Deletes a payment recorded by mistake and reverts what it changed, in one transaction: dues
+/// it paid are open again, a material's quantity is back in the stock it came from.
 #[utoipa::path(delete, path = "/{id}", tag = "payments",
     params(("id" = i64, Path, description = "Payment id", minimum = 1)),
     responses((status = 204, description = "Deleted")))]

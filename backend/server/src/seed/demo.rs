@@ -382,6 +382,10 @@ pub async fn seed_demo(
                             currency: Some("BRL".into()),
                             method: Some(method),
                             paid_on: Some(paid_on.to_string()),
+                            material_id: None,
+                            quantity: None,
+                            note: None,
+                            receipt_file_id: None,
                         },
                         today,
                     )
@@ -400,6 +404,10 @@ pub async fn seed_demo(
                                 currency: Some("BRL".into()),
                                 method: Some(PaymentMethod::Pix),
                                 paid_on: Some(paid_on.to_string()),
+                                material_id: None,
+                                quantity: None,
+                                note: None,
+                                receipt_file_id: None,
                             },
                             today,
                         )

@@ -200,6 +200,7 @@ both_backends!(
             then["amounts"],
             json!([{"purpose": "donation", "currency": "BRL", "amount_cents": 1000, "count": 1}])
         );
+        assert!(payments.iter().all(|m| m["materials_distributed"] == 0));
         let listed: i64 = payments.iter().map(|m| m["count"].as_i64().unwrap()).sum();
         assert_eq!(
             listed,
@@ -279,6 +280,42 @@ both_backends!(
         )
         .await;
         assert_eq!(this_month(&dashboard(&app, &cell_user).await)["count"], 3);
+
+        // A material handed out from the cell's stock.
+        let res = app
+            .post_json(
+                "/api/material-types",
+                &app.admin_token,
+                json!({"name": "Jornal"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let type_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let res = app
+            .post_json(
+                "/api/materials",
+                &app.admin_token,
+                json!({"material_type_id": type_id, "title": "Edição 12", "unit_price_cents": 500,
+                       "currency": "BRL", "stock": [{"org_unit_id": o.c1, "quantity": 10}]}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let material_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        payment(
+            &app,
+            json!({"member_id": o.b, "purpose": "material", "material_id": material_id,
+                   "quantity": 3, "amount_cents": 1500, "currency": "BRL", "method": "cash",
+                   "paid_on": today().to_string()}),
+        )
+        .await;
+        let cell = dashboard(&app, &cell_user).await;
+        assert_eq!(this_month(&cell)["count"], 4);
+        assert_eq!(this_month(&cell)["materials_distributed"], 3);
+        assert_eq!(
+            this_month(&cell)["materials_distributed"],
+            app.sql_count("SELECT CAST(SUM(quantity) AS BIGINT) AS n FROM payments")
+                .await
+        );
 
         // A renamed unit.
         let res = app

@@ -592,7 +592,8 @@ both_backends!(
             events[2]["detail"]["before"],
             json!({"member_id": mb, "dues_id": null, "purpose": "donation", "amount_cents": 700,
                    "currency": "BRL", "method": "pix", "paid_on": "2026-10-02",
-                   "recorded_by": me["id"]})
+                   "material_id": null, "quantity": null, "stock_org_unit_id": null,
+                   "note": null, "receipt_file_id": null, "recorded_by": me["id"]})
         );
     }
 );

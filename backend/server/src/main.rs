@@ -245,14 +245,7 @@ fn main() -> ExitCode {
             Command::Seed { force } => {
                 let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
                 let report = tessera_server::seed::run(settings, force, progress).await?;
-                println!(
-                    "demo organisation ready: created {} units, {} users, {} members, {} dues, {} payments",
-                    report.units_created,
-                    report.users_created,
-                    report.members_created,
-                    report.dues_created,
-                    report.payments_created
-                );
+                println!("demo organisation ready: {report}");
                 println!(
                     "every demo user's password is {} (docs/demo.md lists them):",
                     tessera_server::seed::DEMO_PASSWORD

@@ -15,11 +15,13 @@ use rand::{RngExt, SeedableRng};
 use tessera_domain::access::Actor;
 use tessera_domain::accounts::{CreateUser, UserRepo};
 use tessera_domain::files::FileType;
+use tessera_domain::materials::{MaterialInput, MaterialTypeChange, MaterialWithStock, StockInput};
 use tessera_domain::members::{fold, MemberInput, MemberQuery, MemberSort, MemberStatus};
 use tessera_domain::money::{DuesInput, PaymentInput, PaymentMethod, PaymentPurpose};
 use tessera_domain::org::{OrgUnit, OrgUnitKind};
+use tessera_domain::posts::PostInput;
 use tessera_domain::shared::validation::Email;
-use tessera_domain::shared::{DomainError, ErrorCode, OrgUnitId, PageRequest};
+use tessera_domain::shared::{DomainError, ErrorCode, MaterialId, OrgUnitId, PageRequest};
 
 use crate::seed::avatar::avatar_png;
 use crate::state::AppState;
@@ -37,6 +39,37 @@ pub fn admin_email() -> String {
 
 /// Members created in each cell.
 const MEMBERS_PER_CELL: i64 = 25;
+
+/// A material of the demo catalogue: title, edition, price in cents.
+type Item = (&'static str, &'static str, i64);
+
+/// Material types, their descriptions, and their materials.
+const CATALOGUE: [(&str, &str, [Item; 2]); 3] = [
+    (
+        "Jornal",
+        "O jornal da organização",
+        [
+            ("Jornal Tessera", "nº 41", 300),
+            ("Jornal Tessera", "nº 42", 300),
+        ],
+    ),
+    (
+        "Livro",
+        "Livros de formação",
+        [
+            ("Manual de Organização", "2ª edição", 2500),
+            ("História do Movimento", "1ª edição", 4000),
+        ],
+    ),
+    (
+        "Revista",
+        "A revista trimestral",
+        [
+            ("Revista Debate", "outono", 1200),
+            ("Revista Debate", "inverno", 1200),
+        ],
+    ),
+];
 
 /// Monthly dues, in cents of BRL.
 const DUES_CENTS: i64 = 2500;
@@ -122,8 +155,29 @@ pub struct DemoReport {
     pub dues_created: usize,
     /// Payments created.
     pub payments_created: usize,
+    /// Material types and materials created.
+    pub materials_created: usize,
+    /// Posts created.
+    pub posts_created: usize,
     /// Every demo login.
     pub logins: Vec<DemoLogin>,
+}
+
+impl std::fmt::Display for DemoReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "created {} units, {} users, {} members, {} dues, {} payments, {} material types and \
+             materials, {} posts",
+            self.units_created,
+            self.users_created,
+            self.members_created,
+            self.dues_created,
+            self.payments_created,
+            self.materials_created,
+            self.posts_created
+        )
+    }
 }
 
 /// Creates what is missing of the demo organisation, acting as `admin`.
@@ -313,7 +367,11 @@ pub async fn seed_demo(
     }
     members_bar.finish_and_clear();
 
-    // Twelve months of dues for the members created now, most of them paid.
+    // The catalogue, with stock in every cell.
+    let catalogue = seed_materials(state, admin, &cells, &mut report).await?;
+
+    // Twelve months of dues for the members created now, most of them paid, and now and then a
+    // material bought from the cell's stock.
     let first_month = today
         .with_day(1)
         .and_then(|d| d.checked_sub_months(Months::new(11)))
@@ -414,11 +472,208 @@ pub async fn seed_demo(
                         .await?;
                     report.payments_created += 1;
                 }
+                if !catalogue.is_empty() && rng.random_bool(0.08) {
+                    let (material_id, price) = catalogue[rng.random_range(0..catalogue.len())];
+                    let quantity = rng.random_range(1..=2);
+                    let bought = state
+                        .payments
+                        .create(
+                            admin,
+                            PaymentInput {
+                                member_id: Some(*member_id),
+                                dues_id: None,
+                                purpose: Some(PaymentPurpose::Material),
+                                amount_cents: Some(price * quantity),
+                                currency: Some("BRL".into()),
+                                method: Some(PaymentMethod::Cash),
+                                paid_on: Some(paid_on.to_string()),
+                                material_id: Some(material_id),
+                                quantity: Some(quantity),
+                                note: None,
+                                receipt_file_id: None,
+                            },
+                            today,
+                        )
+                        .await;
+                    match bought {
+                        Ok(_) => report.payments_created += 1,
+                        // A cell that sold out sells no more.
+                        Err(DomainError::InsufficientStock { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
         }
     }
     money_bar.finish_and_clear();
+
+    seed_posts(state, &cc, &regions, &cells, &mut rng, &mut report).await?;
     Ok(report)
+}
+
+/// Material types, and materials with a cover and 200 of each in every cell's stock; answers
+/// every demo material's id and unit price. Types and materials are found by name and title.
+async fn seed_materials(
+    state: &AppState,
+    admin: &Actor,
+    cells: &[OrgUnit],
+    report: &mut DemoReport,
+) -> anyhow::Result<Vec<(MaterialId, i64)>> {
+    let all = PageRequest {
+        page: 1,
+        per_page: PageRequest::MAX_PER_PAGE,
+    };
+    let mut types = state.materials.list_types(admin, all).await?.items;
+    let mut materials: Vec<MaterialWithStock> = state.materials.list(admin, None, all).await?.items;
+    let mut catalogue = Vec::new();
+    for (type_name, description, titles) in CATALOGUE {
+        let type_id = match types.iter().find(|t| t.name == type_name) {
+            Some(t) => t.id,
+            None => {
+                let created = state
+                    .materials
+                    .create_type(
+                        admin,
+                        MaterialTypeChange {
+                            name: Some(type_name.into()),
+                            description: Some(Some(description.into())),
+                        },
+                    )
+                    .await?;
+                report.materials_created += 1;
+                types.push(created.clone());
+                created.id
+            }
+        };
+        for (title, edition, price) in titles {
+            if let Some(m) = materials.iter().find(|m| m.material.title == title) {
+                catalogue.push((m.material.id, m.material.unit_price_cents));
+                continue;
+            }
+            let cover = state
+                .files
+                .upload(
+                    admin,
+                    None,
+                    FileType::Material,
+                    &format!("{}.png", slug(title)),
+                    Bytes::from(avatar_png(title)?),
+                )
+                .await?;
+            let created = state
+                .materials
+                .create(
+                    admin,
+                    MaterialInput {
+                        material_type_id: Some(type_id),
+                        title: Some(title.into()),
+                        edition: Some(Some(edition.into())),
+                        unit_price_cents: Some(price),
+                        currency: Some("BRL".into()),
+                        file_id: Some(Some(cover.file.id)),
+                        stock: cells
+                            .iter()
+                            .map(|c| StockInput {
+                                org_unit_id: c.id,
+                                quantity: 200,
+                            })
+                            .collect(),
+                    },
+                )
+                .await?;
+            report.materials_created += 1;
+            catalogue.push((created.material.id, price));
+            materials.push(created);
+        }
+    }
+    Ok(catalogue)
+}
+
+/// A post on the central committee's board (pinned), one on each region's and one on each
+/// cell's, each by the unit's lead with a picture, read a few times; boards that have posts
+/// get none.
+async fn seed_posts(
+    state: &AppState,
+    cc: &OrgUnit,
+    regions: &[OrgUnit],
+    cells: &[OrgUnit],
+    rng: &mut StdRng,
+    report: &mut DemoReport,
+) -> anyhow::Result<()> {
+    let boards = std::iter::once((cc, "cc".to_owned(), true))
+        .chain(regions.iter().map(|r| (r, slug(&r.name), false)))
+        .chain(cells.iter().map(|c| (c, slug(&c.name), false)));
+    for (unit, local, pinned) in boards {
+        let Some(author) = state
+            .db
+            .user_by_email(&Email::parse(&format!("{local}@{DOMAIN}"))?)
+            .await?
+        else {
+            continue;
+        };
+        let actor = author.actor();
+        let existing = state
+            .posts
+            .list(
+                &actor,
+                Some(unit.id),
+                PageRequest {
+                    page: 1,
+                    per_page: 1,
+                },
+            )
+            .await?;
+        if existing.total > 0 {
+            continue;
+        }
+        let (title, body) = if pinned {
+            (
+                "Calendário de reuniões do ano".to_owned(),
+                "As reuniões ordinárias acontecem na **primeira segunda-feira** de cada mês.\n\n\
+                 - Pauta enviada com uma semana de antecedência\n- Atas publicadas neste mural"
+                    .to_owned(),
+            )
+        } else {
+            (
+                format!("Notícias da {}", unit.name),
+                format!(
+                    "Bem-vindas e bem-vindos ao mural da **{}**.\n\nAs cotas do mês vencem no dia 10; \
+                     o material novo já chegou.",
+                    unit.name
+                ),
+            )
+        };
+        let image = state
+            .files
+            .upload(
+                &actor,
+                Some(unit.id),
+                FileType::PostImage,
+                &format!("{}.png", slug(&title)),
+                Bytes::from(avatar_png(&title)?),
+            )
+            .await?;
+        let post = state
+            .posts
+            .create(
+                &actor,
+                PostInput {
+                    org_unit_id: Some(unit.id),
+                    title: Some(title),
+                    body: Some(body),
+                    image_file_ids: Some(vec![image.file.id]),
+                    pinned: Some(pinned),
+                },
+            )
+            .await?;
+        report.posts_created += 1;
+        // A few readings, so the popular list has an order.
+        for _ in 0..rng.random_range(1..15) {
+            state.posts.get(&actor, post.post.id).await?;
+        }
+    }
+    state.posts.flush_views().await?;
+    Ok(())
 }
 
 /// The logins the seed creates, in its order (what `docs/demo.md` lists).

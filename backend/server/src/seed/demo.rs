@@ -512,7 +512,8 @@ pub async fn seed_demo(
 }
 
 /// Material types, and materials with a cover and 200 of each in every cell's stock; answers
-/// every demo material's id and unit price. Types and materials are found by name and title.
+/// every demo material's id and unit price. Types are found by name, materials by title and
+/// edition.
 async fn seed_materials(
     state: &AppState,
     admin: &Actor,
@@ -546,7 +547,9 @@ async fn seed_materials(
             }
         };
         for (title, edition, price) in titles {
-            if let Some(m) = materials.iter().find(|m| m.material.title == title) {
+            if let Some(m) = materials.iter().find(|m| {
+                m.material.title == title && m.material.edition.as_deref() == Some(edition)
+            }) {
                 catalogue.push((m.material.id, m.material.unit_price_cents));
                 continue;
             }

@@ -63,8 +63,11 @@ pub struct CreateMaterialTypeRequest {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub name: String,
-    /// What it covers (line breaks allowed).
-    #[schema(max_length = 2000)]
+    /// What it covers (line breaks and tabs allowed, no other control characters).
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub description: Option<String>,
 }
 
@@ -81,7 +84,11 @@ pub struct UpdateMaterialTypeRequest {
     pub name: Option<String>,
     /// Its new description; `null` removes it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(
+        value_type = Option<String>,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub description: Option<Option<String>>,
 }
 

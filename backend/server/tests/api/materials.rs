@@ -526,3 +526,44 @@ both_backends!(
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
 );
+
+both_backends!(
+    material_filters_and_descriptions_follow_the_published_schema,
+    |app: TestApp| async move {
+        // The spec says material_type_id >= 1: below it is refused, naming the parameter.
+        let res = app
+            .get("/api/materials?material_type_id=0", &app.admin_token)
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "material_type_id");
+
+        // A control character other than a line break or tab: refused by the schema, naming
+        // the field, and nothing is created.
+        let res = app
+            .post_json(
+                "/api/material-types",
+                &app.admin_token,
+                json!({"name": "Jornal", "description": "linha\u{16}"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], "description");
+        let types: Value = app
+            .get("/api/material-types", &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(types["total"], 0);
+        let res = app
+            .post_json(
+                "/api/material-types",
+                &app.admin_token,
+                json!({"name": "Jornal", "description": "linha 1\nlinha 2\tfim"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+);

@@ -134,6 +134,39 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
 }
 
+/// The org tree most scope tests use: CC → CR 1 → S 1 → Cell A and Cell B; CC → CR 2 → S 2 →
+/// Cell C (S 2 is only Cell C's parent).
+pub struct Units {
+    pub cc: i64,
+    pub cr1: i64,
+    pub s1: i64,
+    pub a: i64,
+    pub b: i64,
+    pub cr2: i64,
+    pub c: i64,
+}
+
+/// Creates [`Units`] as the admin.
+pub async fn units(app: &TestApp) -> Units {
+    let cc = app.org_unit("CC", "central", None).await;
+    let cr1 = app.org_unit("CR 1", "regional", Some(cc)).await;
+    let s1 = app.org_unit("S 1", "sector", Some(cr1)).await;
+    let a = app.org_unit("Cell A", "cell", Some(s1)).await;
+    let b = app.org_unit("Cell B", "cell", Some(s1)).await;
+    let cr2 = app.org_unit("CR 2", "regional", Some(cc)).await;
+    let s2 = app.org_unit("S 2", "sector", Some(cr2)).await;
+    let c = app.org_unit("Cell C", "cell", Some(s2)).await;
+    Units {
+        cc,
+        cr1,
+        s1,
+        a,
+        b,
+        cr2,
+        c,
+    }
+}
+
 /// Starts the app on `backend`, with extra settings on top of the test defaults.
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();

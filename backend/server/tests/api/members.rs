@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::TestApp;
+use crate::helpers::{units, TestApp, Units};
 
 /// A tree with two regions: CC → CR1 → S1 → {cell A, cell B}, CC → CR2 → S2 → cell C; a member
 /// in each cell; a token for each role.
@@ -23,14 +23,15 @@ struct World {
 }
 
 async fn world(app: &TestApp) -> World {
-    let cc = app.org_unit("CC", "central", None).await;
-    let cr1 = app.org_unit("CR 1", "regional", Some(cc)).await;
-    let s1 = app.org_unit("S 1", "sector", Some(cr1)).await;
-    let a = app.org_unit("Cell A", "cell", Some(s1)).await;
-    let b = app.org_unit("Cell B", "cell", Some(s1)).await;
-    let cr2 = app.org_unit("CR 2", "regional", Some(cc)).await;
-    let s2 = app.org_unit("S 2", "sector", Some(cr2)).await;
-    let c = app.org_unit("Cell C", "cell", Some(s2)).await;
+    let Units {
+        cc,
+        cr1,
+        s1,
+        a,
+        b,
+        c,
+        ..
+    } = units(app).await;
     let mut members = [0; 3];
     for (i, cell) in [a, b, c].into_iter().enumerate() {
         let res = app

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{pdf, png, Backend, TestApp};
+use crate::helpers::{pdf, png, units, Backend, TestApp, Units};
 
 /// CC → CR1 → S1 → {cell A, cell B}, CC → CR2 → S2 → cell C, and a token for most of them.
 struct Tree {
@@ -21,14 +21,9 @@ struct Tree {
 }
 
 async fn tree(app: &TestApp) -> Tree {
-    let cc = app.org_unit("CC", "central", None).await;
-    let cr1 = app.org_unit("CR 1", "regional", Some(cc)).await;
-    let s1 = app.org_unit("S 1", "sector", Some(cr1)).await;
-    let a = app.org_unit("Cell A", "cell", Some(s1)).await;
-    let b = app.org_unit("Cell B", "cell", Some(s1)).await;
-    let cr2 = app.org_unit("CR 2", "regional", Some(cc)).await;
-    let s2 = app.org_unit("S 2", "sector", Some(cr2)).await;
-    let c = app.org_unit("Cell C", "cell", Some(s2)).await;
+    let Units {
+        cc, s1, a, b, c, ..
+    } = units(app).await;
     Tree {
         cc,
         s1,

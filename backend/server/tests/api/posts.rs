@@ -13,7 +13,7 @@ use tessera_domain::shared::cache::Cache;
 use tessera_infra::cache::redis::{RedisCache, RedisSettings};
 
 use crate::both_backends;
-use crate::helpers::{png, spawn_app_with, Backend, Services, TestApp};
+use crate::helpers::{png, spawn_app_with, units, Backend, Services, TestApp, Units};
 
 /// The write-back job stays off: these tests run it themselves, when they mean to.
 const NO_JOB: &[(&str, &str)] = &[("POSTS_VIEW_FLUSH_SECS", "0")];
@@ -39,14 +39,16 @@ struct World {
 }
 
 async fn world(app: &TestApp) -> World {
-    let cc = app.org_unit("CC", "central", None).await;
-    let cr1 = app.org_unit("CR 1", "regional", Some(cc)).await;
-    let s1 = app.org_unit("S 1", "sector", Some(cr1)).await;
-    let a = app.org_unit("Cell A", "cell", Some(s1)).await;
-    let b = app.org_unit("Cell B", "cell", Some(s1)).await;
-    let cr2 = app.org_unit("CR 2", "regional", Some(cc)).await;
-    let s2 = app.org_unit("S 2", "sector", Some(cr2)).await;
-    let c = app.org_unit("Cell C", "cell", Some(s2)).await;
+    let Units {
+        cc,
+        cr1,
+        s1,
+        a,
+        b,
+        cr2,
+        c,
+        ..
+    } = units(app).await;
     World {
         cc,
         cr1,

@@ -9,6 +9,7 @@ mod access;
 mod admin_cache;
 mod audit;
 mod dashboard;
+mod demo_seed;
 mod errors;
 mod files;
 mod materials;

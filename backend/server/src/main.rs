@@ -58,10 +58,23 @@ enum Command {
     },
     /// Create the demo organisation (units, 30 users, members, a year of dues and payments);
     /// running it again creates nothing new. Refused with APP_ENV=production unless --force.
+    /// With --members, --payments or --files it then adds the benchmark data set (refused when
+    /// the database already holds one).
     Seed {
         /// Seed even with APP_ENV=production.
         #[arg(long)]
         force: bool,
+        /// Benchmark data set: members spread over every cell, with twelve months of dues.
+        #[arg(long, default_value_t = 0)]
+        members: u64,
+        /// Benchmark data set: payments of those members (dues payments and donations over the
+        /// last twelve months); needs --members.
+        #[arg(long, default_value_t = 0)]
+        payments: u64,
+        /// Benchmark data set: small generated PNG images in the object store, the first
+        /// members' avatars.
+        #[arg(long, default_value_t = 0)]
+        files: u64,
     },
 }
 
@@ -242,15 +255,32 @@ fn main() -> ExitCode {
                 );
                 println!("{}", secret.expose());
             }
-            Command::Seed { force } => {
+            Command::Seed {
+                force,
+                members,
+                payments,
+                files,
+            } => {
                 let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-                let report = tessera_server::seed::run(settings, force, progress).await?;
+                let bulk = tessera_server::seed::BulkOptions {
+                    members,
+                    payments,
+                    files,
+                };
+                let tessera_server::seed::SeedReport { demo: report, bulk } =
+                    tessera_server::seed::run(settings, force, progress, bulk).await?;
                 println!("demo organisation ready: {report}");
                 println!(
                     "every demo user's password is {} (docs/demo.md lists them):",
                     tessera_server::seed::DEMO_PASSWORD
                 );
                 print!("{}", tessera_server::seed::logins_table(&report.logins));
+                if let Some(bulk) = bulk {
+                    println!(
+                        "benchmark data set created: {} members, {} dues ({} paid), {} payments, {} files",
+                        bulk.members, bulk.dues, bulk.dues_paid, bulk.payments, bulk.files
+                    );
+                }
             }
             Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
         }

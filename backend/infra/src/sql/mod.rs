@@ -17,6 +17,7 @@ use tessera_domain::access::UnitScope;
 use tessera_domain::shared::{DomainError, DomainResult, ErrorCode, Page, PageRequest};
 
 mod audit;
+pub mod bulk;
 mod dashboard;
 mod files;
 mod materials;

@@ -1,8 +1,10 @@
 //! `tessera seed`: demo data for trying the product. It builds the same state the server runs
 //! with (the database, the cache and the object store of the settings), so the data it writes
-//! goes through the services and every cache a running server shares is invalidated.
+//! goes through the services and every cache a running server shares is invalidated. With
+//! `--members`, `--payments` or `--files` it then adds the benchmark data set (bulk.rs).
 
 mod avatar;
+pub mod bulk;
 pub mod demo;
 
 use anyhow::Context;
@@ -12,10 +14,26 @@ use tessera_domain::shared::validation::Email;
 use crate::settings::{AppEnv, Settings};
 use crate::startup::build_state;
 
+pub use bulk::{BulkOptions, BulkReport};
 pub use demo::{DemoLogin, DemoReport, DEMO_PASSWORD};
 
-/// Seeds the demo organisation; refuses a production environment unless `force`.
-pub async fn run(settings: Settings, force: bool, progress: bool) -> anyhow::Result<DemoReport> {
+/// What `tessera seed` did.
+#[derive(Debug)]
+pub struct SeedReport {
+    /// The demo organisation.
+    pub demo: DemoReport,
+    /// The benchmark data set, when one was asked for.
+    pub bulk: Option<BulkReport>,
+}
+
+/// Seeds the demo organisation, then the benchmark data set `bulk` asks for (none when it is
+/// all zeros); refuses a production environment unless `force`.
+pub async fn run(
+    settings: Settings,
+    force: bool,
+    progress: bool,
+    bulk: BulkOptions,
+) -> anyhow::Result<SeedReport> {
     if settings.app_env == AppEnv::Production && !force {
         anyhow::bail!(
             "APP_ENV=production: demo data (with known passwords) is not seeded into production; \
@@ -51,7 +69,14 @@ pub async fn run(settings: Settings, force: bool, progress: bool) -> anyhow::Res
     if !admin.is_admin || !admin.is_active {
         anyhow::bail!("{email} exists but is not an active administrator");
     }
-    demo::seed_demo(&state, &admin.actor(), progress).await
+    let actor = admin.actor();
+    let demo = demo::seed_demo(&state, &actor, progress).await?;
+    let bulk = if bulk.any() {
+        Some(bulk::seed_bulk(&state, &actor, bulk, progress).await?)
+    } else {
+        None
+    };
+    Ok(SeedReport { demo, bulk })
 }
 
 /// The logins as a Markdown table (what `docs/demo.md` lists).

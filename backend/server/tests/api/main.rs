@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod admin_cache;
 mod audit;
+mod bulk_seed;
 mod dashboard;
 mod demo_seed;
 mod errors;

@@ -523,7 +523,7 @@ mod tests {
         UrlPolicy,
     };
     use crate::materials::model::StockInput;
-    use crate::org::{Dependents, MoveCheck, OrgUnit, OrgUnitKind};
+    use crate::org::fakes::TwoCells;
     use crate::shared::cached::TtlClasses;
     use crate::shared::fakes::MapCache;
     use crate::shared::time::SystemClock;
@@ -658,47 +658,6 @@ mod tests {
     }
 
     #[async_trait]
-    impl OrgRepo for Store {
-        async fn insert_unit(
-            &self,
-            _: &str,
-            _: OrgUnitKind,
-            _: Option<&OrgUnit>,
-        ) -> DomainResult<OrgUnit> {
-            unused()
-        }
-        async fn unit(&self, id: OrgUnitId) -> DomainResult<Option<OrgUnit>> {
-            Ok(matches!(id.0, 3 | 4).then(|| OrgUnit {
-                id,
-                name: format!("Cell {id}"),
-                kind: OrgUnitKind::Cell,
-                parent_id: Some(OrgUnitId(2)),
-                path: path(&format!("/1/2/{id}/")),
-            }))
-        }
-        async fn units(&self, _: &UnitScope) -> DomainResult<Vec<OrgUnit>> {
-            unused()
-        }
-        async fn rename_unit(&self, _: OrgUnitId, _: &str) -> DomainResult<OrgUnit> {
-            unused()
-        }
-        async fn move_unit(
-            &self,
-            _: OrgUnitId,
-            _: OrgUnitId,
-            _: MoveCheck,
-        ) -> DomainResult<OrgUnit> {
-            unused()
-        }
-        async fn dependents(&self, _: OrgUnitId) -> DomainResult<Dependents> {
-            unused()
-        }
-        async fn delete_unit(&self, _: OrgUnitId) -> DomainResult<bool> {
-            unused()
-        }
-    }
-
-    #[async_trait]
     impl FileRepo for Store {
         async fn insert_file(&self, _: NewFile) -> DomainResult<StoredFile> {
             unused()
@@ -774,7 +733,7 @@ mod tests {
         );
         MaterialService::new(
             Arc::clone(store) as Arc<dyn MaterialRepo>,
-            Arc::clone(store) as Arc<dyn OrgRepo>,
+            Arc::new(TwoCells) as Arc<dyn OrgRepo>,
             Arc::clone(store) as Arc<dyn FileRepo>,
             Arc::new(FileUrls::new(
                 layer.clone(),

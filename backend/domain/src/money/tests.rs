@@ -33,7 +33,8 @@ use crate::money::model::{
     Dues, DuesFilter, DuesGenerated, DuesInput, DuesStatus, DuesUpdate, GenerateDues,
     GenerateInput, NewDues, PaymentMethod,
 };
-use crate::org::{Dependents, MoveCheck, OrgRepo, OrgUnit, OrgUnitKind};
+use crate::org::fakes::TwoCells;
+use crate::org::OrgRepo;
 use crate::shared::fakes::Recorded;
 use crate::shared::time::SystemClock;
 use crate::shared::{DuesId, FileId, MaterialId, MaterialTypeId, OrgUnitId, PaymentId, UserId};
@@ -257,47 +258,11 @@ impl FileRepo for Store {
     }
 }
 
-#[async_trait]
-impl OrgRepo for Store {
-    async fn insert_unit(
-        &self,
-        _: &str,
-        _: OrgUnitKind,
-        _: Option<&OrgUnit>,
-    ) -> DomainResult<OrgUnit> {
-        unused()
-    }
-    async fn unit(&self, id: OrgUnitId) -> DomainResult<Option<OrgUnit>> {
-        Ok(matches!(id.0, 3 | 4).then(|| OrgUnit {
-            id,
-            name: format!("Cell {id}"),
-            kind: OrgUnitKind::Cell,
-            parent_id: Some(OrgUnitId(2)),
-            path: cell(&format!("/1/2/{id}/")),
-        }))
-    }
-    async fn units(&self, _: &UnitScope) -> DomainResult<Vec<OrgUnit>> {
-        unused()
-    }
-    async fn rename_unit(&self, _: OrgUnitId, _: &str) -> DomainResult<OrgUnit> {
-        unused()
-    }
-    async fn move_unit(&self, _: OrgUnitId, _: OrgUnitId, _: MoveCheck) -> DomainResult<OrgUnit> {
-        unused()
-    }
-    async fn dependents(&self, _: OrgUnitId) -> DomainResult<Dependents> {
-        unused()
-    }
-    async fn delete_unit(&self, _: OrgUnitId) -> DomainResult<bool> {
-        unused()
-    }
-}
-
 fn dues_service(store: &Arc<Store>) -> DuesService {
     DuesService::new(
         Arc::clone(store) as Arc<dyn MoneyRepo>,
         Arc::clone(store) as Arc<dyn MemberRepo>,
-        Arc::clone(store) as Arc<dyn OrgRepo>,
+        Arc::new(TwoCells) as Arc<dyn OrgRepo>,
         Arc::new(SystemClock),
         Events::default(),
         Arc::new(AuditLog::new(

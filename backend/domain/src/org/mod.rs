@@ -1,6 +1,8 @@
 //! The organisation tree: central committee → regional committees → sectors → cells.
 //! Administrators build and reshape it; everyone reads the part inside their scope.
 
+#[cfg(test)]
+pub mod fakes;
 pub mod model;
 pub mod repo;
 pub mod service;

@@ -257,12 +257,6 @@ impl MaterialService {
         material_type_id: Option<MaterialTypeId>,
         page: PageRequest,
     ) -> DomainResult<Page<MaterialWithStock>> {
-        if material_type_id.is_some_and(|t| t.0 < 1) {
-            return Err(DomainError::invalid(
-                "material_type_id",
-                "must be at least 1",
-            ));
-        }
         let key = format!(
             "list:type={}:p{}x{}",
             material_type_id.map_or("any".into(), |t| t.0.to_string()),

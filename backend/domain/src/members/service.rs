@@ -180,9 +180,6 @@ impl MemberService {
         query: MemberQuery,
         page: PageRequest,
     ) -> DomainResult<Page<MemberView>> {
-        if query.org_unit_id.is_some_and(|id| id.0 < 1) {
-            return Err(DomainError::invalid("org_unit_id", "must be at least 1"));
-        }
         let q = match query.q.as_deref() {
             Some(raw) => parse_q(raw)?,
             None => None,

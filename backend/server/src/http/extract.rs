@@ -142,6 +142,22 @@ fn invalid_json(e: &serde_json::Error) -> ApiError {
     )
 }
 
+/// A row id in a query string (`?org_unit_id=4`): an integer of at least 1, as the spec
+/// publishes it (`minimum: 1`), so every filter refuses `0` and `-3` the same way (422 naming
+/// the parameter). Declare it `#[param(value_type = Option<i64>, minimum = 1)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryId(pub i64);
+
+impl<'de> serde::Deserialize<'de> for QueryId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = i64::deserialize(deserializer)?;
+        if id < 1 {
+            return Err(serde::de::Error::custom("must be at least 1"));
+        }
+        Ok(Self(id))
+    }
+}
+
 /// A query string.
 #[derive(Debug)]
 pub struct Query<T>(pub T);

@@ -12,7 +12,7 @@ use utoipa_actix_web::scope::Scope;
 
 use crate::http::caller::{policy, Caller};
 use crate::http::endpoint::endpoints;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Json, Query, QueryId};
 use crate::http::paging::{Page, PageQuery};
 use crate::http::problem::{ApiError, Problem};
 use crate::routes::users::present;
@@ -234,8 +234,8 @@ pub async fn create_material(
 #[into_params(parameter_in = Query)]
 pub struct MaterialFilterQuery {
     /// Only materials of this type.
-    #[param(minimum = 1)]
-    pub material_type_id: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub material_type_id: Option<QueryId>,
 }
 
 /// The materials, by title (the catalogue is the same for everyone and cached as static data),
@@ -254,7 +254,7 @@ pub async fn list_materials(
         .materials
         .list(
             &caller.actor(),
-            filter.material_type_id.map(MaterialTypeId),
+            filter.material_type_id.map(|id| MaterialTypeId(id.0)),
             page,
         )
         .await?;

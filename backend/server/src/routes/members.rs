@@ -10,7 +10,7 @@ use utoipa_actix_web::scope::Scope;
 
 use crate::http::caller::{policy, Caller};
 use crate::http::endpoint::endpoints;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Json, Query, QueryId};
 use crate::http::paging::{Page, PageQuery};
 use crate::http::problem::{ApiError, Problem};
 use crate::routes::users::present;
@@ -248,8 +248,8 @@ pub struct MemberFilterQuery {
     pub status: Option<MemberStatusDto>,
     /// Only members of this unit and every unit below it (a sector's includes its cells'). A
     /// unit outside the caller's scope, or one that does not exist, gives an empty page.
-    #[param(minimum = 1)]
-    pub org_unit_id: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub org_unit_id: Option<QueryId>,
     /// Only members whose name or email contains this text, case and accents ignored (`joao`
     /// finds `João`); `%` and `_` are plain characters. Surrounding spaces are ignored; only
     /// spaces means no search.
@@ -285,7 +285,7 @@ pub async fn list_members(
             &caller.actor(),
             MemberQuery {
                 status: filter.status.map(MemberStatus::from),
-                org_unit_id: filter.org_unit_id.map(OrgUnitId),
+                org_unit_id: filter.org_unit_id.map(|id| OrgUnitId(id.0)),
                 q: filter.q.clone(),
                 sort: filter.sort.map_or(MemberSort::Id, MemberSort::from),
             },

@@ -6,13 +6,13 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::posts::{PostInput, PostView};
-use tessera_domain::shared::{DomainError, FileId, OrgUnitId, PostId};
+use tessera_domain::shared::{FileId, OrgUnitId, PostId};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::scope::Scope;
 
 use crate::http::caller::{policy, Caller};
 use crate::http::endpoint::endpoints;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Json, Query, QueryId};
 use crate::http::paging::{Page, PageQuery};
 use crate::http::problem::{ApiError, Problem};
 use crate::routes::Routes;
@@ -197,8 +197,8 @@ pub async fn create_post(
 #[into_params(parameter_in = Query)]
 pub struct PostFilterQuery {
     /// Only the board of this unit (empty when the caller does not read it).
-    #[param(minimum = 1)]
-    pub org_unit_id: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub org_unit_id: Option<QueryId>,
 }
 
 /// The posts the caller reads (its subtree's boards and the boards above its unit), pinned
@@ -212,14 +212,10 @@ pub async fn list_posts(
     paging: Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let page = paging.request()?;
-    // The published minimum, which the query's typed reading does not check by itself.
-    if filter.org_unit_id.is_some_and(|id| id < 1) {
-        return Err(DomainError::invalid("org_unit_id", "must be 1 or more").into());
-    }
     let found = caller
         .state()
         .posts
-        .list(&caller.actor(), filter.org_unit_id.map(OrgUnitId), page)
+        .list(&caller.actor(), filter.org_unit_id.map(|id| OrgUnitId(id.0)), page)
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(found, page, PostDto::from)))
 }

@@ -215,7 +215,11 @@ pub async fn list_posts(
     let found = caller
         .state()
         .posts
-        .list(&caller.actor(), filter.org_unit_id.map(|id| OrgUnitId(id.0)), page)
+        .list(
+            &caller.actor(),
+            filter.org_unit_id.map(|id| OrgUnitId(id.0)),
+            page,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(Page::of(found, page, PostDto::from)))
 }

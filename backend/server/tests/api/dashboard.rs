@@ -402,3 +402,30 @@ both_backends!(
         assert!(plain.get("dashboards_count").is_none(), "{plain}");
     }
 );
+
+both_backends!(
+    concurrent_first_reads_of_a_dashboard_compute_it_once,
+    |app: TestApp| async move {
+        let o = org(&app).await;
+        let cell_user = app.unit_user_token(o.c1, false).await;
+        // Eight readers at once on a cold entry: one computes, the others get its value (the
+        // same computed_at to the nanosecond), and every one sees only its own scope.
+        let reads = (0..8).map(|i| {
+            let token = if i % 2 == 0 {
+                app.admin_token.clone()
+            } else {
+                cell_user.clone()
+            };
+            let app = &app;
+            async move { dashboard(app, &token).await }
+        });
+        let answers = futures::future::join_all(reads).await;
+        for (i, answer) in answers.iter().enumerate() {
+            let same_scope = &answers[i % 2];
+            assert_eq!(answer["computed_at"], same_scope["computed_at"], "read {i}");
+            let total = if i % 2 == 0 { 5 } else { 3 };
+            assert_eq!(answer["members"]["total"], total, "read {i}");
+        }
+        assert_ne!(answers[0]["computed_at"], answers[1]["computed_at"]);
+    }
+);

@@ -158,6 +158,10 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => {
+                if settings.frontend_build {
+                    // Before anything listens: nothing else runs yet for the build to block.
+                    tessera_server::frontend::build_if_stale(&settings.frontend_dir)?;
+                }
                 let app = Application::build(settings).await?;
                 app.run_until_stopped().await?;
             }

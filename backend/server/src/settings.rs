@@ -77,6 +77,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `TESSERA_FRONTEND_DIR`: the built SPA.
     pub frontend_dir: PathBuf,
+    /// `TESSERA_FRONTEND_BUILD`: `auto` (the default) builds the SPA before `serve` when its
+    /// sources beside `TESSERA_FRONTEND_DIR` are newer than the build; `off` never does.
+    pub frontend_build: bool,
     /// `DATABASE_URL` (default SQLite in the data dir).
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`.
@@ -243,6 +246,15 @@ impl Settings {
         let data_dir = PathBuf::from(vars.get("TESSERA_DATA_DIR").unwrap_or("./data"));
         let frontend_dir =
             PathBuf::from(vars.get("TESSERA_FRONTEND_DIR").unwrap_or("frontend/dist"));
+        let frontend_build = match vars.get("TESSERA_FRONTEND_BUILD").unwrap_or("auto") {
+            "auto" => true,
+            "off" => false,
+            other => {
+                return Err(SettingsError(format!(
+                    "invalid TESSERA_FRONTEND_BUILD: {other:?} is not auto or off"
+                )))
+            }
+        };
         let database_url = match vars.get("DATABASE_URL") {
             Some(url) => {
                 if DbKind::of_url(url).is_none() {
@@ -490,6 +502,7 @@ impl Settings {
             public_url,
             data_dir,
             frontend_dir,
+            frontend_build,
             database_url,
             database_max_connections,
             redis,

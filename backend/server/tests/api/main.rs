@@ -24,6 +24,7 @@ mod posts;
 mod rate_limits;
 mod resilience;
 mod sessions;
+mod spa;
 mod startup;
 mod tokens;
 mod users;

@@ -96,6 +96,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The running app's state, for what a test drives directly (the post-view write-back).
     pub state: actix_web::web::Data<tessera_server::state::AppState>,
+    /// The settings the app started with, for [`ServerProcess::start`].
+    pub env: HashMap<String, String>,
     _data_dir: tempfile::TempDir,
     database: Option<(String, String)>,
 }
@@ -230,6 +232,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     if let Some(url) = vars.get("REDIS_URL") {
         redis_url = Some(url.clone());
     }
+    let env = vars.clone();
     let settings = Settings::from_vars(vars).unwrap();
     let upload_max_bytes = settings.upload_max_bytes;
     let database_url = settings.database_url.clone();
@@ -251,6 +254,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         upload_max_bytes,
         database_url,
         state,
+        env,
         _data_dir: data_dir,
         database,
     };
@@ -281,6 +285,70 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         }
     };
     test_app
+}
+
+/// A `tessera serve` process of its own, sharing a test app's database, cache, object store
+/// and JWT secret (another instance of the same deployment); killed when dropped.
+pub struct ServerProcess {
+    pub address: String,
+    child: std::process::Child,
+    _data_dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `app`'s settings plus `extra`, on a port of its own, and waits
+    /// for the line that says where it listens.
+    pub fn start(app: &TestApp, extra: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("serve")
+            .env_clear()
+            .envs(&app.env)
+            .env("TESSERA_ADDR", "127.0.0.1:0")
+            .env("TESSERA_DATA_DIR", data_dir.path())
+            .env("TESSERA_FRONTEND_BUILD", "off")
+            .env("NO_COLOR", "1")
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let address = loop {
+            let Some(line) = lines.next() else {
+                let status = child.wait().unwrap();
+                panic!("tessera serve ended before it listened: {status}");
+            };
+            let line = line.unwrap();
+            if let Some(at) = line.find("listening on http://") {
+                let url = &line[at + "listening on ".len()..];
+                let end = url.find(|c: char| c.is_whitespace()).unwrap_or(url.len());
+                break url[..end].to_owned();
+            }
+        };
+        // Keep draining the log, so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            address,
+            child,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 async fn create_bucket(services: &Services, bucket: &str) {

@@ -13,7 +13,9 @@ use tessera_domain::shared::cache::Cache;
 use tessera_infra::cache::redis::{RedisCache, RedisSettings};
 
 use crate::both_backends;
-use crate::helpers::{png, spawn_app_with, units, Backend, Services, TestApp, Units};
+use crate::helpers::{
+    png, spawn_app_with, units, Backend, ServerProcess, Services, TestApp, Units,
+};
 
 /// The write-back job stays off: these tests run it themselves, when they mean to.
 const NO_JOB: &[(&str, &str)] = &[("POSTS_VIEW_FLUSH_SECS", "0")];
@@ -880,6 +882,46 @@ async fn two_instances_sharing_redis_and_the_database_write_each_view_back_exact
         let list = page(app, "/api/posts", &app.admin_token).await;
         assert_eq!(list["items"][0]["view_count"], READS);
     }
+}
+
+/// Two `tessera serve` processes sharing PostgreSQL and Redis, each running the write-back job
+/// every second on its own timer: views read through both end in the database exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_server_processes_write_each_view_back_exactly_once() {
+    // This app only creates the data; its job is off, so the two processes do all the writing.
+    let app = spawn_app_with(Backend::Services, NO_JOB).await;
+    let cc = app.org_unit("CC", "central", None).await;
+    let id = on(&app, &app.admin_token, cc, "Hot").await;
+    let job = [("POSTS_VIEW_FLUSH_SECS", "1")];
+    let servers = [
+        ServerProcess::start(&app, &job),
+        ServerProcess::start(&app, &job),
+    ];
+    const READS: usize = 120;
+    let path = format!("/api/posts/{id}");
+    let reads = futures::future::join_all((0..READS).map(|i| {
+        let url = servers[i % 2].url(&path);
+        let request = app.client.get(url).bearer_auth(&app.admin_token);
+        async move {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+        }
+    }));
+    reads.await;
+    let stored = format!("SELECT view_count AS n FROM posts WHERE id = {id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app.sql_count(&stored).await < READS as i64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the jobs wrote {} of {READS} views back in 20 s",
+            app.sql_count(&stored).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Both jobs keep running for another round each; nothing is written twice.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    drop(servers);
+    assert_eq!(app.sql_count(&stored).await, READS as i64);
 }
 
 /// The Redis implementation of the operations the posts board added to the cache port.

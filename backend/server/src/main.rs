@@ -15,6 +15,7 @@ use tessera_domain::accounts::{
 };
 use tessera_domain::audit::AuditLog;
 use tessera_domain::shared::cache::Cache;
+use tessera_domain::shared::events::Events;
 use tessera_domain::shared::time::SystemClock;
 use tessera_domain::shared::validation::Email;
 use tessera_infra::cache::memory::MemoryCache;
@@ -398,6 +399,8 @@ async fn command_line_accounts(
         sessions,
         CacheLayer::new(cache, Arc::new(SystemClock), TtlClasses::default()),
         Arc::new(AuditLog::new(db.clone())),
+        // The command line keeps no caches that events would invalidate.
+        Events::default(),
     )
     .await?)
 }

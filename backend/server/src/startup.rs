@@ -308,6 +308,9 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
             access_token: settings.jwt_access_ttl,
         },
     ));
+    // What one context changes, the others that keep something derived from it hear about;
+    // the listeners are wired below, once every service exists.
+    let events = Events::default();
     let accounts = Arc::new(
         AccountService::new(
             db.clone(),
@@ -316,6 +319,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
             Arc::clone(&sessions),
             layer.clone(),
             Arc::clone(&audit),
+            events.clone(),
         )
         .await?,
     );
@@ -339,9 +343,6 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
             tracing::info!("created the first admin from TESSERA_ADMIN_EMAIL");
         }
     }
-    // What one context changes, the others that keep something derived from it hear about;
-    // the listeners are wired below, once every service exists.
-    let events = Events::default();
     let members = Arc::new(MemberService::new(
         MemberPorts {
             members: db.clone(),

@@ -24,7 +24,7 @@ use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
 use crate::members::MemberRepo;
 use crate::org::OrgRepo;
 use crate::shared::cached::{CacheLayer, Cacheable, Invalidation, Namespace, TtlClass};
-use crate::shared::events::{Event, Listener};
+use crate::shared::events::{Event, Events, Listener};
 use crate::shared::validation::Email;
 use crate::shared::{
     collect_field, DomainError, DomainResult, ErrorCode, FieldError, MemberId, OrgUnitId, Page,
@@ -94,6 +94,7 @@ pub struct AccountService {
     sessions: Arc<SessionService>,
     cache: CacheLayer,
     audit: Arc<AuditLog>,
+    events: Events,
     /// Verified against when the email is unknown, so timing does not reveal which emails exist.
     dummy_hash: String,
 }
@@ -171,7 +172,8 @@ impl CachedProfile {
 
 impl AccountService {
     /// The service over the users (and the units and members they link to), ending sessions
-    /// through `sessions`, caching profiles in `cache` and recording changes to `audit`.
+    /// through `sessions`, caching profiles in `cache`, recording changes to `audit` and telling
+    /// `events` when a user's name changes.
     pub async fn new(
         users: Arc<dyn UserRepo>,
         units: Arc<dyn OrgRepo>,
@@ -179,6 +181,7 @@ impl AccountService {
         sessions: Arc<SessionService>,
         cache: CacheLayer,
         audit: Arc<AuditLog>,
+        events: Events,
     ) -> DomainResult<Self> {
         let dummy_hash = hash_password("a password no account has".to_owned()).await?;
         cache.register(&PROFILES);
@@ -189,6 +192,7 @@ impl AccountService {
             sessions,
             cache,
             audit,
+            events,
             dummy_hash,
         })
     }
@@ -445,6 +449,9 @@ impl AccountService {
         let update = self.parse_change(change).await?;
         let user = self.users.update_user(id, &update).await?;
         self.forget(id).await;
+        if user.name != before.name {
+            self.events.publish(Event::UsersChanged).await;
+        }
         if update.password_hash.is_some() || update.is_active == Some(false) {
             self.end_sessions(id, None).await?;
         }
@@ -491,6 +498,9 @@ impl AccountService {
         }
         let user = self.users.update_user(actor.user_id, &update).await?;
         self.forget(actor.user_id).await;
+        if user.name != me.name {
+            self.events.publish(Event::UsersChanged).await;
+        }
         if changed_password {
             self.end_sessions(actor.user_id, current).await?;
             self.record(actor, AuditAction::PasswordChanged, me.id, json!({}))

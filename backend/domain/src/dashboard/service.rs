@@ -142,6 +142,8 @@ impl Listener for DashboardService {
             | Event::OrgUnitsChanged
             | Event::MembersChanged
             | Event::MoneyChanged => self.cache.invalidate(&DASHBOARDS).await,
+            // The figures count users nowhere.
+            Event::UsersChanged => {}
         }
     }
 }

@@ -451,7 +451,7 @@ impl Listener for MemberService {
         match event {
             Event::OrgTreeChanged | Event::MoneyChanged => self.changed().await,
             // Lists show no unit names, and member writes invalidate lists themselves.
-            Event::OrgUnitsChanged | Event::MembersChanged => {}
+            Event::OrgUnitsChanged | Event::MembersChanged | Event::UsersChanged => {}
         }
     }
 }

@@ -393,13 +393,15 @@ impl PostService {
     }
 }
 
-/// Post lists hold unit paths, unit names and what each scope reads: a moved, renamed or
-/// deleted unit changes them.
+/// Post lists hold unit paths, unit names, authors' names and what each scope reads: a moved,
+/// renamed or deleted unit, or a renamed author, changes them.
 #[async_trait]
 impl Listener for PostService {
     async fn on(&self, event: Event) {
         match event {
-            Event::OrgTreeChanged | Event::OrgUnitsChanged => self.changed().await,
+            Event::OrgTreeChanged | Event::OrgUnitsChanged | Event::UsersChanged => {
+                self.changed().await
+            }
             Event::MembersChanged | Event::MoneyChanged => {}
         }
     }

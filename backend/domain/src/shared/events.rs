@@ -17,6 +17,9 @@ pub enum Event {
     MembersChanged,
     /// Dues or payments were added, changed or removed (a treasurer's member list follows them).
     MoneyChanged,
+    /// A user was renamed (its name is shown beside what it wrote; a user who wrote posts cannot
+    /// be deleted).
+    UsersChanged,
 }
 
 /// A context that keeps data derived from events.

@@ -260,6 +260,54 @@ both_backends!(
 );
 
 both_backends!(
+    a_renamed_author_shows_its_new_name_in_cached_lists_at_once,
+    NO_JOB,
+    |app: TestApp| async move {
+        let cc = app.org_unit("CC", "central", None).await;
+        let (email, author) = app
+            .create_user("author-password-1", json!({"org_unit_id": cc}))
+            .await;
+        let token = app.login(&email, "author-password-1").await;
+        on(&app, &token, cc, "Hello").await;
+        let names = |list: Value| -> Vec<String> {
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["author_name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        // Read twice, so the list is cached before each rename.
+        for _ in 0..2 {
+            assert_eq!(names(page(&app, "/api/posts", &token).await), ["Ana"]);
+        }
+
+        let res = app
+            .patch("/api/auth/me", &token, json!({"name": "Ana Maria"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(names(page(&app, "/api/posts", &token).await), ["Ana Maria"]);
+
+        let res = app
+            .patch(
+                &format!("/api/users/{author}"),
+                &app.admin_token,
+                json!({"name": "Ana M. Souza"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            names(page(&app, "/api/posts", &app.admin_token).await),
+            ["Ana M. Souza"]
+        );
+        assert_eq!(
+            names(page(&app, "/api/posts", &token).await),
+            ["Ana M. Souza"]
+        );
+    }
+);
+
+both_backends!(
     authors_and_admins_edit_and_delete_and_the_units_writers_pin,
     NO_JOB,
     |app: TestApp| async move {

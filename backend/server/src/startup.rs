@@ -391,6 +391,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
             db.clone(),
             Arc::clone(&urls),
             layer.clone(),
+            Arc::clone(&audit),
         ),
         files: FileService::new(
             db.clone(),

@@ -66,6 +66,12 @@ actions! {
     DuesDeleted => "dues_deleted",
     /// A payment was deleted.
     PaymentDeleted => "payment_deleted",
+    /// A material type was deleted.
+    MaterialTypeDeleted => "material_type_deleted",
+    /// A material was deleted, with its stock.
+    MaterialDeleted => "material_deleted",
+    /// A unit's stock of a material was set by hand (payments change stock without this).
+    StockSet => "stock_set",
 }
 
 impl AuditAction {

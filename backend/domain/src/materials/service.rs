@@ -6,7 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use serde_json::json;
+
 use crate::access::Actor;
+use crate::audit::{AuditAction, AuditLog};
 use crate::files::{FileRepo, FileStatus, FileType, FileUrls};
 use crate::materials::model::{
     Material, MaterialChange, MaterialInput, MaterialType, MaterialTypeChange, MaterialWithStock,
@@ -42,17 +45,20 @@ pub struct MaterialService {
     files: Arc<dyn FileRepo>,
     urls: Arc<FileUrls>,
     cache: CacheLayer,
+    audit: Arc<AuditLog>,
 }
 
 impl MaterialService {
     /// The service over the catalogue, the units that hold stock and the files materials show
-    /// (their view URLs from `urls`); catalogue pages are cached in `cache`.
+    /// (their view URLs from `urls`); catalogue pages are cached in `cache`; deletions and
+    /// stock set by hand are recorded in `audit`.
     pub fn new(
         materials: Arc<dyn MaterialRepo>,
         units: Arc<dyn OrgRepo>,
         files: Arc<dyn FileRepo>,
         urls: Arc<FileUrls>,
         cache: CacheLayer,
+        audit: Arc<AuditLog>,
     ) -> Self {
         cache.register(&MATERIALS);
         Self {
@@ -61,6 +67,7 @@ impl MaterialService {
             files,
             urls,
             cache,
+            audit,
         }
     }
 
@@ -148,10 +155,19 @@ impl MaterialService {
     /// Deletes a material type no material refers to (administrators).
     pub async fn delete_type(&self, actor: &Actor, id: MaterialTypeId) -> DomainResult<()> {
         actor.require_admin()?;
+        let before = self.get_type(actor, id).await?;
         if !self.materials.delete_material_type(id).await? {
             return Err(DomainError::NotFound("material type"));
         }
         self.changed().await;
+        self.audit
+            .act(
+                actor,
+                AuditAction::MaterialTypeDeleted,
+                format!("material_type:{}", id.0),
+                json!({"before": {"name": before.name, "description": before.description}}),
+            )
+            .await;
         Ok(())
     }
 
@@ -347,10 +363,21 @@ impl MaterialService {
     /// Deletes a material no payment refers to, with its stock (administrators).
     pub async fn delete(&self, actor: &Actor, id: MaterialId) -> DomainResult<()> {
         actor.require_admin()?;
+        let before = self.material(id).await?;
         if !self.materials.delete_material(id).await? {
             return Err(DomainError::NotFound("material"));
         }
         self.changed().await;
+        self.audit
+            .act(
+                actor,
+                AuditAction::MaterialDeleted,
+                format!("material:{}", id.0),
+                json!({"before": {"title": before.title, "edition": before.edition,
+                       "material_type_id": before.material_type_id.0,
+                       "unit_price_cents": before.unit_price_cents, "currency": before.currency}}),
+            )
+            .await;
         Ok(())
     }
 
@@ -375,7 +402,16 @@ impl MaterialService {
                 format!("must be 0 to {MAX_QUANTITY}"),
             ));
         }
-        self.materials.set_stock(id, unit, quantity).await
+        let level = self.materials.set_stock(id, unit, quantity).await?;
+        self.audit
+            .act(
+                actor,
+                AuditAction::StockSet,
+                format!("material:{}", id.0),
+                json!({"org_unit_id": unit.0, "quantity": quantity}),
+            )
+            .await;
+        Ok(level)
     }
 
     /// The material with the stock of the units in the caller's scope.
@@ -519,7 +555,7 @@ mod tests {
     use crate::materials::model::StockInput;
     use crate::org::fakes::TwoCells;
     use crate::shared::cached::TtlClasses;
-    use crate::shared::fakes::MapCache;
+    use crate::shared::fakes::{MapCache, Recorded};
     use crate::shared::time::SystemClock;
     use crate::shared::UserId;
 
@@ -735,6 +771,7 @@ mod tests {
                 UrlPolicy::default(),
             )),
             layer,
+            Arc::new(AuditLog::new(Arc::new(Recorded::default()))),
         )
     }
 

@@ -168,6 +168,14 @@ both_backends!(
             .delete(&format!("/api/material-types/{books}"), &w.admin)
             .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let event = last_audited(&app, "material_type_deleted").await;
+        assert_eq!(event["subject"], format!("material_type:{books}"));
+        assert_eq!(event["detail"]["before"]["name"], "Zines");
+        // The refused delete of the type in use recorded nothing.
+        let res = app
+            .get("/api/audit?action=material_type_deleted", &w.admin)
+            .await;
+        assert_eq!(res.json::<Value>().await.unwrap()["total"], 1);
         let res = app
             .get(&format!("/api/material-types/{books}"), &w.cell_a)
             .await;
@@ -182,6 +190,15 @@ both_backends!(
 type Expect<'a, T> = (&'a str, &'a str, T);
 
 /// The stock of a material as `token` sees it: `(unit, quantity)` by unit id.
+/// The newest audit event of `action`, as administrators read it.
+async fn last_audited(app: &TestApp, action: &str) -> Value {
+    let res = app
+        .get(&format!("/api/audit?action={action}"), &app.admin_token)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json::<Value>().await.unwrap()["items"][0].clone()
+}
+
 async fn stock_seen(app: &TestApp, material: i64, token: &str) -> Vec<(i64, i64)> {
     let res = app.get(&format!("/api/materials/{material}"), token).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -432,6 +449,9 @@ both_backends!(
                 }
             }
         }
+        let event = last_audited(&app, "stock_set").await;
+        assert_eq!(event["subject"], format!("material:{anthology}"));
+        assert_eq!(event["detail"], json!({"org_unit_id": b, "quantity": 16}));
         // The last writer of each unit wins: B was last set by treasurer B (n = 6).
         assert_eq!(stock_seen(&app, anthology, &w.cell_b).await, [(b, 16)]);
         assert_eq!(stock_seen(&app, anthology, &w.cell_a).await, [(a, 14)]);
@@ -515,6 +535,9 @@ both_backends!(
             .delete(&format!("/api/materials/{anthology}"), &w.admin)
             .await;
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        let event = last_audited(&app, "material_deleted").await;
+        assert_eq!(event["subject"], format!("material:{anthology}"));
+        assert!(event["detail"]["before"]["title"].is_string(), "{event}");
         let res = app
             .get(&format!("/api/materials/{anthology}"), &w.cell_a)
             .await;

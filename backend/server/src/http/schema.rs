@@ -97,10 +97,38 @@ fn push_errors(error: &jsonschema::ValidationError<'_>, errors: &mut Vec<FieldEr
             return;
         }
     }
-    let field = field_name(error.instance_path().as_str());
-    if !errors.iter().any(|known| known.field == field) {
-        errors.push(FieldError::new(field, error.masked().to_string()));
+    let parent = error.instance_path().as_str();
+    // A missing or unknown property is the problem of that property, not of the object around
+    // it: a form shows "is required" beside the field (and a post's own `body` field is never
+    // confused with the whole request). The wording is that of the typed reading (extract.rs).
+    let named: Vec<(String, String)> = match error.kind() {
+        ValidationErrorKind::Required { property } => match property.as_str() {
+            Some(name) => vec![(child(parent, name), "is required".to_owned())],
+            None => vec![(field_name(parent), error.masked().to_string())],
+        },
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => unexpected
+            .iter()
+            .map(|name| {
+                let message = "is not a field of this request".to_owned();
+                (child(parent, name), message)
+            })
+            .collect(),
+        _ => vec![(field_name(parent), error.masked().to_string())],
+    };
+    for (field, message) in named {
+        if !errors.iter().any(|known| known.field == field) {
+            errors.push(FieldError::new(field, message));
+        }
     }
+}
+
+/// The field name of property `name` of the object at `parent` (a JSON pointer).
+fn child(parent: &str, name: &str) -> String {
+    field_name(&format!(
+        "{parent}/{}",
+        name.replace('~', "~0").replace('/', "~1")
+    ))
 }
 
 /// `/scopes/0/name` as the API names fields elsewhere: `scopes[0].name`; the whole body is
@@ -154,6 +182,9 @@ mod tests {
         assert_eq!(field_name("/name"), "name");
         assert_eq!(field_name("/scopes/0"), "scopes[0]");
         assert_eq!(field_name("/items/2/name"), "items[2].name");
+        assert_eq!(child("", "title"), "title");
+        assert_eq!(child("/stock/1", "org_unit_id"), "stock[1].org_unit_id");
+        assert_eq!(child("", "a/b"), "a/b");
     }
 
     #[test]

@@ -1,0 +1,7 @@
+export const en = {
+  title: 'Dashboard',
+};
+
+export const ptBR: typeof en = {
+  title: 'Painel',
+};

@@ -1,0 +1,7 @@
+export const en = {
+  title: 'Dues',
+};
+
+export const ptBR: typeof en = {
+  title: 'Mensalidades',
+};

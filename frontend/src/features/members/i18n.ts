@@ -1,0 +1,7 @@
+export const en = {
+  title: 'Members',
+};
+
+export const ptBR: typeof en = {
+  title: 'Membros',
+};

@@ -1,0 +1,7 @@
+export const en = {
+  title: 'Payments',
+};
+
+export const ptBR: typeof en = {
+  title: 'Pagamentos',
+};

@@ -13,6 +13,15 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     chunkSizeWarningLimit: 900,
+    rollupOptions: {
+      output: {
+        manualChunks: {
+          react: ['react', 'react-dom', 'react-router'],
+          charts: ['recharts'],
+          query: ['@tanstack/react-query', 'i18next', 'react-i18next'],
+        },
+      },
+    },
   },
   test: {
     environment: 'jsdom',

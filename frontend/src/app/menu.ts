@@ -19,5 +19,8 @@ export const MENU: MenuEntry[] = [
   { path: '/dues', labelKey: 'menu.dues', icon: 'dues' },
   { path: '/payments', labelKey: 'menu.payments', icon: 'payments' },
   { path: '/profile', labelKey: 'menu.profile', icon: 'profile' },
+  { path: '/admin/users', labelKey: 'menu.users', icon: 'users', adminOnly: true },
+  { path: '/admin/audit', labelKey: 'menu.audit', icon: 'audit', adminOnly: true },
+  { path: '/admin/cache', labelKey: 'menu.cache', icon: 'cache', adminOnly: true },
   { path: '/api/docs/', labelKey: 'menu.apiDocs', icon: 'docs', external: true },
 ];

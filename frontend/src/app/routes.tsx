@@ -5,13 +5,16 @@
 import type { RouteObject } from 'react-router';
 import { Layout } from './Layout';
 import { NotFound } from './NotFound';
-import { RequireAuth } from './RequireAuth';
+import { RequireAdmin, RequireAuth } from './RequireAuth';
 import { LoginPage } from '../features/auth/routes/LoginPage';
 import { ProfilePage } from '../features/auth/routes/ProfilePage';
 import { DashboardPage } from '../features/dashboard/routes/DashboardPage';
 import { MembersPage } from '../features/members/routes/MembersPage';
 import { DuesPage } from '../features/dues/routes/DuesPage';
 import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
+import { AuditPage } from '../features/admin/routes/AuditPage';
+import { CachePage } from '../features/admin/routes/CachePage';
+import { UsersPage } from '../features/admin/routes/UsersPage';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },
@@ -28,6 +31,9 @@ export const routes: RouteObject[] = [
       { path: 'dues', element: <DuesPage /> },
       { path: 'payments', element: <PaymentsPage /> },
       { path: 'profile', element: <ProfilePage /> },
+      { path: 'admin/users', element: <RequireAdmin><UsersPage /></RequireAdmin> },
+      { path: 'admin/audit', element: <RequireAdmin><AuditPage /></RequireAdmin> },
+      { path: 'admin/cache', element: <RequireAdmin><CachePage /></RequireAdmin> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -233,6 +233,60 @@ describe.each(ROLES)('$name', (role) => {
     });
   }
 
+  if (role.name === 'cell') {
+    it('records a payment of each purpose (with a receipt) and deletes one', async () => {
+      const receipt = { name: 'recibo.png', mimeType: 'image/png', buffer: makePng(32) };
+      // Dues: from the dues page.
+      await page.click('#sidebar nav a[href="/dues"]');
+      await settle(page);
+      await page.getByRole('button', { name: 'Record payment' }).first().click();
+      let dialog = page.locator('dialog[open]');
+      await dialog.waitFor();
+      await dialog.locator('input[type=file]').setInputFiles(receipt);
+      await dialog.getByText('Uploaded').waitFor();
+      await dialog.locator('button[type=submit]').click();
+      await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+
+      await page.click('#sidebar nav a[href="/payments"]');
+      await settle(page);
+      const totalBefore = Number((await page.textContent('.pagination .muted'))?.replace(/\D/g, ''));
+      for (const purpose of ['donation', 'material'] as const) {
+        await page.getByRole('button', { name: 'Record a payment' }).click();
+        dialog = page.locator('dialog[open]');
+        await dialog.waitFor();
+        await dialog.locator('select[name=purpose]').selectOption(purpose);
+        await page.waitForFunction(() => ((document.querySelector('dialog[open] select[name=member_id]') as HTMLSelectElement | null)?.options.length ?? 0) > 1);
+        await dialog.locator('select[name=member_id]').selectOption({ index: 1 });
+        if (purpose === 'material') {
+          await page.waitForFunction(() => ((document.querySelector('dialog[open] select[name=material_id]') as HTMLSelectElement | null)?.options.length ?? 0) > 1);
+          await dialog.locator('select[name=material_id]').selectOption({ index: 1 });
+        } else {
+          await dialog.locator('input[name=amount]').fill('10,00');
+        }
+        await dialog.locator('input[type=file]').setInputFiles(receipt);
+        await dialog.getByText('Uploaded').waitFor();
+        if (purpose === 'material') await page.screenshot({ path: join(ARTIFACTS, 'cell-payment-material-desktop.png') });
+        await dialog.locator('button[type=submit]').click();
+        await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+      }
+      await page.waitForLoadState('networkidle');
+      await page.waitForFunction(
+        (n) => Number(document.querySelector('.pagination .muted')?.textContent?.replace(/\D/g, '')) === n,
+        totalBefore + 2,
+      );
+      const purposes = await page.locator('table.table tbody tr td:nth-child(2)').allTextContents();
+      expect(purposes.slice(0, 3)).toEqual(['Material', 'Donation', 'Dues']);
+      await page.locator('table.table tbody tr').first().locator('button').click();
+      await page.locator('dialog[open]').getByRole('button', { name: 'Delete' }).click();
+      await page.waitForFunction(
+        (n) => Number(document.querySelector('.pagination .muted')?.textContent?.replace(/\D/g, '')) === n,
+        totalBefore + 1,
+      );
+      expect(w.errors()).toEqual([]);
+      expect(w.badResponses).toEqual([]);
+    });
+  }
+
   if (role.name === 'admin') {
     it('warms and clears the cache and sees the stats change', async () => {
       await page.click('#sidebar nav a[href="/admin/cache"]');

@@ -35,6 +35,7 @@ export function MemberPicker({
       />
       <select
         id={id}
+        name="member_id"
         className="input"
         value={value ?? ''}
         onChange={(e) => onChange(e.target.value ? Number(e.target.value) : null)}

@@ -18,6 +18,7 @@ export const MENU: MenuEntry[] = [
   { path: '/members', labelKey: 'menu.members', icon: 'members' },
   { path: '/dues', labelKey: 'menu.dues', icon: 'dues' },
   { path: '/payments', labelKey: 'menu.payments', icon: 'payments' },
+  { path: '/materials', labelKey: 'menu.materials', icon: 'materials' },
   { path: '/profile', labelKey: 'menu.profile', icon: 'profile' },
   { path: '/admin/users', labelKey: 'menu.users', icon: 'users', adminOnly: true },
   { path: '/admin/audit', labelKey: 'menu.audit', icon: 'audit', adminOnly: true },

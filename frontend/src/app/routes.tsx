@@ -12,6 +12,7 @@ import { DashboardPage } from '../features/dashboard/routes/DashboardPage';
 import { MembersPage } from '../features/members/routes/MembersPage';
 import { DuesPage } from '../features/dues/routes/DuesPage';
 import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
+import { MaterialsPage } from '../features/materials/routes/MaterialsPage';
 import { AuditPage } from '../features/admin/routes/AuditPage';
 import { CachePage } from '../features/admin/routes/CachePage';
 import { UsersPage } from '../features/admin/routes/UsersPage';
@@ -30,6 +31,7 @@ export const routes: RouteObject[] = [
       { path: 'members', element: <MembersPage /> },
       { path: 'dues', element: <DuesPage /> },
       { path: 'payments', element: <PaymentsPage /> },
+      { path: 'materials', element: <MaterialsPage /> },
       { path: 'profile', element: <ProfilePage /> },
       { path: 'admin/users', element: <RequireAdmin><UsersPage /></RequireAdmin> },
       { path: 'admin/audit', element: <RequireAdmin><AuditPage /></RequireAdmin> },

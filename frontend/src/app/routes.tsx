@@ -1,0 +1,42 @@
+/**
+ * The route table: one entry per page. A feature exports its page components from
+ * `src/features/<feature>/routes/`; add the route here and the menu entry in `menu.ts`.
+ */
+import type { RouteObject } from 'react-router';
+import { Layout } from './Layout';
+import { NotFound } from './NotFound';
+import { RequireAdmin, RequireAuth } from './RequireAuth';
+import { LoginPage } from '../features/auth/routes/LoginPage';
+import { ProfilePage } from '../features/auth/routes/ProfilePage';
+import { DashboardPage } from '../features/dashboard/routes/DashboardPage';
+import { MembersPage } from '../features/members/routes/MembersPage';
+import { DuesPage } from '../features/dues/routes/DuesPage';
+import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
+import { MaterialsPage } from '../features/materials/routes/MaterialsPage';
+import { AuditPage } from '../features/admin/routes/AuditPage';
+import { CachePage } from '../features/admin/routes/CachePage';
+import { UsersPage } from '../features/admin/routes/UsersPage';
+
+export const routes: RouteObject[] = [
+  { path: '/login', element: <LoginPage /> },
+  {
+    path: '/',
+    element: (
+      <RequireAuth>
+        <Layout />
+      </RequireAuth>
+    ),
+    children: [
+      { index: true, element: <DashboardPage /> },
+      { path: 'members', element: <MembersPage /> },
+      { path: 'dues', element: <DuesPage /> },
+      { path: 'payments', element: <PaymentsPage /> },
+      { path: 'materials', element: <MaterialsPage /> },
+      { path: 'profile', element: <ProfilePage /> },
+      { path: 'admin/users', element: <RequireAdmin><UsersPage /></RequireAdmin> },
+      { path: 'admin/audit', element: <RequireAdmin><AuditPage /></RequireAdmin> },
+      { path: 'admin/cache', element: <RequireAdmin><CachePage /></RequireAdmin> },
+      { path: '*', element: <NotFound /> },
+    ],
+  },
+];

@@ -20,4 +20,9 @@ export const MENU: MenuEntry[] = [
   { path: '/payments', labelKey: 'menu.payments', icon: 'payments' },
   { path: '/profile', labelKey: 'menu.profile', icon: 'profile' },
   { path: '/api/docs/', labelKey: 'menu.apiDocs', icon: 'docs', external: true },
+  { path: '/admin/users', labelKey: 'menu.users', icon: 'users', adminOnly: true },
+  { path: '/admin/org-units', labelKey: 'menu.orgTree', icon: 'tree', adminOnly: true },
+  { path: '/admin/tokens', labelKey: 'menu.tokens', icon: 'key', adminOnly: true },
+  { path: '/admin/audit', labelKey: 'menu.auditLog', icon: 'audit', adminOnly: true },
+  { path: '/admin/cache', labelKey: 'menu.cache', icon: 'cache', adminOnly: true },
 ];

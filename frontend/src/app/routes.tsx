@@ -12,6 +12,11 @@ import { DashboardPage } from '../features/dashboard/routes/DashboardPage';
 import { MembersPage } from '../features/members/routes/MembersPage';
 import { DuesPage } from '../features/dues/routes/DuesPage';
 import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
+import { UsersPage } from '../features/admin/routes/UsersPage';
+import { OrgTreePage } from '../features/admin/routes/OrgTreePage';
+import { TokensPage } from '../features/admin/routes/TokensPage';
+import { AuditPage } from '../features/admin/routes/AuditPage';
+import { CachePage } from '../features/admin/routes/CachePage';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },
@@ -28,6 +33,11 @@ export const routes: RouteObject[] = [
       { path: 'dues', element: <DuesPage /> },
       { path: 'payments', element: <PaymentsPage /> },
       { path: 'profile', element: <ProfilePage /> },
+      { path: 'admin/users', element: <UsersPage /> },
+      { path: 'admin/org-units', element: <OrgTreePage /> },
+      { path: 'admin/tokens', element: <TokensPage /> },
+      { path: 'admin/audit', element: <AuditPage /> },
+      { path: 'admin/cache', element: <CachePage /> },
       { path: '*', element: <NotFound /> },
     ],
   },

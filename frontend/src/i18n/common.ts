@@ -21,6 +21,8 @@ export const en = {
     apiDocs: 'API docs',
     open: 'Open menu',
     close: 'Close menu',
+    orgTree: 'Org tree',
+    auditLog: 'Audit log',
   },
   account: {
     signedInAs: 'Signed in as {{name}}',
@@ -101,6 +103,8 @@ export const ptBR: CommonStrings = {
     apiDocs: 'Documentação da API',
     open: 'Abrir menu',
     close: 'Fechar menu',
+    orgTree: 'Árvore da organização',
+    auditLog: 'Registro de auditoria',
   },
   account: {
     signedInAs: 'Conectado como {{name}}',

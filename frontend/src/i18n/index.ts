@@ -12,6 +12,7 @@ import * as dashboard from '../features/dashboard/i18n';
 import * as members from '../features/members/i18n';
 import * as dues from '../features/dues/i18n';
 import * as payments from '../features/payments/i18n';
+import * as admin from '../features/admin/i18n';
 
 export const LANGUAGES = ['en', 'pt-BR'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -25,6 +26,7 @@ const FEATURES: Record<string, { en: object; ptBR: object }> = {
   members,
   dues,
   payments,
+  admin,
 };
 
 const resources = {

@@ -12,6 +12,9 @@ import { DashboardPage } from '../features/dashboard/routes/DashboardPage';
 import { MembersPage } from '../features/members/routes/MembersPage';
 import { DuesPage } from '../features/dues/routes/DuesPage';
 import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
+import { MaterialsPage } from '../features/materials/routes/MaterialsPage';
+import { PostsPage } from '../features/posts/routes/PostsPage';
+import { FilesPage } from '../features/files/routes/FilesPage';
 import { UsersPage } from '../features/admin/routes/UsersPage';
 import { OrgTreePage } from '../features/admin/routes/OrgTreePage';
 import { TokensPage } from '../features/admin/routes/TokensPage';
@@ -33,6 +36,9 @@ export const routes: RouteObject[] = [
       { path: 'dues', element: <DuesPage /> },
       { path: 'payments', element: <PaymentsPage /> },
       { path: 'profile', element: <ProfilePage /> },
+      { path: 'materials', element: <MaterialsPage /> },
+      { path: 'posts', element: <PostsPage /> },
+      { path: 'files', element: <FilesPage /> },
       { path: 'admin/users', element: <UsersPage /> },
       { path: 'admin/org-units', element: <OrgTreePage /> },
       { path: 'admin/tokens', element: <TokensPage /> },

@@ -13,6 +13,9 @@ import * as members from '../features/members/i18n';
 import * as dues from '../features/dues/i18n';
 import * as payments from '../features/payments/i18n';
 import * as admin from '../features/admin/i18n';
+import * as materials from '../features/materials/i18n';
+import * as posts from '../features/posts/i18n';
+import * as files from '../features/files/i18n';
 
 export const LANGUAGES = ['en', 'pt-BR'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -27,6 +30,9 @@ const FEATURES: Record<string, { en: object; ptBR: object }> = {
   dues,
   payments,
   admin,
+  materials,
+  posts,
+  files,
 };
 
 const resources = {

@@ -252,16 +252,16 @@ export function UsersPage() {
                 header: <span className="sr-only">{t('users.actions')}</span>,
                 align: 'right',
                 render: (u) => (
-                  <span className="row-actions">
-                    <button type="button" className="btn btn--ghost btn--small" onClick={() => open({ kind: 'edit', user: u })} aria-label={`${tc('actions.edit')}: ${u.name}`}>
-                      <Icon name="pencil" /> <span className="hide-phone">{tc('actions.edit')}</span>
+                  <span className="row-actions nowrap" style={{ flexWrap: 'nowrap' }}>
+                    <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'edit', user: u })} aria-label={`${tc('actions.edit')}: ${u.name}`} title={tc('actions.edit')}>
+                      <Icon name="pencil" />
                     </button>
-                    <button type="button" className="btn btn--ghost btn--small" onClick={() => open({ kind: 'reset', user: u })} aria-label={`${t('users.resetPassword')}: ${u.name}`}>
-                      <Icon name="key" /> <span className="hide-phone">{t('users.resetPassword')}</span>
+                    <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'reset', user: u })} aria-label={`${t('users.resetPassword')}: ${u.name}`} title={t('users.resetPassword')}>
+                      <Icon name="key" />
                     </button>
                     {u.otp_enabled ? (
-                      <button type="button" className="btn btn--ghost btn--small" onClick={() => open({ kind: 'otp', user: u })} aria-label={`${t('users.removeOtp')}: ${u.name}`}>
-                        {t('users.removeOtp')}
+                      <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'otp', user: u })} aria-label={`${t('users.removeOtp')}: ${u.name}`} title={t('users.removeOtp')}>
+                        <Icon name="close" />
                       </button>
                     ) : null}
                     {u.id !== me.id ? (

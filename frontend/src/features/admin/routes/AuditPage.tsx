@@ -8,6 +8,7 @@ import { Loading } from '../../../components/Loading';
 import { Page } from '../../../components/Page';
 import { Pagination } from '../../../components/Pagination';
 import { AUDIT_ACTIONS, useAllUsers, useAudit, type AuditAction, type AuditEvent } from '../api/admin';
+import { AdminOnly } from '../components/AdminOnly';
 import '../admin.css';
 
 const PER_PAGE = 25;
@@ -28,6 +29,15 @@ function detailText(detail: AuditEvent['detail']): string {
 }
 
 export function AuditPage() {
+  const { t } = useTranslation('admin');
+  return (
+    <AdminOnly title={t('audit.title')}>
+      <AuditPageContent />
+    </AdminOnly>
+  );
+}
+
+function AuditPageContent() {
   const { t, i18n } = useTranslation('admin');
   const [action, setAction] = useState<AuditAction | null>(null);
   const [userId, setUserId] = useState<number | null>(null);

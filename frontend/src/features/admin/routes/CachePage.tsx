@@ -18,6 +18,7 @@ import {
   type ClearableNamespace,
 } from '../api/cache';
 import { cacheResultText, formatBytes, formatPercent } from '../components/cacheWording';
+import { AdminOnly } from '../components/AdminOnly';
 import '../admin.css';
 
 const FILE_TYPES: FileType[] = ['avatar', 'material', 'receipt', 'post_image', 'general'];
@@ -132,7 +133,7 @@ function Namespaces({ stats }: { stats: CacheStats }) {
           <ResponsiveContainer width="100%" height="100%">
             <BarChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: -16 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="#e3e5ef" />
-              <XAxis dataKey="name" tick={{ fontSize: 12 }} interval={0} angle={-20} textAnchor="end" height={50} />
+              <XAxis dataKey="name" tick={{ fontSize: 12 }} interval={0} angle={-35} textAnchor="end" height={64} />
               <YAxis domain={[0, 100]} unit="%" tick={{ fontSize: 12 }} />
               <Tooltip formatter={(v) => [`${String(v)}%`, t('cache.hitRatio')]} />
               <Bar dataKey="ratio" radius={[6, 6, 0, 0]}>
@@ -325,6 +326,15 @@ function Actions() {
 }
 
 export function CachePage() {
+  const { t } = useTranslation('admin');
+  return (
+    <AdminOnly title={t('cache.title')}>
+      <CachePageContent />
+    </AdminOnly>
+  );
+}
+
+function CachePageContent() {
   const { t } = useTranslation('admin');
   const stats = useCacheStats();
   const minutes = (s: number) => t('cache.minutes', { count: Math.round(s / 60) });

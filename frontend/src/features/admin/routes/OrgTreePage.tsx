@@ -11,6 +11,7 @@ import { Card, Page } from '../../../components/Page';
 import { depthOf, useOrgUnits, type OrgUnit } from '../../org/api/orgUnits';
 import { useOrgUnitMutations } from '../api/admin';
 import { buildOrgTree, canMoveUnder, childKind, type OrgNode } from '../api/orgTree';
+import { AdminOnly } from '../components/AdminOnly';
 import '../admin.css';
 
 type Dialog =
@@ -239,6 +240,15 @@ function TreeNode({
 }
 
 export function OrgTreePage() {
+  const { t } = useTranslation('admin');
+  return (
+    <AdminOnly title={t('org.title')}>
+      <OrgTreePageContent />
+    </AdminOnly>
+  );
+}
+
+function OrgTreePageContent() {
   const { t, i18n } = useTranslation('admin');
   const { t: tc } = useTranslation();
   const units = useOrgUnits();

@@ -11,6 +11,7 @@ import { Loading } from '../../../components/Loading';
 import { Page } from '../../../components/Page';
 import { SCOPES, useTokenMutations, useTokens, type ApiToken, type CreatedToken, type Scope } from '../api/admin';
 import { SecretOnce } from '../components/SecretOnce';
+import { AdminOnly } from '../components/AdminOnly';
 import '../admin.css';
 
 function CreateTokenForm({ onCreated, onCancel }: { onCreated: (token: CreatedToken) => void; onCancel: () => void }) {
@@ -78,6 +79,15 @@ function CreateTokenForm({ onCreated, onCancel }: { onCreated: (token: CreatedTo
 }
 
 export function TokensPage() {
+  const { t } = useTranslation('admin');
+  return (
+    <AdminOnly title={t('tokens.title')}>
+      <TokensPageContent />
+    </AdminOnly>
+  );
+}
+
+function TokensPageContent() {
   const { t, i18n } = useTranslation('admin');
   const tokens = useTokens();
   const { revoke } = useTokenMutations();

@@ -14,6 +14,7 @@ import { Page } from '../../../components/Page';
 import { Pagination } from '../../../components/Pagination';
 import { unitName, useOrgUnits } from '../../org/api/orgUnits';
 import { useUserMutations, useUsers, type User } from '../api/admin';
+import { AdminOnly } from '../components/AdminOnly';
 import '../admin.css';
 
 const PER_PAGE = 20;
@@ -159,6 +160,15 @@ function ResetForm({ user, onDone, onCancel }: { user: User; onDone: (m: string)
 }
 
 export function UsersPage() {
+  const { t } = useTranslation('admin');
+  return (
+    <AdminOnly title={t('users.title')}>
+      <UsersPageContent />
+    </AdminOnly>
+  );
+}
+
+function UsersPageContent() {
   const { t } = useTranslation('admin');
   const { t: tc } = useTranslation();
   const me = useCurrentUser();

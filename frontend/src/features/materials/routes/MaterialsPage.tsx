@@ -174,7 +174,7 @@ function MaterialForm({
   );
 }
 
-function StockRow({ material, unit }: { material: Material; unit: OrgUnit }) {
+function StockRow({ material, unit, baseDepth }: { material: Material; unit: OrgUnit; baseDepth: number }) {
   const { t } = useTranslation('materials');
   const errorText = useErrorText();
   const current = material.stock.find((s) => s.org_unit_id === unit.id)?.quantity ?? 0;
@@ -185,7 +185,7 @@ function StockRow({ material, unit }: { material: Material; unit: OrgUnit }) {
   const id = `stock-${material.id}-${unit.id}`;
   return (
     <li className="stock-row">
-      <label htmlFor={id} className="stock-row__unit" style={{ paddingLeft: `${depthOf(unit) * 14}px` }}>
+      <label htmlFor={id} className="stock-row__unit" style={{ paddingLeft: `${(depthOf(unit) - baseDepth) * 14}px` }}>
         {unit.name}
         <span className="sr-only"> — {t('quantity', { unit: unit.name })}</span>
       </label>
@@ -232,12 +232,13 @@ function StockEditor({ material }: { material: Material }) {
   const units = useOrgUnits();
   if (units.isPending) return <Loading />;
   if (units.isError) return <ErrorMessage error={units.error} />;
+  const baseDepth = Math.min(...units.data.map(depthOf));
   return (
     <div className="form">
       <p className="muted small">{t('stockHint')}</p>
       <ul className="stock-list">
         {units.data.map((u) => (
-          <StockRow key={u.id} material={material} unit={u} />
+          <StockRow key={u.id} material={material} unit={u} baseDepth={baseDepth} />
         ))}
       </ul>
     </div>

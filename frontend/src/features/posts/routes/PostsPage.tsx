@@ -242,7 +242,8 @@ export function PostsPage() {
   const { t: tc } = useTranslation();
   const me = useCurrentUser();
   const [tab, setTab] = useState<'board' | 'popular'>('board');
-  const [unit, setUnit] = useState<number | null>(me.org_unit_id ?? null);
+  // Every board by default: it includes the announcements of the units above the caller's.
+  const [unit, setUnit] = useState<number | null>(null);
   const [page, setPage] = useState(1);
   const [popularPage, setPopularPage] = useState(1);
   const board = usePosts(unit, page, PER_PAGE);

@@ -101,24 +101,26 @@ function AuditPageContent() {
         <EmptyState />
       ) : (
         <>
-          <DataTable
-            caption={t('audit.caption')}
-            rows={audit.data.items}
-            rowKey={(e) => e.id}
-            columns={[
-              { key: 'at', header: t('audit.at'), render: (e) => <span className="nowrap">{when(e.at)}</span> },
-              { key: 'action', header: t('audit.action'), render: (e) => <span className={badgeOf(e.action)}>{t(`audit.actions.${e.action}`)}</span> },
-              { key: 'actor', header: t('audit.actor'), render: (e) => userName(e.actor_user_id) },
-              { key: 'subject', header: t('audit.subject'), hideOnPhone: true, render: (e) => (e.subject ? <code>{e.subject}</code> : '—') },
-              { key: 'ip', header: t('audit.ip'), hideOnPhone: true, render: (e) => <span className="mono">{e.client_ip ?? '—'}</span> },
-              {
-                key: 'detail',
-                header: t('audit.detail'),
-                hideOnPhone: true,
-                render: (e) => <pre className="detail-json mono">{detailText(e.detail)}</pre>,
-              },
-            ]}
-          />
+          <div className="table-scroll">
+            <DataTable
+              caption={t('audit.caption')}
+              rows={audit.data.items}
+              rowKey={(e) => e.id}
+              columns={[
+                { key: 'at', header: t('audit.at'), render: (e) => <span className="nowrap">{when(e.at)}</span> },
+                { key: 'action', header: t('audit.action'), render: (e) => <span className={badgeOf(e.action)}>{t(`audit.actions.${e.action}`)}</span> },
+                { key: 'actor', header: t('audit.actor'), render: (e) => userName(e.actor_user_id) },
+                { key: 'subject', header: t('audit.subject'), hideOnPhone: true, render: (e) => (e.subject ? <code>{e.subject}</code> : '—') },
+                { key: 'ip', header: t('audit.ip'), hideOnPhone: true, render: (e) => <span className="mono">{e.client_ip ?? '—'}</span> },
+                {
+                  key: 'detail',
+                  header: t('audit.detail'),
+                  hideOnPhone: true,
+                  render: (e) => <pre className="detail-json mono">{detailText(e.detail)}</pre>,
+                },
+              ]}
+            />
+          </div>
           <Pagination page={page} perPage={PER_PAGE} total={audit.data.total} onPage={setPage} />
         </>
       )}

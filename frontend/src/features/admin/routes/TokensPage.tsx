@@ -116,53 +116,55 @@ function TokensPageContent() {
       ) : tokens.data.items.length === 0 ? (
         <EmptyState title={t('tokens.empty')} />
       ) : (
-        <DataTable
-          caption={t('tokens.caption')}
-          rows={tokens.data.items}
-          rowKey={(r) => r.id}
-          columns={[
-            { key: 'name', header: t('tokens.name'), render: (r) => <strong>{r.name}</strong> },
-            {
-              key: 'scopes',
-              header: t('tokens.scopes'),
-              render: (r) => (
-                <span className="row-actions" style={{ justifyContent: 'flex-start' }}>
-                  {r.scopes.map((s) => (
-                    <span key={s} className={s === 'cache:admin' ? 'badge badge--warn' : 'badge badge--info'}>
-                      {t(`tokens.scope.${s}`)}
-                    </span>
-                  ))}
-                </span>
-              ),
-            },
-            { key: 'created', header: t('tokens.created'), hideOnPhone: true, render: (r) => date(r.created_at) },
-            {
-              key: 'expires',
-              header: t('tokens.expires'),
-              render: (r) =>
-                new Date(r.expires_at).getTime() < now ? (
-                  <span className="badge badge--danger">{t('tokens.expired')}</span>
-                ) : (
-                  date(r.expires_at)
+        <div className="table-scroll">
+          <DataTable
+            caption={t('tokens.caption')}
+            rows={tokens.data.items}
+            rowKey={(r) => r.id}
+            columns={[
+              { key: 'name', header: t('tokens.name'), render: (r) => <strong>{r.name}</strong> },
+              {
+                key: 'scopes',
+                header: t('tokens.scopes'),
+                render: (r) => (
+                  <span className="row-actions" style={{ justifyContent: 'flex-start' }}>
+                    {r.scopes.map((s) => (
+                      <span key={s} className={s === 'cache:admin' ? 'badge badge--warn' : 'badge badge--info'}>
+                        {t(`tokens.scope.${s}`)}
+                      </span>
+                    ))}
+                  </span>
                 ),
-            },
-            {
-              key: 'actions',
-              header: <span className="sr-only">{t('users.actions')}</span>,
-              align: 'right',
-              render: (r) => (
-                <button
-                  type="button"
-                  className="btn btn--ghost btn--small"
-                  onClick={() => setRevoking(r)}
-                  aria-label={`${t('tokens.revoke')}: ${r.name}`}
-                >
-                  <Icon name="trash" /> {t('tokens.revoke')}
-                </button>
-              ),
-            },
-          ]}
-        />
+              },
+              { key: 'created', header: t('tokens.created'), hideOnPhone: true, render: (r) => date(r.created_at) },
+              {
+                key: 'expires',
+                header: t('tokens.expires'),
+                render: (r) =>
+                  new Date(r.expires_at).getTime() < now ? (
+                    <span className="badge badge--danger">{t('tokens.expired')}</span>
+                  ) : (
+                    date(r.expires_at)
+                  ),
+              },
+              {
+                key: 'actions',
+                header: <span className="sr-only">{t('users.actions')}</span>,
+                align: 'right',
+                render: (r) => (
+                  <button
+                    type="button"
+                    className="btn btn--ghost btn--small"
+                    onClick={() => setRevoking(r)}
+                    aria-label={`${t('tokens.revoke')}: ${r.name}`}
+                  >
+                    <Icon name="trash" /> <span className="hide-phone">{t('tokens.revoke')}</span>
+                  </button>
+                ),
+              },
+            ]}
+          />
+        </div>
       )}
       <Modal
         open={creating || created !== null}

@@ -216,80 +216,82 @@ function UsersPageContent() {
         <EmptyState />
       ) : (
         <>
-          <DataTable
-            caption={t('users.caption')}
-            rows={users.data.items}
-            rowKey={(u) => u.id}
-            columns={[
-              {
-                key: 'name',
-                header: t('users.name'),
-                render: (u) => (
-                  <div className="person">
-                    <span className="avatar avatar--small" aria-hidden="true">
-                      {u.name.slice(0, 1).toUpperCase()}
-                    </span>
-                    <div style={{ minWidth: 0 }}>
-                      <div className="person__name">{u.name}</div>
-                      <div className="muted small">{u.email}</div>
+          <div className="table-scroll">
+            <DataTable
+              caption={t('users.caption')}
+              rows={users.data.items}
+              rowKey={(u) => u.id}
+              columns={[
+                {
+                  key: 'name',
+                  header: t('users.name'),
+                  render: (u) => (
+                    <div className="person">
+                      <span className="avatar avatar--small" aria-hidden="true">
+                        {u.name.slice(0, 1).toUpperCase()}
+                      </span>
+                      <div style={{ minWidth: 0 }}>
+                        <div className="person__name">{u.name}</div>
+                        <div className="muted small">{u.email}</div>
+                      </div>
                     </div>
-                  </div>
-                ),
-              },
-              { key: 'unit', header: t('users.unit'), hideOnPhone: true, render: (u) => unitName(units.data, u.org_unit_id) },
-              {
-                key: 'role',
-                header: t('users.role'),
-                render: (u) => (
-                  <span className="row-actions" style={{ justifyContent: 'flex-start' }}>
-                    {u.is_admin ? <span className="badge badge--warn">{t('users.admin')}</span> : null}
-                    {u.is_treasurer ? <span className="badge badge--info">{t('users.treasurer')}</span> : null}
-                    {!u.is_admin && !u.is_treasurer ? <span className="badge">{t('users.member')}</span> : null}
-                    {!u.is_active ? <span className="badge badge--danger">{t('users.inactive')}</span> : null}
-                    {u.must_change_password ? <span className="badge badge--warn">{t('users.mustChange')}</span> : null}
-                  </span>
-                ),
-              },
-              {
-                key: 'otp',
-                header: t('users.otp'),
-                hideOnPhone: true,
-                render: (u) =>
-                  u.otp_enabled ? <span className="badge badge--ok">{t('users.otpOn')}</span> : <span className="muted">{t('users.otpOff')}</span>,
-              },
-              {
-                key: 'actions',
-                header: <span className="sr-only">{t('users.actions')}</span>,
-                align: 'right',
-                render: (u) => (
-                  <span className="row-actions nowrap" style={{ flexWrap: 'nowrap' }}>
-                    <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'edit', user: u })} aria-label={`${tc('actions.edit')}: ${u.name}`} title={tc('actions.edit')}>
-                      <Icon name="pencil" />
-                    </button>
-                    <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'reset', user: u })} aria-label={`${t('users.resetPassword')}: ${u.name}`} title={t('users.resetPassword')}>
-                      <Icon name="key" />
-                    </button>
-                    {u.otp_enabled ? (
-                      <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'otp', user: u })} aria-label={`${t('users.removeOtp')}: ${u.name}`} title={t('users.removeOtp')}>
-                        <Icon name="close" />
+                  ),
+                },
+                { key: 'unit', header: t('users.unit'), hideOnPhone: true, render: (u) => unitName(units.data, u.org_unit_id) },
+                {
+                  key: 'role',
+                  header: t('users.role'),
+                  render: (u) => (
+                    <span className="row-actions" style={{ justifyContent: 'flex-start' }}>
+                      {u.is_admin ? <span className="badge badge--warn">{t('users.admin')}</span> : null}
+                      {u.is_treasurer ? <span className="badge badge--info">{t('users.treasurer')}</span> : null}
+                      {!u.is_admin && !u.is_treasurer ? <span className="badge">{t('users.member')}</span> : null}
+                      {!u.is_active ? <span className="badge badge--danger">{t('users.inactive')}</span> : null}
+                      {u.must_change_password ? <span className="badge badge--warn">{t('users.mustChange')}</span> : null}
+                    </span>
+                  ),
+                },
+                {
+                  key: 'otp',
+                  header: t('users.otp'),
+                  hideOnPhone: true,
+                  render: (u) =>
+                    u.otp_enabled ? <span className="badge badge--ok">{t('users.otpOn')}</span> : <span className="muted">{t('users.otpOff')}</span>,
+                },
+                {
+                  key: 'actions',
+                  header: <span className="sr-only">{t('users.actions')}</span>,
+                  align: 'right',
+                  render: (u) => (
+                    <span className="row-actions nowrap" style={{ flexWrap: 'nowrap' }}>
+                      <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'edit', user: u })} aria-label={`${tc('actions.edit')}: ${u.name}`} title={tc('actions.edit')}>
+                        <Icon name="pencil" />
                       </button>
-                    ) : null}
-                    {u.id !== me.id ? (
-                      <button
-                        type="button"
-                        className="btn btn--ghost btn--small btn--icon"
-                        onClick={() => open({ kind: 'delete', user: u })}
-                        aria-label={`${tc('actions.delete')}: ${u.name}`}
-                        title={tc('actions.delete')}
-                      >
-                        <Icon name="trash" />
+                      <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'reset', user: u })} aria-label={`${t('users.resetPassword')}: ${u.name}`} title={t('users.resetPassword')}>
+                        <Icon name="key" />
                       </button>
-                    ) : null}
-                  </span>
-                ),
-              },
-            ]}
-          />
+                      {u.otp_enabled ? (
+                        <button type="button" className="btn btn--ghost btn--small btn--icon" onClick={() => open({ kind: 'otp', user: u })} aria-label={`${t('users.removeOtp')}: ${u.name}`} title={t('users.removeOtp')}>
+                          <Icon name="close" />
+                        </button>
+                      ) : null}
+                      {u.id !== me.id ? (
+                        <button
+                          type="button"
+                          className="btn btn--ghost btn--small btn--icon"
+                          onClick={() => open({ kind: 'delete', user: u })}
+                          aria-label={`${tc('actions.delete')}: ${u.name}`}
+                          title={tc('actions.delete')}
+                        >
+                          <Icon name="trash" />
+                        </button>
+                      ) : null}
+                    </span>
+                  ),
+                },
+              ]}
+            />
+          </div>
           <Pagination page={page} perPage={PER_PAGE} total={users.data.total} onPage={setPage} />
         </>
       )}

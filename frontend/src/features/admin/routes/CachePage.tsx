@@ -193,7 +193,7 @@ function Actions() {
     const body = a.body;
     let text = t('cache.confirmClearAll');
     if ('file_id' in body && body.file_id != null) text = t('cache.confirmClearFile', { id: body.file_id });
-    else if (body.namespace) text = t('cache.confirmClearNamespace', { ns: body.namespace });
+    else if (body.namespace) text = t('cache.confirmClearNamespace', { namespace: body.namespace });
     return { title: t('cache.confirmClearTitle'), body: text, label: t('cache.clear') };
   }
 
@@ -229,7 +229,7 @@ function Actions() {
                 <option value="all">{t('cache.clearAllUrls')}</option>
                 {CLEARABLE.map((ns) => (
                   <option key={ns} value={`ns:${ns}`}>
-                    {t('cache.clearNamespace', { ns })}
+                    {t('cache.clearNamespace', { namespace: ns })}
                   </option>
                 ))}
                 <option value="file">{t('cache.clearFile')}</option>

@@ -15,11 +15,11 @@ import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
 import { MaterialsPage } from '../features/materials/routes/MaterialsPage';
 import { PostsPage } from '../features/posts/routes/PostsPage';
 import { FilesPage } from '../features/files/routes/FilesPage';
-import { UsersPage } from '../features/admin/routes/UsersPage';
-import { OrgTreePage } from '../features/admin/routes/OrgTreePage';
-import { TokensPage } from '../features/admin/routes/TokensPage';
-import { AuditPage } from '../features/admin/routes/AuditPage';
-import { CachePage } from '../features/admin/routes/CachePage';
+import { UsersPage } from '../features/administration/routes/UsersPage';
+import { OrgTreePage } from '../features/administration/routes/OrgTreePage';
+import { TokensPage } from '../features/administration/routes/TokensPage';
+import { AuditPage } from '../features/administration/routes/AuditPage';
+import { CachePage } from '../features/administration/routes/CachePage';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },

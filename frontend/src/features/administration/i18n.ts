@@ -1,4 +1,4 @@
-/** Strings of the administration pages (namespace `admin`). */
+/** Strings of the administration pages (namespace `administration`). */
 export const en = {
   users: {
     title: 'Users',

@@ -13,7 +13,7 @@ export type ClearableNamespace = NonNullable<Exclude<ClearRequest, { file_id: nu
 
 export const CLEARABLE: ClearableNamespace[] = ['file_url', 'materials', 'members', 'org', 'dashboard', 'post_lists'];
 
-export const cacheKeys = { stats: ['admin', 'cache', 'stats'] as const };
+export const cacheKeys = { stats: ['administration', 'cache', 'stats'] as const };
 
 export function useCacheStats() {
   return useQuery({

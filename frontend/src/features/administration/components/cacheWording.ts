@@ -6,7 +6,7 @@ import type { CacheResult } from '../api/cache';
  * "Cached 1 file URL and 3 dashboards", "Refreshed 2 expiring URLs". Built from the counts
  * (not the server's English `message`) so it is translated.
  */
-export function cacheResultText(t: TFunction<'admin'>, result: CacheResult): string {
+export function cacheResultText(t: TFunction<'administration'>, result: CacheResult): string {
   switch (result.kind) {
     case 'clear':
       return t('cache.result.cleared', { count: result.answer.cleared_count });

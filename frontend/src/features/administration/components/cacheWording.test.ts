@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import i18n from '../../../i18n';
 import { cacheResultText, formatBytes } from './cacheWording';
 
-const en = i18n.getFixedT('en', 'admin');
-const pt = i18n.getFixedT('pt-BR', 'admin');
+const en = i18n.getFixedT('en', 'administration');
+const pt = i18n.getFixedT('pt-BR', 'administration');
 
 describe('cacheResultText', () => {
   it('words a clear in English, pluralised', () => {

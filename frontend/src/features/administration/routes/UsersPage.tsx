@@ -27,7 +27,7 @@ type Dialog =
   | { kind: 'delete'; user: User };
 
 function UserForm({ user, onDone, onCancel }: { user: User | null; onDone: (m: string) => void; onCancel: () => void }) {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const { create, update } = useUserMutations();
   const [name, setName] = useState(user?.name ?? '');
@@ -119,7 +119,7 @@ function UserForm({ user, onDone, onCancel }: { user: User | null; onDone: (m: s
 }
 
 function ResetForm({ user, onDone, onCancel }: { user: User; onDone: (m: string) => void; onCancel: () => void }) {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const { resetPassword } = useUserMutations();
   const [password, setPassword] = useState('');
@@ -160,7 +160,7 @@ function ResetForm({ user, onDone, onCancel }: { user: User; onDone: (m: string)
 }
 
 export function UsersPage() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   return (
     <AdminOnly title={t('users.title')}>
       <UsersPageContent />
@@ -169,7 +169,7 @@ export function UsersPage() {
 }
 
 function UsersPageContent() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const me = useCurrentUser();
   const [page, setPage] = useState(1);

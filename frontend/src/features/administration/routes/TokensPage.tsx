@@ -15,7 +15,7 @@ import { AdminOnly } from '../components/AdminOnly';
 import '../admin.css';
 
 function CreateTokenForm({ onCreated, onCancel }: { onCreated: (token: CreatedToken) => void; onCancel: () => void }) {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const { create } = useTokenMutations();
   const [name, setName] = useState('');
@@ -79,7 +79,7 @@ function CreateTokenForm({ onCreated, onCancel }: { onCreated: (token: CreatedTo
 }
 
 export function TokensPage() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   return (
     <AdminOnly title={t('tokens.title')}>
       <TokensPageContent />
@@ -88,7 +88,7 @@ export function TokensPage() {
 }
 
 function TokensPageContent() {
-  const { t, i18n } = useTranslation('admin');
+  const { t, i18n } = useTranslation('administration');
   const tokens = useTokens();
   const { revoke } = useTokenMutations();
   const [creating, setCreating] = useState(false);

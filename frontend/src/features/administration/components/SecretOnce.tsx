@@ -7,7 +7,7 @@ import { Icon } from '../../../components/Icon';
  * drops the secret when `onDone` is called, so it is never shown again.
  */
 export function SecretOnce({ secret, onDone }: { secret: string; onDone: () => void }) {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const [copy, setCopy] = useState<'idle' | 'copied' | 'failed'>('idle');
   async function onCopy() {
     try {

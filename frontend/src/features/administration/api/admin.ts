@@ -40,10 +40,10 @@ export const AUDIT_ACTIONS: AuditAction[] = [
 ];
 
 const keys = {
-  users: ['admin', 'users'] as const,
-  allUsers: ['admin', 'users', 'all'] as const,
-  tokens: ['admin', 'tokens'] as const,
-  audit: ['admin', 'audit'] as const,
+  users: ['administration', 'users'] as const,
+  allUsers: ['administration', 'users', 'all'] as const,
+  tokens: ['administration', 'tokens'] as const,
+  audit: ['administration', 'audit'] as const,
 };
 
 export function useUsers(page: number, perPage: number) {

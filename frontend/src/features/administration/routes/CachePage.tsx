@@ -26,7 +26,7 @@ const FILE_TYPES: FileType[] = ['avatar', 'material', 'receipt', 'post_image', '
 type ClearChoice = { kind: 'all' } | { kind: 'namespace'; ns: ClearableNamespace } | { kind: 'file' };
 
 function Stats({ stats }: { stats: CacheStats }) {
-  const { t, i18n } = useTranslation('admin');
+  const { t, i18n } = useTranslation('administration');
   const locale = i18n.language;
   const num = (n: number) => new Intl.NumberFormat(locale).format(n);
   const redis = stats.redis ?? null;
@@ -120,7 +120,7 @@ function Stats({ stats }: { stats: CacheStats }) {
 }
 
 function Namespaces({ stats }: { stats: CacheStats }) {
-  const { t, i18n } = useTranslation('admin');
+  const { t, i18n } = useTranslation('administration');
   const locale = i18n.language;
   const rows = Object.entries(stats.namespaces)
     .map(([name, ns]) => ({ name, ...ns }))
@@ -162,7 +162,7 @@ function Namespaces({ stats }: { stats: CacheStats }) {
 }
 
 function Actions() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const action = useCacheAction();
   const [clear, setClear] = useState<ClearChoice>({ kind: 'all' });
   const [fileId, setFileId] = useState('');
@@ -326,7 +326,7 @@ function Actions() {
 }
 
 export function CachePage() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   return (
     <AdminOnly title={t('cache.title')}>
       <CachePageContent />
@@ -335,7 +335,7 @@ export function CachePage() {
 }
 
 function CachePageContent() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const stats = useCacheStats();
   const minutes = (s: number) => t('cache.minutes', { count: Math.round(s / 60) });
   return (

@@ -29,7 +29,7 @@ function detailText(detail: AuditEvent['detail']): string {
 }
 
 export function AuditPage() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   return (
     <AdminOnly title={t('audit.title')}>
       <AuditPageContent />
@@ -38,7 +38,7 @@ export function AuditPage() {
 }
 
 function AuditPageContent() {
-  const { t, i18n } = useTranslation('admin');
+  const { t, i18n } = useTranslation('administration');
   const [action, setAction] = useState<AuditAction | null>(null);
   const [userId, setUserId] = useState<number | null>(null);
   const [page, setPage] = useState(1);

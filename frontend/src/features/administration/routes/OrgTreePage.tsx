@@ -31,7 +31,7 @@ function UnitForm({
   onDone: (message: string) => void;
   onCancel: () => void;
 }) {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const { create, update } = useOrgUnitMutations();
   const initialName = dialog.kind === 'rename' ? dialog.unit.name : '';
@@ -134,7 +134,7 @@ function TreeNode({
     drop: (target: OrgUnit) => void;
   };
 }) {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const { unit, children } = node;
   const expanded = open.has(unit.id);
@@ -240,7 +240,7 @@ function TreeNode({
 }
 
 export function OrgTreePage() {
-  const { t } = useTranslation('admin');
+  const { t } = useTranslation('administration');
   return (
     <AdminOnly title={t('org.title')}>
       <OrgTreePageContent />
@@ -249,7 +249,7 @@ export function OrgTreePage() {
 }
 
 function OrgTreePageContent() {
-  const { t, i18n } = useTranslation('admin');
+  const { t, i18n } = useTranslation('administration');
   const { t: tc } = useTranslation();
   const units = useOrgUnits();
   const { update, remove } = useOrgUnitMutations();

@@ -291,20 +291,23 @@ describe.each(ROLES)('$name', (role) => {
     it('warms and clears the cache and sees the stats change', async () => {
       await page.click('#sidebar nav a[href="/admin/cache"]');
       await settle(page);
-      await page.getByRole('button', { name: 'Warm' }).click();
-      await page.locator('dialog[open]').getByRole('button', { name: 'Confirm' }).click();
+      const result = async () => ((await page.textContent('[data-testid=cache-result]')) ?? '').trim();
+      await page.getByRole('button', { name: 'Warm cache', exact: true }).click();
+      await page.locator('dialog[open]').getByRole('button', { name: 'Warm cache', exact: true }).click();
       await page.locator('[data-testid=cache-result]').waitFor();
-      expect(await page.textContent('[data-testid=cache-result]')).toMatch(/^Cached \d+ entries\.$/);
-      await page.waitForLoadState('networkidle');
-      const warmed = Number((await page.textContent('[data-testid=cache-entries]'))?.replace(/\D/g, ''));
-      expect(warmed).toBeGreaterThan(0);
-      await page.getByRole('button', { name: 'Clear the cache' }).click();
-      await page.locator('dialog[open]').getByRole('button', { name: 'Confirm' }).click();
-      await page.waitForFunction(() => document.querySelector('[data-testid=cache-result]')?.textContent?.startsWith('Cleared'));
-      expect(await page.textContent('[data-testid=cache-result]')).toMatch(/^Cleared \d+ cache entries\.$/);
+      expect(await result()).toMatch(/^Cached \d+ file URLs?$/);
       await page.waitForLoadState('networkidle');
       await page.waitForFunction(
-        (before) => Number(document.querySelector('[data-testid=cache-entries]')?.textContent?.replace(/\D/g, '')) < before,
+        () => Number(document.querySelector('[data-testid=cache-file-urls]')?.textContent?.replace(/\D/g, '')) > 0,
+      );
+      const warmed = Number((await page.textContent('[data-testid=cache-file-urls]'))?.replace(/\D/g, ''));
+      await page.getByRole('button', { name: 'Clear cache', exact: true }).click();
+      await page.locator('dialog[open]').getByRole('button', { name: 'Clear cache', exact: true }).click();
+      await page.waitForFunction(() => document.querySelector('[data-testid=cache-result]')?.textContent?.includes('Cleared'));
+      expect(await result()).toMatch(/^Cleared \d+ cache entr(y|ies)$/);
+      await page.waitForLoadState('networkidle');
+      await page.waitForFunction(
+        (before) => Number(document.querySelector('[data-testid=cache-file-urls]')?.textContent?.replace(/\D/g, '')) < before,
         warmed,
       );
       await shoot(page, 'admin-cache-after-clear');

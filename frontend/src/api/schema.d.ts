@@ -975,7 +975,7 @@ export interface components {
          * @description What happened
          * @enum {string}
          */
-        AuditAction: "login_succeeded" | "login_failed" | "rate_limited" | "logout" | "refresh_token_reused" | "otp_enabled" | "otp_disabled" | "recovery_code_used" | "password_changed" | "password_reset" | "user_created" | "user_updated" | "user_deleted" | "token_created" | "token_revoked" | "cache_cleared" | "member_deleted" | "dues_deleted" | "payment_deleted";
+        AuditAction: "login_succeeded" | "login_failed" | "rate_limited" | "logout" | "refresh_token_reused" | "otp_enabled" | "otp_disabled" | "recovery_code_used" | "password_changed" | "password_reset" | "user_created" | "user_updated" | "user_deleted" | "token_created" | "token_revoked" | "cache_cleared" | "member_deleted" | "dues_deleted" | "payment_deleted" | "material_type_deleted" | "material_deleted" | "stock_set";
         /** @description One security event. */
         AuditEventDto: {
             /** @description What happened. */

@@ -29,9 +29,3 @@ export function RequireAuth({ children }: { children: ReactNode }) {
   }
   return <>{children}</>;
 }
-
-export function RequireAdmin({ children }: { children: ReactNode }) {
-  const me = useMe();
-  if (!me.data?.is_admin) return <Navigate to="/" replace />;
-  return <>{children}</>;
-}

@@ -5,7 +5,7 @@
 import type { RouteObject } from 'react-router';
 import { Layout } from './Layout';
 import { NotFound } from './NotFound';
-import { RequireAdmin, RequireAuth } from './RequireAuth';
+import { RequireAuth } from './RequireAuth';
 import { LoginPage } from '../features/auth/routes/LoginPage';
 import { ProfilePage } from '../features/auth/routes/ProfilePage';
 import { DashboardPage } from '../features/dashboard/routes/DashboardPage';
@@ -13,9 +13,13 @@ import { MembersPage } from '../features/members/routes/MembersPage';
 import { DuesPage } from '../features/dues/routes/DuesPage';
 import { PaymentsPage } from '../features/payments/routes/PaymentsPage';
 import { MaterialsPage } from '../features/materials/routes/MaterialsPage';
-import { AuditPage } from '../features/admin/routes/AuditPage';
-import { CachePage } from '../features/admin/routes/CachePage';
-import { UsersPage } from '../features/admin/routes/UsersPage';
+import { PostsPage } from '../features/posts/routes/PostsPage';
+import { FilesPage } from '../features/files/routes/FilesPage';
+import { UsersPage } from '../features/administration/routes/UsersPage';
+import { OrgTreePage } from '../features/administration/routes/OrgTreePage';
+import { TokensPage } from '../features/administration/routes/TokensPage';
+import { AuditPage } from '../features/administration/routes/AuditPage';
+import { CachePage } from '../features/administration/routes/CachePage';
 
 export const routes: RouteObject[] = [
   { path: '/login', element: <LoginPage /> },
@@ -33,9 +37,13 @@ export const routes: RouteObject[] = [
       { path: 'payments', element: <PaymentsPage /> },
       { path: 'materials', element: <MaterialsPage /> },
       { path: 'profile', element: <ProfilePage /> },
-      { path: 'admin/users', element: <RequireAdmin><UsersPage /></RequireAdmin> },
-      { path: 'admin/audit', element: <RequireAdmin><AuditPage /></RequireAdmin> },
-      { path: 'admin/cache', element: <RequireAdmin><CachePage /></RequireAdmin> },
+      { path: 'posts', element: <PostsPage /> },
+      { path: 'files', element: <FilesPage /> },
+      { path: 'admin/users', element: <UsersPage /> },
+      { path: 'admin/org-units', element: <OrgTreePage /> },
+      { path: 'admin/tokens', element: <TokensPage /> },
+      { path: 'admin/audit', element: <AuditPage /> },
+      { path: 'admin/cache', element: <CachePage /> },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -12,8 +12,10 @@ import * as dashboard from '../features/dashboard/i18n';
 import * as members from '../features/members/i18n';
 import * as dues from '../features/dues/i18n';
 import * as payments from '../features/payments/i18n';
-import * as admin from '../features/admin/i18n';
+import * as administration from '../features/administration/i18n';
 import * as materials from '../features/materials/i18n';
+import * as posts from '../features/posts/i18n';
+import * as files from '../features/files/i18n';
 
 export const LANGUAGES = ['en', 'pt-BR'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -27,8 +29,10 @@ const FEATURES: Record<string, { en: object; ptBR: object }> = {
   members,
   dues,
   payments,
-  admin,
+  administration,
   materials,
+  posts,
+  files,
 };
 
 const resources = {

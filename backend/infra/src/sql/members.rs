@@ -235,12 +235,8 @@ impl MemberRepo for SqlStore {
             condition: &condition,
             order: order_by(filter.sort),
         };
-        if filter.q.is_some() {
-            self.paged_matches(list, &args, page, member_from_row).await
-        } else {
-            self.paged_planned_per_call(list, &args, page, member_from_row)
-                .await
-        }
+        self.paged_planned_per_call(list, &args, page, member_from_row)
+            .await
     }
 
     async fn update_member(&self, id: MemberId, change: &MemberUpdate) -> DomainResult<Member> {

@@ -182,48 +182,6 @@ impl SqlStore {
         self.paged_as(list, args, page, row, false).await
     }
 
-    /// A page of a search whose condition an index of its own narrows to few rows (members
-    /// by `q`: the trigram index): the page and its total come from one query that counts the
-    /// matches with a window, so every match is read once and the page is sorted from them,
-    /// instead of walking the sort order's index past every row that does not match (slow when
-    /// the matches sort late: docs/benchmarks.md). An empty first page means no match; a page past the end counts again.
-    pub(crate) async fn paged_matches<T>(
-        &self,
-        list: List<'_>,
-        args: &[Arg],
-        page: PageRequest,
-        row: fn(&AnyRow) -> DomainResult<T>,
-    ) -> DomainResult<Page<T>> {
-        let select = format!(
-            "SELECT {}, COUNT(*) OVER () AS total_matches FROM {} WHERE {} ORDER BY {} \
-             LIMIT ${} OFFSET ${}",
-            list.columns,
-            list.from,
-            list.condition,
-            list.order,
-            args.len() + 1,
-            args.len() + 2
-        );
-        let rows = bind(sqlx::query(AssertSqlSafe(select)).persistent(false), args)
-            .bind(i64::from(page.per_page))
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let Some(first) = rows.first() else {
-            if page.offset() == 0 {
-                return Ok(Page {
-                    items: Vec::new(),
-                    total: 0,
-                });
-            }
-            return self.paged_as(list, args, page, row, false).await;
-        };
-        let total: i64 = first.try_get("total_matches").map_err(db_error)?;
-        let items = rows.iter().map(row).collect::<DomainResult<_>>()?;
-        Ok(Page { items, total })
-    }
-
     async fn paged_as<T>(
         &self,
         list: List<'_>,

@@ -1,5 +1,8 @@
-//! The dashboard's aggregates: one query per figure. Over the whole organisation they read the
-//! fact tables alone; over a subtree they join the member's unit and filter on its path range.
+//! The dashboard's aggregates: one query per figure, over the summary tables the database's
+//! triggers keep exact in every write's transaction (`member_counts`, `dues_totals`,
+//! `dues_paid_totals`, `payment_month_totals`: migration `20261203000060_dashboard_summaries`),
+//! a few rows per unit and month instead of every payment. Over a subtree they join the row's
+//! unit and filter on its path range. Only "new this month" reads members, by creation time.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +55,32 @@ fn param(scoped: &Scoped, n: usize) -> String {
     format!("${}", scoped.args.len() + n)
 }
 
+/// The condition on `ou` (the summary row's unit) for a scope. It always binds `$1` and `$2`
+/// (the path range, or two unused texts), so the queries' own binds start at `$3`.
+fn summary_condition(scope: &UnitScope) -> &'static str {
+    match scope {
+        UnitScope::All => "CAST($1 AS TEXT) IS NULL AND CAST($2 AS TEXT) IS NULL",
+        UnitScope::Subtree(_) => "ou.path >= $1 AND ou.path < $2",
+        UnitScope::Nothing => "CAST($1 AS TEXT) IS NULL AND CAST($2 AS TEXT) IS NULL AND 1 = 0",
+    }
+}
+
+/// The two binds of [`summary_condition`].
+fn summary_args(scope: &UnitScope) -> [Arg; 2] {
+    match scope {
+        UnitScope::Subtree(path) => {
+            let (start, end) = path.subtree_range();
+            [Arg::Text(Some(start)), Arg::Text(Some(end))]
+        }
+        UnitScope::All | UnitScope::Nothing => [Arg::Text(None), Arg::Text(None)],
+    }
+}
+
+/// `YYYY-MM` of a date, as the summaries key months.
+fn month_text(date: chrono::NaiveDate) -> String {
+    date.format("%Y-%m").to_string()
+}
+
 #[async_trait]
 impl DashboardRepo for SqlStore {
     async fn member_figures(
@@ -61,30 +90,39 @@ impl DashboardRepo for SqlStore {
     ) -> DomainResult<MemberFigures> {
         // Members per unit and status (a few rows per unit); the unit names come with them.
         let scope = scoped(units);
-        let sql = format!(
-            "SELECT m.org_unit_id, ou.name, ou.path, m.status, COUNT(*) AS n, \
-                    CAST(SUM(CASE WHEN m.created_at >= {since} THEN 1 ELSE 0 END) AS BIGINT) AS new \
-             FROM members m JOIN org_units ou ON ou.id = m.org_unit_id \
-             WHERE {condition} \
-             GROUP BY m.org_unit_id, ou.name, ou.path, m.status \
-             ORDER BY ou.path, m.status",
-            since = param(&scope, 1),
-            condition = scope.condition,
+        let counts = format!(
+            "SELECT c.org_unit_id, ou.name, c.status, c.n \
+             FROM member_counts c JOIN org_units ou ON ou.id = c.org_unit_id \
+             WHERE {condition} AND c.n <> 0 \
+             ORDER BY ou.path, c.status",
+            condition = summary_condition(units),
         );
-        let mut args = scope.args;
-        args.push(Arg::Int(Some(window.month_start.timestamp_millis())));
-        let rows = bind(sqlx::query(AssertSqlSafe(sql)), &args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let mut figures = MemberFigures::default();
+        // The month's new members: an index range on the creation time (the month's start
+        // depends on the organisation's time zone, which the summaries do not know).
+        let new = format!(
+            "SELECT COUNT(*) AS n FROM members m {join} WHERE {condition} AND m.created_at >= {since}",
+            join = scope.join,
+            condition = scope.condition,
+            since = param(&scope, 1),
+        );
+        let mut new_args = scope.args;
+        new_args.push(Arg::Int(Some(window.month_start.timestamp_millis())));
+        let count_args = summary_args(units);
+        let (rows, new_row) = futures::try_join!(
+            bind(sqlx::query(AssertSqlSafe(counts)), &count_args).fetch_all(&self.pool),
+            bind(sqlx::query(AssertSqlSafe(new)), &new_args).fetch_one(&self.pool),
+        )
+        .map_err(db_error)?;
+        let mut figures = MemberFigures {
+            new_this_month: get(&new_row, "n")?,
+            ..MemberFigures::default()
+        };
         let mut by_unit: Vec<UnitCount> = Vec::new();
         for row in &rows {
             let unit = OrgUnitId(get(row, "org_unit_id")?);
             let status: String = get(row, "status")?;
             let n: i64 = get(row, "n")?;
             figures.total += n;
-            figures.new_this_month += get::<i64>(row, "new")?;
             match status.as_str() {
                 "active" => figures.by_status.active += n,
                 "inactive" => figures.by_status.inactive += n,
@@ -109,35 +147,28 @@ impl DashboardRepo for SqlStore {
         units: &UnitScope,
         window: &MonthWindow,
     ) -> DomainResult<Vec<DuesFigures>> {
-        let scope = scoped(units);
+        let condition = summary_condition(units);
         let owed = format!(
-            "SELECT d.currency, \
-                CAST(SUM(CASE WHEN d.status <> 'waived' THEN d.amount_cents ELSE 0 END) AS BIGINT) AS expected_cents, \
-                CAST(SUM(CASE WHEN d.status <> 'waived' THEN 1 ELSE 0 END) AS BIGINT) AS expected_count, \
-                CAST(SUM(CASE WHEN d.status = 'open' AND d.due_date < {today} THEN d.amount_cents ELSE 0 END) AS BIGINT) AS overdue_cents, \
-                CAST(SUM(CASE WHEN d.status = 'open' AND d.due_date < {today} THEN 1 ELSE 0 END) AS BIGINT) AS overdue_count \
-             FROM dues d JOIN members m ON m.id = d.member_id {join} \
-             WHERE {condition} AND d.period = {period} \
-             GROUP BY d.currency",
-            today = param(&scope, 1),
-            period = param(&scope, 2),
-            join = scope.join,
-            condition = scope.condition,
+            "SELECT t.currency, \
+                CAST(SUM(CASE WHEN t.status <> 'waived' THEN t.amount_cents ELSE 0 END) AS BIGINT) AS expected_cents, \
+                CAST(SUM(CASE WHEN t.status <> 'waived' THEN t.n ELSE 0 END) AS BIGINT) AS expected_count, \
+                CAST(SUM(CASE WHEN t.status = 'open' AND t.due_date < $3 THEN t.amount_cents ELSE 0 END) AS BIGINT) AS overdue_cents, \
+                CAST(SUM(CASE WHEN t.status = 'open' AND t.due_date < $3 THEN t.n ELSE 0 END) AS BIGINT) AS overdue_count \
+             FROM dues_totals t JOIN org_units ou ON ou.id = t.org_unit_id \
+             WHERE {condition} AND t.period = $4 \
+             GROUP BY t.currency HAVING SUM(t.n) <> 0",
         );
         let collected = format!(
-            "SELECT p.currency, CAST(SUM(p.amount_cents) AS BIGINT) AS collected_cents, \
-                    COUNT(*) AS collected_count \
-             FROM payments p JOIN dues d ON d.id = p.dues_id JOIN members m ON m.id = p.member_id {join} \
-             WHERE {condition} AND p.purpose = 'dues' AND d.period = {period} \
-             GROUP BY p.currency",
-            period = param(&scope, 1),
-            join = scope.join,
-            condition = scope.condition,
+            "SELECT t.currency, CAST(SUM(t.amount_cents) AS BIGINT) AS collected_cents, \
+                    CAST(SUM(t.n) AS BIGINT) AS collected_count \
+             FROM dues_paid_totals t JOIN org_units ou ON ou.id = t.org_unit_id \
+             WHERE {condition} AND t.period = $3 \
+             GROUP BY t.currency HAVING SUM(t.n) <> 0",
         );
-        let mut owed_args = scoped(units).args;
+        let mut owed_args = Vec::from(summary_args(units));
         owed_args.push(Arg::Text(Some(date_text(window.today))));
         owed_args.push(Arg::Text(Some(window.period.clone())));
-        let mut collected_args = scope.args;
+        let mut collected_args = Vec::from(summary_args(units));
         collected_args.push(Arg::Text(Some(window.period.clone())));
         let (owed_rows, collected_rows) = futures::try_join!(
             bind(sqlx::query(AssertSqlSafe(owed)), &owed_args).fetch_all(&self.pool),
@@ -169,34 +200,26 @@ impl DashboardRepo for SqlStore {
         units: &UnitScope,
         window: &MonthWindow,
     ) -> DomainResult<Vec<PaymentMonthRow>> {
-        let scope = scoped(units);
-        // `paid_on` is ISO text: its first seven characters are the month, and a range on it
-        // is a range of dates.
+        // Months are `YYYY-MM` text (the first seven characters of `paid_on`, an ISO date): a
+        // range on them is a range of months.
         let sql = format!(
-            "SELECT substr(p.paid_on, 1, 7) AS month, p.purpose, p.currency, \
-                    CAST(SUM(p.amount_cents) AS BIGINT) AS amount_cents, COUNT(*) AS n, \
-                    CAST(COALESCE(SUM(p.quantity), 0) AS BIGINT) AS quantity \
-             FROM payments p {members} \
-             WHERE {condition} AND p.paid_on >= {from} AND p.paid_on < {until} \
-             GROUP BY substr(p.paid_on, 1, 7), p.purpose, p.currency \
+            "SELECT t.month, t.purpose, t.currency, \
+                    CAST(SUM(t.amount_cents) AS BIGINT) AS amount_cents, \
+                    CAST(SUM(t.n) AS BIGINT) AS n, CAST(SUM(t.quantity) AS BIGINT) AS quantity \
+             FROM payment_month_totals t JOIN org_units ou ON ou.id = t.org_unit_id \
+             WHERE {condition} AND t.month >= $3 AND t.month < $4 \
+             GROUP BY t.month, t.purpose, t.currency HAVING SUM(t.n) <> 0 \
              ORDER BY 1, 2, 3",
-            members = if scope.join.is_empty() {
-                String::new()
-            } else {
-                format!("JOIN members m ON m.id = p.member_id {}", scope.join)
-            },
-            condition = scope.condition,
-            from = param(&scope, 1),
-            until = param(&scope, 2),
+            condition = summary_condition(units),
         );
         let next_month = window
             .today
             .with_day0(0)
             .and_then(|first| first.checked_add_months(Months::new(1)))
             .ok_or_else(|| corrupt("date", &window.today.to_string()))?;
-        let mut args = scope.args;
-        args.push(Arg::Text(Some(date_text(window.first_month))));
-        args.push(Arg::Text(Some(date_text(next_month))));
+        let mut args = Vec::from(summary_args(units));
+        args.push(Arg::Text(Some(month_text(window.first_month))));
+        args.push(Arg::Text(Some(month_text(next_month))));
         let rows = bind(sqlx::query(AssertSqlSafe(sql)), &args)
             .fetch_all(&self.pool)
             .await

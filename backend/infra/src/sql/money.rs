@@ -345,10 +345,12 @@ impl MoneyRepo for SqlStore {
 
     async fn delete_payment(&self, id: PaymentId) -> DomainResult<bool> {
         let mut tx = self.begin_write().await?;
-        // The row as it is inside the transaction says what to revert.
+        // What to revert is read first and the payment deleted last, so this transaction
+        // touches stock, dues and the dashboard's summaries (their triggers) in the order a
+        // payment's creation does: two of them in one unit queue instead of deadlocking. Two
+        // deletions of one payment both revert, but only one deletes: the other rolls back.
         let row = sqlx::query(
-            "DELETE FROM payments WHERE id = $1 \
-             RETURNING dues_id, material_id, quantity, stock_org_unit_id",
+            "SELECT dues_id, material_id, quantity, stock_org_unit_id FROM payments WHERE id = $1",
         )
         .bind(id.0)
         .fetch_optional(&mut *tx)
@@ -358,13 +360,6 @@ impl MoneyRepo for SqlStore {
             tx.rollback().await.map_err(db_error)?;
             return Ok(false);
         };
-        if let Some(dues) = get::<Option<i64>>(&row, "dues_id")? {
-            sqlx::query("UPDATE dues SET status = 'open' WHERE id = $1 AND status = 'paid'")
-                .bind(dues)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
         let material: Option<i64> = get(&row, "material_id")?;
         let quantity: Option<i64> = get(&row, "quantity")?;
         let unit: Option<i64> = get(&row, "stock_org_unit_id")?;
@@ -381,6 +376,23 @@ impl MoneyRepo for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        }
+        if let Some(dues) = get::<Option<i64>>(&row, "dues_id")? {
+            sqlx::query("UPDATE dues SET status = 'open' WHERE id = $1 AND status = 'paid'")
+                .bind(dues)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        let deleted = sqlx::query("DELETE FROM payments WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if deleted == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
         }
         tx.commit().await.map_err(db_error)?;
         Ok(true)

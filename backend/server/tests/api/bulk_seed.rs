@@ -9,6 +9,7 @@ use tessera_domain::shared::validation::Email;
 use tessera_server::seed::bulk::{seed_bulk, BulkOptions};
 
 use crate::both_backends;
+use crate::dashboard_summaries::assert_summaries_exact;
 use crate::helpers::{TestApp, ADMIN_EMAIL};
 
 const OPTIONS: BulkOptions = BulkOptions {
@@ -59,6 +60,8 @@ both_backends!(
             app.sql_count("SELECT COUNT(*) AS n FROM payments").await,
             1000
         );
+        // The COPY (PostgreSQL) and the multi-row INSERTs (SQLite) kept the summaries exact.
+        assert_summaries_exact(&app, "bulk load").await;
         assert_eq!(app.sql_count("SELECT COUNT(*) AS n FROM files").await, 20);
         // Spread over both cells; every member searchable by its folded name and email.
         for cell in [c1, c2] {

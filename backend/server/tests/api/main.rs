@@ -10,6 +10,7 @@ mod admin_cache;
 mod audit;
 mod bulk_seed;
 mod dashboard;
+mod dashboard_summaries;
 mod demo_seed;
 mod errors;
 mod files;

@@ -565,7 +565,6 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
-    /// A connection to this test's Redis (Services only).
     /// One number straight from the app's database (`SELECT … AS n`), bypassing the API.
     pub async fn sql_count(&self, sql: &str) -> i64 {
         use sqlx::{Connection, Row};
@@ -580,6 +579,7 @@ impl TestApp {
         row.try_get::<i64, _>("n").unwrap()
     }
 
+    /// A connection to this test's Redis (Services only).
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
         let url = self.redis_url.as_ref().expect("this app has no Redis");
         redis::Client::open(url.as_str())

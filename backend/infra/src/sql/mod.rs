@@ -190,11 +190,25 @@ impl SqlStore {
         row: fn(&AnyRow) -> DomainResult<T>,
         persistent: bool,
     ) -> DomainResult<Page<T>> {
+        let total = self.count_as(&list, args, persistent).await?;
+        let items = self
+            .rows_as(&list.page_select(args.len()), args, page, row, persistent)
+            .await?;
+        Ok(Page { items, total })
+    }
+
+    /// How many rows a list's condition matches.
+    pub(crate) async fn count_as(
+        &self,
+        list: &List<'_>,
+        args: &[Arg],
+        persistent: bool,
+    ) -> DomainResult<i64> {
         let count = format!(
             "SELECT COUNT(*) AS n FROM {} WHERE {}",
             list.from, list.condition
         );
-        let total: i64 = bind(
+        bind(
             sqlx::query(AssertSqlSafe(count)).persistent(persistent),
             args,
         )
@@ -202,18 +216,20 @@ impl SqlStore {
         .await
         .map_err(db_error)?
         .try_get("n")
-        .map_err(db_error)?;
-        let select = format!(
-            "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
-            list.columns,
-            list.from,
-            list.condition,
-            list.order,
-            args.len() + 1,
-            args.len() + 2
-        );
+        .map_err(db_error)
+    }
+
+    /// The rows of one page of `select`, whose last two binds are `LIMIT` and `OFFSET`.
+    pub(crate) async fn rows_as<T>(
+        &self,
+        select: &str,
+        args: &[Arg],
+        page: PageRequest,
+        row: fn(&AnyRow) -> DomainResult<T>,
+        persistent: bool,
+    ) -> DomainResult<Vec<T>> {
         let rows = bind(
-            sqlx::query(AssertSqlSafe(select)).persistent(persistent),
+            sqlx::query(AssertSqlSafe(select.to_owned())).persistent(persistent),
             args,
         )
         .bind(i64::from(page.per_page))
@@ -221,8 +237,7 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        let items = rows.iter().map(row).collect::<DomainResult<_>>()?;
-        Ok(Page { items, total })
+        rows.iter().map(row).collect()
     }
 
     /// Runs a delete by id that a foreign key may refuse: the refusal is a `Conflict` with
@@ -259,6 +274,21 @@ pub(crate) struct List<'a> {
     pub from: &'a str,
     pub condition: &'a str,
     pub order: &'a str,
+}
+
+impl List<'_> {
+    /// The page's `SELECT`, with `LIMIT` and `OFFSET` bound after the condition's `binds`.
+    pub(crate) fn page_select(&self, binds: usize) -> String {
+        format!(
+            "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
+            self.columns,
+            self.from,
+            self.condition,
+            self.order,
+            binds + 1,
+            binds + 2
+        )
+    }
 }
 
 /// A bind of a list's condition.

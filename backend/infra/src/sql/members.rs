@@ -33,6 +33,11 @@ const SORT_MATCHES_UP_TO: i64 = 10_000;
 /// How many rows the search-text backfill rewrites per round.
 const BACKFILL_BATCH: i64 = 500;
 
+/// A member of a search's page with the number of matches (`matches`).
+fn member_and_matches(row: &AnyRow) -> DomainResult<(Member, i64)> {
+    Ok((member_from_row(row)?, get(row, "matches")?))
+}
+
 fn member_from_row(row: &AnyRow) -> DomainResult<Member> {
     let status: String = get(row, "status")?;
     let joined_on: Option<String> = get(row, "joined_on")?;
@@ -245,32 +250,44 @@ impl MemberRepo for SqlStore {
                 .await;
         }
         // A search's page: where the matches are few, from the matches themselves (the
-        // trigram index finds them, a few thousand sort in a few milliseconds); walking the
-        // name index instead, the planner expects matches spread evenly, but "joão" sorts after
-        // every name from "a" to "j", so the walk reads tens of thousands of rows before the
-        // first. Where matches are many, they are dense enough for the walk to meet a page soon.
-        let total = self.count_as(&list, &args, false).await?;
-        let items = if total <= SORT_MATCHES_UP_TO {
-            let select = format!(
-                "WITH hits AS MATERIALIZED (SELECT m.id, m.search_text, m.joined_on \
-                 FROM {MEMBER_FROM} WHERE {condition}), \
-                 pg AS (SELECT m.id, m.search_text, m.joined_on FROM hits m \
-                 ORDER BY {order} LIMIT ${} OFFSET ${}) \
-                 SELECT {MEMBER_COLUMNS} FROM pg JOIN members m ON m.id = pg.id \
-                 JOIN org_units ou ON ou.id = m.org_unit_id \
-                 ORDER BY {order}",
-                args.len() + 1,
-                args.len() + 2,
-                order = order_by(filter.sort),
-            );
-            self.rows_as(&select, &args, page, member_from_row, false)
-                .await?
-        } else {
-            let select = list.page_select(args.len());
-            self.rows_as(&select, &args, page, member_from_row, false)
-                .await?
-        };
-        Ok(Page { items, total })
+        // trigram index finds them, a few thousand sort in a few milliseconds), counted in the
+        // same statement; walking the name index instead, the planner expects matches spread
+        // evenly, but "joão" sorts after every name from "a" to "j", so the walk reads tens of
+        // thousands of rows before the first. Where matches are many (more than the cap), they
+        // are dense enough for the walk to meet a page soon.
+        let select = format!(
+            "WITH hits AS MATERIALIZED (SELECT m.id, m.search_text, m.joined_on \
+             FROM {MEMBER_FROM} WHERE {condition} LIMIT {cap}), \
+             pg AS (SELECT m.id, m.search_text, m.joined_on FROM hits m \
+             ORDER BY {order} LIMIT ${} OFFSET ${}) \
+             SELECT {MEMBER_COLUMNS}, (SELECT COUNT(*) FROM hits) AS matches \
+             FROM pg JOIN members m ON m.id = pg.id \
+             JOIN org_units ou ON ou.id = m.org_unit_id \
+             ORDER BY {order}",
+            args.len() + 1,
+            args.len() + 2,
+            cap = SORT_MATCHES_UP_TO + 1,
+            order = order_by(filter.sort),
+        );
+        let rows = self
+            .rows_as(&select, &args, page, member_and_matches, false)
+            .await?;
+        let matches = rows.first().map(|(_, n)| *n);
+        match matches {
+            Some(total) if total <= SORT_MATCHES_UP_TO => Ok(Page {
+                items: rows.into_iter().map(|(m, _)| m).collect(),
+                total,
+            }),
+            // No match at all, or none from this page on: then the count alone says which.
+            None if page.offset() == 0 => Ok(Page {
+                items: Vec::new(),
+                total: 0,
+            }),
+            _ => {
+                self.paged_planned_per_call(list, &args, page, member_from_row)
+                    .await
+            }
+        }
     }
 
     async fn update_member(&self, id: MemberId, change: &MemberUpdate) -> DomainResult<Member> {

@@ -323,6 +323,22 @@ both_backends!(
             assert_eq!(found, expected, "q={q}");
             assert_eq!(total, expected.len() as i64, "q={q}");
         }
+        // Pages of a search, in every sort: together the whole sorted result, each with the
+        // exact total; a page past the end is empty and still says how many match.
+        for sort in ["name", "-name", "joined_on", "-joined_on"] {
+            let (whole, _) =
+                listed(&app, &format!("/api/members?q=%20%20&sort={sort}"), &admin).await;
+            let mut paged = Vec::new();
+            for number in 1..=3 {
+                let path = format!("/api/members?q=%20%20&sort={sort}&per_page=2&page={number}");
+                let (found, total) = listed(&app, &path, &admin).await;
+                assert_eq!(total, 4, "{path}");
+                paged.extend(found);
+            }
+            assert_eq!(paged, whole, "sort={sort}");
+        }
+        let (found, total) = listed(&app, "/api/members?q=joao&page=2", &admin).await;
+        assert_eq!((found, total), (vec![], 1));
         // Bounds: empty, too long, control characters.
         for q in ["", &"a".repeat(101), "a%07b"] {
             let res = app.get(&format!("/api/members?q={q}"), &admin).await;

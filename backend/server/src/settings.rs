@@ -64,6 +64,11 @@ pub struct RedisConfig {
     pub connect_timeout: Duration,
     /// `REDIS_COMMAND_TIMEOUT_MS`.
     pub command_timeout: Duration,
+    /// `CACHE_LOCAL_TTL`: how long an entry lives in the in-process tier in front of Redis
+    /// (0: no tier, every read asks Redis).
+    pub local_ttl: Duration,
+    /// `CACHE_LOCAL_MAX_MB`: the in-process tier's size bound, in MiB of keys and values.
+    pub local_max_bytes: u64,
 }
 
 /// Every setting of the server.
@@ -304,6 +309,10 @@ impl Settings {
                     pool_size,
                     connect_timeout: vars.millis("REDIS_CONNECT_TIMEOUT_MS", 1000)?,
                     command_timeout: vars.millis("REDIS_COMMAND_TIMEOUT_MS", 250)?,
+                    local_ttl: vars.seconds("CACHE_LOCAL_TTL", 60)?,
+                    local_max_bytes: vars
+                        .parse("CACHE_LOCAL_MAX_MB", 64u64, "a whole number of MiB")?
+                        .saturating_mul(1024 * 1024),
                 })
             }
         };

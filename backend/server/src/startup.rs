@@ -23,9 +23,9 @@ use tessera_domain::accounts::{
 use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::dashboard::{DashboardService, DASHBOARDS};
-use tessera_domain::files::FileService;
 use tessera_domain::files::FileUrls;
 use tessera_domain::files::ObjectStore;
+use tessera_domain::files::{FileService, FILE_ROWS};
 use tessera_domain::materials::{MaterialService, MATERIALS};
 use tessera_domain::members::{MemberPorts, MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
@@ -38,6 +38,7 @@ use tessera_domain::shared::events::{Events, Listener};
 use tessera_domain::shared::time::{Clock, SystemClock};
 use tessera_infra::cache::memory::MemoryCache;
 use tessera_infra::cache::redis::{RedisCache, RedisSettings};
+use tessera_infra::cache::tiered::{TierSettings, TieredCache};
 use tessera_infra::objects::local::{derive_key, LocalObjects};
 use tessera_infra::objects::s3::{S3Objects, S3Settings};
 use tessera_infra::sql::SqlStore;
@@ -208,23 +209,21 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
     // which must not be (a counter evicted is a limit lifted). On Redis they may be two servers
     // (REDIS_STATE_URL, noeviction); in-process they are two bounded caches, so a flood of
     // list keys cannot push a counter out.
-    let redis = |url: &str, forget_on_recovery: Vec<String>| -> anyhow::Result<Arc<dyn Cache>> {
+    let redis = |url: &str, forget_on_recovery: Vec<String>| -> anyhow::Result<RedisCache> {
         let Some(config) = &settings.redis else {
             anyhow::bail!("no REDIS_URL");
         };
-        Ok(Arc::new(
-            RedisCache::new(RedisSettings {
-                url: url.to_owned(),
-                key_prefix: settings.cache_key_prefix.clone(),
-                pool_size: config.pool_size,
-                connect_timeout: config.connect_timeout,
-                command_timeout: config.command_timeout,
-                admin_timeout: Duration::from_secs(10),
-                forget_on_recovery,
-                compress_min_bytes: settings.cache_compress_min_bytes,
-            })
-            .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))?,
-        ))
+        RedisCache::new(RedisSettings {
+            url: url.to_owned(),
+            key_prefix: settings.cache_key_prefix.clone(),
+            pool_size: config.pool_size,
+            connect_timeout: config.connect_timeout,
+            command_timeout: config.command_timeout,
+            admin_timeout: Duration::from_secs(10),
+            forget_on_recovery,
+            compress_min_bytes: settings.cache_compress_min_bytes,
+        })
+        .map_err(|e| anyhow::anyhow!("invalid Redis URL: {e}"))
     };
     // What a change during an outage could not reach is dropped when Redis answers again:
     // who may do what, and member lists (a member moved out of a cell must leave its list).
@@ -237,14 +236,28 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         format!("{}:", DASHBOARDS.name),
         format!("{}:", POST_LISTS.name),
         format!("{}:", MATERIALS.name),
+        format!("{}:", FILE_ROWS.name),
     ];
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
-            let cache = redis(&config.url, stale_after_outage)?;
-            let state = if config.state_url == config.url {
-                Arc::clone(&cache)
+            let remote = redis(&config.url, stale_after_outage)?;
+            // Counters and locks go to Redis itself: they change with every call, so an
+            // in-process tier would only add invalidations.
+            let state: Arc<dyn Cache> = if config.state_url == config.url {
+                Arc::new(remote.clone())
             } else {
-                redis(&config.state_url, Vec::new())?
+                Arc::new(redis(&config.state_url, Vec::new())?)
+            };
+            let cache: Arc<dyn Cache> = if config.local_ttl.is_zero() {
+                Arc::new(remote)
+            } else {
+                Arc::new(TieredCache::new(
+                    remote,
+                    TierSettings {
+                        ttl: config.local_ttl,
+                        max_bytes: config.local_max_bytes,
+                    },
+                ))
             };
             (cache, state)
         }

@@ -1078,7 +1078,7 @@ export interface components {
             namespace?: "file_url";
         } | {
             /**
-             * @description A cache namespace that can be cleared (`user` and `api_token` keep tombstones of changes and cannot)
+             * @description A cache namespace that can be cleared (`user`, `api_token` and `file` keep tombstones of changes and cannot)
              * @enum {string}
              */
             namespace?: "file_url" | "materials" | "members" | "org" | "dashboard" | "post_lists";

@@ -8,7 +8,7 @@ use crate::accounts::api_tokens::TOKEN_LOOKUPS;
 use crate::accounts::PROFILES;
 use crate::dashboard::DASHBOARDS;
 use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
-use crate::files::{FileRepo, FileType};
+use crate::files::{FileRepo, FileType, FILE_ROWS};
 use crate::materials::MATERIALS;
 use crate::members::MEMBER_LISTS;
 use crate::org::ORG_TREE;
@@ -35,6 +35,7 @@ pub static NAMESPACES: &[&Namespace] = &[
     &POST_LISTS,
     &PROFILES,
     &TOKEN_LOOKUPS,
+    &FILE_ROWS,
 ];
 
 /// The namespace called `name`.

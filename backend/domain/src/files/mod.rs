@@ -11,5 +11,7 @@ pub mod urls;
 pub use model::{FileFilter, FileScope, FileStatus, FileType, NewFile, StoredFile};
 pub use objects::{GetUrlOptions, ObjectMeta, ObjectStore, SignedUrl};
 pub use repo::FileRepo;
-pub use service::{DirectUpload, DirectUploadRequest, FileService, FileView, UPLOAD_URL_EXPIRES};
+pub use service::{
+    DirectUpload, DirectUploadRequest, FileService, FileView, FILE_ROWS, UPLOAD_URL_EXPIRES,
+};
 pub use urls::{file_url_key, FileUrls, UrlPolicy, FILE_URL_NAMESPACE};

@@ -4,12 +4,14 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::access::{Actor, UnitPath, UnitScope};
 use crate::shared::{DomainError, FileId, OrgUnitId, UserId};
 
 /// What a file is for; it decides which content types are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FileType {
     /// A member's or user's picture.
     Avatar,
@@ -68,7 +70,8 @@ impl FromStr for FileType {
 }
 
 /// Whether the object behind a file is in the object store yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     /// A direct upload was started; the object may not exist yet.
     Pending,
@@ -95,8 +98,8 @@ impl FileStatus {
     }
 }
 
-/// A file as stored.
-#[derive(Debug, Clone)]
+/// A file as stored (and as cached under `file:<id>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredFile {
     /// Database id.
     pub id: FileId,

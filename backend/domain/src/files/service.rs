@@ -13,6 +13,7 @@ use crate::files::objects::{ObjectStore, SignedUrl};
 use crate::files::repo::FileRepo;
 use crate::files::urls::FileUrls;
 use crate::org::OrgRepo;
+use crate::shared::cached::{Cacheable, Invalidation, Namespace, TtlClass};
 use crate::shared::time::Clock;
 use crate::shared::{
     DomainError, DomainResult, ErrorCode, FieldError, FileId, OrgUnitId, Page, PageRequest,
@@ -26,6 +27,26 @@ pub const UPLOAD_URL_EXPIRES: Duration = Duration::from_secs(15 * 60);
 /// after a day clears abandoned uploads and anything PUT again to a used URL. The local store
 /// keeps completed uploads where they were PUT: its upload URLs cannot replace an object.
 pub const UPLOADS_PREFIX: &str = "uploads/";
+
+/// File rows by id, `file:<id>`: every read of a file (and of its URL) starts with its row, so
+/// a cached read needs no database. Completing an upload and deleting a file leave a
+/// tombstone, and fills never overwrite one, so a reader that loaded the row just before a
+/// delete cannot bring it back (nor, through it, the file's URL).
+pub static FILE_ROWS: Namespace = Namespace {
+    name: "file",
+    ttl: TtlClass::UserData,
+    invalidation: Invalidation::Tombstone(Duration::from_secs(60)),
+};
+
+/// What a row lookup found; absence is not cached (ids are cheap to invent).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Row(Option<StoredFile>);
+
+impl Cacheable for Row {
+    fn ttl(&self, class: Duration, _now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+        self.0.as_ref().map(|_| class)
+    }
+}
 
 /// A file and, once uploaded, its view URL.
 #[derive(Debug, Clone)]
@@ -260,6 +281,7 @@ impl FileService {
             .files
             .mark_uploaded(file.id, size, content_type, &key)
             .await;
+        self.forget_row(file.id).await;
         match marked {
             Ok(Some(file)) => {
                 if copied {
@@ -343,7 +365,9 @@ impl FileService {
     /// Deletes a file: the row, its cached URL at once, then the object.
     pub async fn delete(&self, actor: &Actor, id: FileId) -> DomainResult<()> {
         let file = self.visible(actor, id).await?;
-        if !self.files.delete_file(file.id).await? {
+        let deleted = self.files.delete_file(file.id).await?;
+        self.forget_row(file.id).await;
+        if !deleted {
             return Err(DomainError::NotFound("file"));
         }
         self.urls.evict(file.id).await;
@@ -353,11 +377,23 @@ impl FileService {
 
     /// The file if it exists and the actor may see it; otherwise `NotFound` (existence is not revealed).
     async fn visible(&self, actor: &Actor, id: FileId) -> DomainResult<StoredFile> {
-        self.files
-            .file_by_id(id)
-            .await?
-            .filter(|file| FileScope::of(actor).contains(file))
+        let Row(row) = self
+            .urls
+            .cache()
+            .get_or_load(&FILE_ROWS, &id.to_string(), || async {
+                Ok(Row(self.files.file_by_id(id).await?))
+            })
+            .await?;
+        row.filter(|file| FileScope::of(actor).contains(file))
             .ok_or(DomainError::NotFound("file"))
+    }
+
+    /// Drops the cached row of a file that changed.
+    async fn forget_row(&self, id: FileId) {
+        self.urls
+            .cache()
+            .forget(&FILE_ROWS, &[id.to_string()])
+            .await;
     }
 
     /// The unit a new file belongs to: the requested one if it is in the actor's scope, else the actor's own.

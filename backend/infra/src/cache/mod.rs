@@ -1,4 +1,7 @@
-//! The cache port's two implementations: Redis (`REDIS_URL`) and the in-process cache.
+//! The cache port's implementations: Redis (`REDIS_URL`), the in-process tier in front of it
+//! (kept coherent across instances through pub/sub), and the in-process cache of the embedded
+//! default.
 
 pub mod memory;
 pub mod redis;
+pub mod tiered;

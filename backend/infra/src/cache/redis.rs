@@ -213,6 +213,50 @@ impl RedisCache {
     }
 }
 
+/// Pub/sub for the in-process tier (`cache/tiered.rs`).
+impl RedisCache {
+    /// The channel on which this deployment's cache invalidations travel: pub/sub channels
+    /// are shared by every database of a server, so it names the database and the key prefix.
+    pub fn invalidation_channel(&self) -> String {
+        format!(
+            "{}tessera:invalidate:db{}",
+            self.inner.settings.key_prefix,
+            self.inner.info.redis_settings().db()
+        )
+    }
+
+    /// Publishes `payload` on `channel` (time-bounded like any request-path call).
+    pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), CacheError> {
+        let channel = channel.to_owned();
+        let payload = payload.to_owned();
+        self.fast(move |mut c| async move {
+            redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(payload)
+                .query_async::<u64>(&mut c)
+                .await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// A dedicated connection subscribed to `channel`; the stream ends when the connection
+    /// does.
+    pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSubStream, CacheError> {
+        let work = async {
+            let client = redis::Client::open(self.inner.info.clone())?;
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(channel).await?;
+            Ok::<_, redis::RedisError>(pubsub.into_on_message())
+        };
+        match tokio::time::timeout(self.inner.settings.connect_timeout, work).await {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(e)) => Err(CacheError(e.to_string())),
+            Err(_) => Err(CacheError("no answer while subscribing".into())),
+        }
+    }
+}
+
 /// Probes Redis with exponential backoff until it answers, then swaps in a fresh pool.
 async fn recover(inner: Arc<Inner>) {
     let started = Instant::now();

@@ -86,7 +86,7 @@ impl PartialSchema for ClearableNamespace {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .description(Some(
-                "A cache namespace that can be cleared (`user` and `api_token` keep tombstones \
+                "A cache namespace that can be cleared (`user`, `api_token` and `file` keep tombstones \
                  of changes and cannot)",
             ))
             .enum_values(Some(clearable_names()))

@@ -1,0 +1,504 @@
+//! The in-process tier in front of Redis: hot reads (sessions, profiles, token lookups, file
+//! rows and URLs, namespace versions, lists) are answered from a bounded moka cache in this
+//! process, so a cached request pays no Redis round trip.
+//!
+//! Coherence across instances: every write through this cache (set, delete, tombstone, version
+//! bump, …) drops the key here and is published on a Redis pub/sub channel; every instance
+//! subscribes and drops the keys it hears of. The tier is trusted only while the subscription
+//! is up and Redis is not degraded: while either is down every read goes to Redis (or to the
+//! source, as before), and the tier is emptied before it is trusted again, since what was
+//! published meanwhile was not heard.
+//!
+//! Races: a reader that fetched a value from Redis before a write must not put it into the
+//! tier after the write's invalidation. Every invalidation moves an epoch under a write lock;
+//! a reader notes the epoch before asking Redis and fills the tier (under the read lock) only
+//! if the epoch has not moved since.
+//!
+//! Values that go stale by themselves (a signed URL) still say so: the cache layer checks
+//! `usable` on every read, whichever tier answered. Entries live here at most
+//! `CACHE_LOCAL_TTL`, so an expiry in Redis (which is not published) is followed soon.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use moka::sync::Cache as Moka;
+use serde::{Deserialize, Serialize};
+use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo};
+use tokio::sync::oneshot;
+
+use crate::cache::redis::RedisCache;
+
+/// Keys that are never kept in the tier, nor published: locks, counters and pending views
+/// change with every call and are read by atomic operations, not `GET`.
+const NOT_TIERED: &[&str] = &["lock:", "rate:", "post_views:", "job:"];
+/// A write of more keys than this is published as "drop everything" (an admin clear).
+const MAX_KEYS_PER_MESSAGE: usize = 1000;
+/// Reconnection backoff of the subscription.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How the tier is sized.
+#[derive(Debug, Clone, Copy)]
+pub struct TierSettings {
+    /// How long an entry lives in the tier at most (`CACHE_LOCAL_TTL`).
+    pub ttl: Duration,
+    /// How many bytes of keys and values the tier holds at most (`CACHE_LOCAL_MAX_BYTES`).
+    pub max_bytes: u64,
+}
+
+/// What the tier has done since start, for stats and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TierStats {
+    /// Reads answered by the tier.
+    pub hits: u64,
+    /// Reads that went to Redis (the tier did not have the key, or was not trusted).
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
+    /// Whether the tier is trusted now (subscribed, Redis answering).
+    pub trusted: bool,
+    /// Invalidation messages heard (this instance's own included).
+    pub messages: u64,
+    /// How many times the tier has subscribed (1 + how often it had to subscribe again).
+    pub subscriptions: u64,
+    /// How late the last message arrived after it was sent, in microseconds (clocks of two
+    /// hosts may differ; on one host it is the pub/sub lag).
+    pub last_lag_us: u64,
+}
+
+/// One invalidation message: who sent it, when, and which keys (none: every key).
+#[derive(Debug, Serialize, Deserialize)]
+struct Message {
+    /// The sending instance.
+    from: String,
+    /// Unix microseconds when it was sent.
+    at: u64,
+    /// The keys written; absent means every key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    keys: Option<Vec<String>>,
+}
+
+/// Redis with an in-process tier in front, kept coherent through pub/sub.
+#[derive(Clone)]
+pub struct TieredCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    remote: RedisCache,
+    local: Moka<String, Option<Arc<str>>>,
+    /// Moved by every invalidation; see the module docs.
+    epoch: AtomicU64,
+    /// Fills take it shared, invalidations exclusive.
+    fill: RwLock<()>,
+    subscribed: AtomicBool,
+    /// Set while Redis was seen degraded: the tier is emptied before it is trusted again.
+    missed_writes: AtomicBool,
+    instance: String,
+    channel: String,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    messages: AtomicU64,
+    subscriptions: AtomicU64,
+    last_lag_us: AtomicU64,
+    /// Dropped with the cache, which stops the subscriber.
+    _stop: oneshot::Sender<()>,
+}
+
+impl TieredCache {
+    /// The tier over `remote`; starts the subscriber (the tier is trusted once it has
+    /// subscribed).
+    pub fn new(remote: RedisCache, settings: TierSettings) -> Self {
+        let (stop, stopped) = oneshot::channel();
+        let local = Moka::builder()
+            .max_capacity(settings.max_bytes)
+            .weigher(|key: &String, value: &Option<Arc<str>>| {
+                let size = 64 + key.len() + value.as_ref().map_or(0, |v| v.len());
+                u32::try_from(size).unwrap_or(u32::MAX)
+            })
+            .time_to_live(settings.ttl)
+            .build();
+        let inner = Arc::new(Inner {
+            channel: remote.invalidation_channel(),
+            remote,
+            local,
+            epoch: AtomicU64::new(0),
+            fill: RwLock::new(()),
+            subscribed: AtomicBool::new(false),
+            missed_writes: AtomicBool::new(false),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
+            subscriptions: AtomicU64::new(0),
+            last_lag_us: AtomicU64::new(0),
+            _stop: stop,
+        });
+        tokio::spawn(subscribe(Arc::downgrade(&inner), stopped));
+        Self { inner }
+    }
+
+    /// What the tier has done since start.
+    pub fn stats(&self) -> TierStats {
+        let inner = &self.inner;
+        inner.local.run_pending_tasks();
+        TierStats {
+            hits: inner.hits.load(Ordering::Relaxed),
+            misses: inner.misses.load(Ordering::Relaxed),
+            entries: inner.local.entry_count(),
+            trusted: inner.trusted(),
+            messages: inner.messages.load(Ordering::Relaxed),
+            subscriptions: inner.subscriptions.load(Ordering::Relaxed),
+            last_lag_us: inner.last_lag_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The Redis cache behind the tier.
+    pub fn remote(&self) -> &RedisCache {
+        &self.inner.remote
+    }
+
+    /// Drops `keys` here, then tells the other instances.
+    async fn written(&self, keys: &[&str]) {
+        let keys: Vec<String> = keys
+            .iter()
+            .filter(|k| tiered(k))
+            .map(|k| (*k).to_owned())
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let everything = keys.len() > MAX_KEYS_PER_MESSAGE;
+        if everything {
+            self.inner.drop_all();
+        } else {
+            self.inner.drop_keys(&keys);
+        }
+        let message = Message {
+            from: self.inner.instance.clone(),
+            at: unix_micros(),
+            keys: (!everything).then_some(keys),
+        };
+        let Ok(payload) = serde_json::to_string(&message) else {
+            return;
+        };
+        if let Err(e) = self
+            .inner
+            .remote
+            .publish(&self.inner.channel, &payload)
+            .await
+        {
+            // The others keep what they hold for at most CACHE_LOCAL_TTL, unless their
+            // subscription breaks too (then they drop everything).
+            tracing::warn!(error = %e, "could not publish a cache invalidation to the other instances");
+        }
+    }
+}
+
+impl Inner {
+    /// Whether reads may be answered here.
+    fn trusted(&self) -> bool {
+        if self.remote.is_degraded() {
+            self.missed_writes.store(true, Ordering::Release);
+            return false;
+        }
+        if !self.subscribed.load(Ordering::Acquire) {
+            return false;
+        }
+        if self.missed_writes.swap(false, Ordering::AcqRel) {
+            // Writes made while Redis was degraded could not be published.
+            self.drop_all();
+        }
+        true
+    }
+
+    fn drop_keys(&self, keys: &[String]) {
+        let _exclusive = self.fill.write().unwrap_or_else(PoisonError::into_inner);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        for key in keys {
+            self.local.invalidate(key);
+        }
+    }
+
+    fn drop_all(&self) {
+        let _exclusive = self.fill.write().unwrap_or_else(PoisonError::into_inner);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.local.invalidate_all();
+    }
+
+    /// Keeps what Redis answered for `key`, unless an invalidation came since `epoch`.
+    fn fill(&self, epoch: u64, key: &str, value: Option<&str>) {
+        let _shared = self.fill.read().unwrap_or_else(PoisonError::into_inner);
+        if self.epoch.load(Ordering::Acquire) == epoch && self.subscribed.load(Ordering::Acquire) {
+            self.local.insert(key.to_owned(), value.map(Arc::from));
+        }
+    }
+
+    fn heard(&self, payload: &str) {
+        let Ok(message) = serde_json::from_str::<Message>(payload) else {
+            tracing::warn!("ignored a malformed cache invalidation message");
+            return;
+        };
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.last_lag_us
+            .store(unix_micros().saturating_sub(message.at), Ordering::Relaxed);
+        if message.from == self.instance {
+            return;
+        }
+        match message.keys {
+            Some(keys) => self.drop_keys(&keys),
+            None => self.drop_all(),
+        }
+    }
+}
+
+/// Keeps the subscription up while the cache lives; the tier is trusted only while it is.
+async fn subscribe(inner: Weak<Inner>, mut stop: oneshot::Receiver<()>) {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let Some(pubsub) = inner.upgrade().map(|i| i.remote.clone()) else {
+            return;
+        };
+        let channel = match inner.upgrade() {
+            Some(i) => i.channel.clone(),
+            None => return,
+        };
+        let connected = tokio::select! {
+            _ = &mut stop => return,
+            connected = pubsub.subscribe(&channel) => connected,
+        };
+        match connected {
+            Ok(mut messages) => {
+                backoff = FIRST_BACKOFF;
+                if let Some(inner) = inner.upgrade() {
+                    // Whatever was published before now was not heard: start empty.
+                    inner.drop_all();
+                    inner.subscribed.store(true, Ordering::Release);
+                    inner.subscriptions.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!("subscribed to cache invalidations; the in-process tier is on");
+                }
+                loop {
+                    let message = tokio::select! {
+                        _ = &mut stop => return,
+                        message = messages.next() => message,
+                    };
+                    let Some(message) = message else { break };
+                    let Some(inner) = inner.upgrade() else { return };
+                    match message.get_payload::<String>() {
+                        Ok(payload) => inner.heard(&payload),
+                        Err(_) => inner.drop_all(),
+                    }
+                }
+                if let Some(inner) = inner.upgrade() {
+                    inner.subscribed.store(false, Ordering::Release);
+                    inner.drop_all();
+                }
+                tracing::warn!("lost the cache invalidation channel; reading through to Redis until it is back");
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "could not subscribe to cache invalidations; retrying");
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+fn tiered(key: &str) -> bool {
+    !NOT_TIERED.iter().any(|p| key.starts_with(p))
+}
+
+fn unix_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Cache for TieredCache {
+    fn backend(&self) -> CacheBackend {
+        CacheBackend::Redis
+    }
+
+    fn is_degraded(&self) -> bool {
+        self.inner.remote.is_degraded()
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        self.inner.remote.ping().await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let inner = &self.inner;
+        if !tiered(key) {
+            return inner.remote.get(key).await;
+        }
+        let trusted = inner.trusted();
+        if trusted {
+            if let Some(value) = inner.local.get(key) {
+                inner.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(value.map(|v| v.to_string()));
+            }
+        }
+        inner.misses.fetch_add(1, Ordering::Relaxed);
+        let epoch = inner.epoch.load(Ordering::Acquire);
+        let value = inner.remote.get(key).await?;
+        if trusted {
+            inner.fill(epoch, key, value.as_deref());
+        }
+        Ok(value)
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+        let inner = &self.inner;
+        let trusted = inner.trusted();
+        let mut found: Vec<Option<Option<String>>> = vec![None; keys.len()];
+        if trusted {
+            for (slot, key) in found.iter_mut().zip(keys) {
+                if tiered(key) {
+                    *slot = inner.local.get(key).map(|v| v.map(|v| v.to_string()));
+                }
+            }
+        }
+        let missing: Vec<usize> = (0..keys.len()).filter(|i| found[*i].is_none()).collect();
+        inner
+            .hits
+            .fetch_add((keys.len() - missing.len()) as u64, Ordering::Relaxed);
+        if !missing.is_empty() {
+            inner
+                .misses
+                .fetch_add(missing.len() as u64, Ordering::Relaxed);
+            let epoch = inner.epoch.load(Ordering::Acquire);
+            let asked: Vec<String> = missing.iter().map(|i| keys[*i].clone()).collect();
+            let answered = inner.remote.get_many(&asked).await?;
+            for (i, value) in missing.into_iter().zip(answered) {
+                if trusted && tiered(&keys[i]) {
+                    inner.fill(epoch, &keys[i], value.as_deref());
+                }
+                found[i] = Some(value);
+            }
+        }
+        Ok(found.into_iter().map(Option::flatten).collect())
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        let result = self.inner.remote.set(key, value, ttl).await;
+        self.written(&[key]).await;
+        result
+    }
+
+    async fn set_many(&self, entries: &[(String, String, Duration)]) -> Result<(), CacheError> {
+        let result = self.inner.remote.set_many(entries).await;
+        let keys: Vec<&str> = entries.iter().map(|(k, _, _)| k.as_str()).collect();
+        self.written(&keys).await;
+        result
+    }
+
+    async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        let stored = self.inner.remote.set_if_absent(key, value, ttl).await?;
+        if stored {
+            self.written(&[key]).await;
+        }
+        Ok(stored)
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
+        let result = self.inner.remote.delete(keys).await;
+        let written: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.written(&written).await;
+        result
+    }
+
+    async fn add_member(&self, key: &str, member: &str, ttl: Duration) -> Result<(), CacheError> {
+        self.inner.remote.add_member(key, member, ttl).await
+    }
+
+    async fn members(&self, key: &str) -> Result<Vec<String>, CacheError> {
+        self.inner.remote.members(key).await
+    }
+
+    async fn remove_member(&self, key: &str, member: &str) -> Result<(), CacheError> {
+        self.inner.remote.remove_member(key, member).await
+    }
+
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+        let result = self.inner.remote.count_hit(key, window).await;
+        self.written(&[key]).await;
+        result
+    }
+
+    async fn incr_by(&self, key: &str, by: i64) -> Result<i64, CacheError> {
+        let result = self.inner.remote.incr_by(key, by).await;
+        self.written(&[key]).await;
+        result
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
+        let result = self.inner.remote.take(key).await;
+        self.written(&[key]).await;
+        result
+    }
+
+    async fn delete_if_equal(&self, key: &str, expected: &str) -> Result<bool, CacheError> {
+        let removed = self.inner.remote.delete_if_equal(key, expected).await?;
+        if removed {
+            self.written(&[key]).await;
+        }
+        Ok(removed)
+    }
+
+    async fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        by: f64,
+        ttl: Duration,
+    ) -> Result<f64, CacheError> {
+        self.inner.remote.zincr_by(key, member, by, ttl).await
+    }
+
+    async fn zset_scores(
+        &self,
+        key: &str,
+        scores: &[(String, f64)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.inner.remote.zset_scores(key, scores, ttl).await
+    }
+
+    async fn zrev_range(
+        &self,
+        key: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<(String, f64)>, CacheError> {
+        self.inner.remote.zrev_range(key, limit).await
+    }
+
+    async fn zrem(&self, key: &str, members: &[String]) -> Result<u64, CacheError> {
+        self.inner.remote.zrem(key, members).await
+    }
+
+    async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+        self.inner.remote.scan_prefix(prefix).await
+    }
+
+    async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError> {
+        self.inner.remote.ttls(keys).await
+    }
+
+    async fn info(&self) -> Result<CacheInfo, CacheError> {
+        self.inner.remote.info().await
+    }
+}

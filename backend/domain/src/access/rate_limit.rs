@@ -1,9 +1,18 @@
 //! Fixed-window rate limits kept in the cache (`rate:<policy>:<subject>`), counted in one atomic
 //! step so no counter outlives its window. When the cache cannot answer, an in-process counter
 //! takes over: limits are never lifted by a Redis outage.
+//!
+//! A batched policy (the API limit) counts a signed-in caller's hits in this instance and
+//! reports them to the shared counter at most every [`REPORT_EVERY`] (one `INCRBY`), deciding
+//! on the shared count it last heard plus its own hits since. From [`EXACT_FROM`] of the limit
+//! on, every hit is reported at once, so the limit itself is exact as long as the other
+//! instances' unreported hits (at most one period's worth) stay under the remaining fifth; a
+//! caller flooding several instances may get through at most about one period of its own
+//! rate more. Hits by address (no or a bad credential) are always counted exactly.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -41,10 +50,43 @@ fn short_hash(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..16])
 }
 
+/// How often a batched counter reports to the shared store at most.
+pub const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// From this share of the limit on (in fifths: 4/5), a batched counter reports every hit.
+pub const EXACT_FROM: (u64, u64) = (4, 5);
+/// Batched counters kept before expired ones are swept.
+const SWEEP_ABOVE: usize = 10_000;
+
+/// One subject's hits in the current window, as this instance knows them.
+struct Batch {
+    /// The shared count at the last report.
+    known: u64,
+    /// Hits counted here since.
+    pending: u64,
+    /// When it last reported (`None`: never).
+    reported_at: Option<Instant>,
+    /// When the window ends (the shared counter's TTL, once heard).
+    resets_at: Instant,
+}
+
+impl Batch {
+    fn new(now: Instant, window: Duration) -> Self {
+        Self {
+            known: 0,
+            pending: 0,
+            reported_at: None,
+            resets_at: now + window,
+        }
+    }
+}
+
+type Batches = HashMap<String, Arc<tokio::sync::Mutex<Batch>>>;
+
 /// Counts hits in the cache, or in-process while the cache is down.
 pub struct RateLimiter {
     cache: Arc<dyn Cache>,
     fallback: Arc<dyn Cache>,
+    batches: Mutex<Batches>,
 }
 
 /// The cache key of a counter: `rate:<policy>:<subject>`.
@@ -55,7 +97,11 @@ pub fn counter_key(policy: &Policy, subject: &Subject<'_>) -> String {
 impl RateLimiter {
     /// Counters in `cache`, and in `fallback` (an in-process cache) when `cache` fails.
     pub fn new(cache: Arc<dyn Cache>, fallback: Arc<dyn Cache>) -> Self {
-        Self { cache, fallback }
+        Self {
+            cache,
+            fallback,
+            batches: Mutex::default(),
+        }
     }
 
     /// Counts one hit of `subject` under `policy`.
@@ -70,19 +116,72 @@ impl RateLimiter {
             };
         }
         let key = counter_key(&policy, subject);
+        if policy.batched && !matches!(subject, Subject::Ip(_)) {
+            return self.hit_in_batch(policy, key).await;
+        }
         let counted = match self.cache.count_hit(&key, policy.window).await {
             Ok(counted) => Ok(counted),
             Err(_) => self.fallback.count_hit(&key, policy.window).await,
         };
         // Neither could count: refuse rather than let attempts through unlimited.
         let (count, reset) = counted.unwrap_or((u64::MAX, policy.window));
-        Decision {
-            policy,
-            allowed: count <= policy.limit,
-            count,
-            remaining: policy.limit.saturating_sub(count),
-            reset,
+        decision(policy, count, reset)
+    }
+
+    /// Counts one hit of a batched policy (see the module docs).
+    async fn hit_in_batch(&self, policy: Policy, key: String) -> Decision {
+        let batch = self.batch(&key, policy.window);
+        let mut batch = batch.lock().await;
+        let now = Instant::now();
+        if batch.resets_at <= now {
+            *batch = Batch::new(now, policy.window);
         }
+        batch.pending += 1;
+        let count = batch.known + batch.pending;
+        let near = count * EXACT_FROM.1 >= policy.limit * EXACT_FROM.0;
+        let due = near
+            || batch
+                .reported_at
+                .is_none_or(|at| now.duration_since(at) >= REPORT_EVERY);
+        if due {
+            match self
+                .cache
+                .count_hits(&key, batch.pending, policy.window)
+                .await
+            {
+                Ok((shared, left)) => {
+                    batch.known = shared;
+                    batch.pending = 0;
+                    batch.reported_at = Some(now);
+                    batch.resets_at = now + left;
+                }
+                // The shared store is down: the hits stay counted here (a limit is never
+                // lifted) and are reported once it answers, within this window.
+                Err(_) => batch.reported_at = Some(now),
+            }
+        }
+        let count = batch.known + batch.pending;
+        decision(
+            policy,
+            count,
+            batch.resets_at.saturating_duration_since(now),
+        )
+    }
+
+    /// The batch of `key`, made on first use; expired batches are swept now and then, so
+    /// callers who went away take no memory.
+    fn batch(&self, key: &str, window: Duration) -> Arc<tokio::sync::Mutex<Batch>> {
+        let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(batch) = batches.get(key) {
+            return Arc::clone(batch);
+        }
+        if batches.len() >= SWEEP_ABOVE {
+            let now = Instant::now();
+            batches.retain(|_, batch| batch.try_lock().map_or(true, |batch| batch.resets_at > now));
+        }
+        let batch = Arc::new(tokio::sync::Mutex::new(Batch::new(Instant::now(), window)));
+        batches.insert(key.to_owned(), Arc::clone(&batch));
+        batch
     }
 
     /// Counts one hit under each `(policy, subject)`; answers the first refusal, or the decision
@@ -103,9 +202,21 @@ impl RateLimiter {
     }
 }
 
+fn decision(policy: Policy, count: u64, reset: Duration) -> Decision {
+    Decision {
+        policy,
+        allowed: count <= policy.limit,
+        count,
+        remaining: policy.limit.saturating_sub(count),
+        reset,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::shared::fakes::MapCache;
 
     #[test]
     fn keys_name_the_policy_and_hide_emails() {
@@ -121,5 +232,56 @@ mod tests {
             key,
             counter_key(&login, &Subject::Account(" ana@example.org"))
         );
+    }
+
+    fn limiter() -> (RateLimiter, Arc<MapCache>) {
+        let shared = Arc::new(MapCache::shared());
+        let limiter = RateLimiter::new(
+            Arc::clone(&shared) as Arc<dyn Cache>,
+            Arc::new(MapCache::default()),
+        );
+        (limiter, shared)
+    }
+
+    #[tokio::test]
+    async fn a_batched_limit_reports_now_and_then_and_every_hit_near_the_limit() {
+        let (limiter, shared) = limiter();
+        let api = Policy::per_minute("api", 10).in_batches();
+        let key = counter_key(&api, &Subject::User(7));
+        let counts: Vec<u64> = {
+            let mut counts = Vec::new();
+            for _ in 0..5 {
+                let decision = limiter.hit(api, &Subject::User(7)).await;
+                assert!(decision.allowed);
+                counts.push(decision.count);
+            }
+            counts
+        };
+        assert_eq!(counts, [1, 2, 3, 4, 5], "the caller's own hits all count");
+        // The first hit was reported at once; the next four wait for the period.
+        assert_eq!(shared.value(&key).as_deref(), Some("1"));
+        // Hits by another instance reach the shared counter meanwhile.
+        shared.0.lock().unwrap().insert(key.clone(), "3".into());
+        // From 4/5 of the limit on, every hit is reported: the limit holds exactly.
+        let mut last = None;
+        for _ in 0..6 {
+            last = Some(limiter.hit(api, &Subject::User(7)).await);
+        }
+        let last = last.unwrap();
+        assert!(!last.allowed);
+        assert_eq!(shared.value(&key).as_deref(), Some("13"));
+        assert_eq!(last.count, 13);
+        assert_eq!(last.remaining, 0);
+    }
+
+    #[tokio::test]
+    async fn hits_by_address_are_always_counted_at_once() {
+        let (limiter, shared) = limiter();
+        let api = Policy::per_minute("api", 600).in_batches();
+        for _ in 0..3 {
+            limiter.hit(api, &Subject::Ip("10.0.0.9")).await;
+        }
+        let key = counter_key(&api, &Subject::Ip("10.0.0.9"));
+        assert_eq!(shared.value(&key).as_deref(), Some("3"));
     }
 }

@@ -106,7 +106,16 @@ pub trait Cache: Send + Sync {
     /// Counts one hit on the counter under `key`, which lives for `window` from its first hit.
     /// One atomic step, so no counter is ever left without a TTL. Answers the count so far and
     /// the time left in the window.
-    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError>;
+    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+        self.count_hits(key, 1, window).await
+    }
+    /// As [`Cache::count_hit`] for `hits` hits at once (a batch counted elsewhere first).
+    async fn count_hits(
+        &self,
+        key: &str,
+        hits: u64,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError>;
     /// Adds `by` to the integer under `key` (0 when absent) and answers the new value. The key
     /// gets no TTL: for counts that must stay until someone takes them (`INCRBY`).
     async fn incr_by(&self, key: &str, by: i64) -> Result<i64, CacheError>;

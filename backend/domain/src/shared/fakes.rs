@@ -85,13 +85,18 @@ impl Cache for MapCache {
     async fn remove_member(&self, _: &str, _: &str) -> Result<(), CacheError> {
         Err(CacheError("sets are not kept by the test cache".into()))
     }
-    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+    async fn count_hits(
+        &self,
+        key: &str,
+        hits: u64,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError> {
         let mut map = self.0.lock().unwrap();
         let count = map
             .get(key)
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
-            + 1;
+            + hits;
         map.insert(key.to_owned(), count.to_string());
         Ok((count, window))
     }

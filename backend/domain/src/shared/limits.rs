@@ -12,6 +12,11 @@ pub struct Policy {
     pub limit: u64,
     /// The window.
     pub window: Duration,
+    /// Whether an instance may count a signed-in caller's hits itself and report them to the
+    /// shared store in batches (see `access::rate_limit`): for the API limit, where a round
+    /// trip per request would cost more than the limit is worth. Logins and one-time codes are
+    /// counted exactly, one round trip per attempt.
+    pub batched: bool,
 }
 
 impl Policy {
@@ -21,6 +26,15 @@ impl Policy {
             name,
             limit,
             window: Duration::from_secs(60),
+            batched: false,
+        }
+    }
+
+    /// The same policy, counted in batches (see [`Policy::batched`]).
+    pub const fn in_batches(self) -> Self {
+        Self {
+            batched: true,
+            ..self
         }
     }
 

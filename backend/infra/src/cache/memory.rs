@@ -250,7 +250,12 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
-    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+    async fn count_hits(
+        &self,
+        key: &str,
+        hits: u64,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError> {
         let now = Instant::now();
         let result = self
             .entries
@@ -258,11 +263,13 @@ impl Cache for MemoryCache {
             .and_compute_with(|current| {
                 let entry = match current.map(|e| e.into_value()).and_then(|e| self.live(e)) {
                     Some(entry) => Entry {
-                        value: Arc::from((entry.value.parse::<u64>().unwrap_or(0) + 1).to_string()),
+                        value: Arc::from(
+                            (entry.value.parse::<u64>().unwrap_or(0) + hits).to_string(),
+                        ),
                         expires_at: entry.expires_at,
                     },
                     None => Entry {
-                        value: Arc::from("1"),
+                        value: Arc::from(hits.to_string()),
                         expires_at: now + window,
                     },
                 };

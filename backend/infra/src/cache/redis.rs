@@ -98,12 +98,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const BATCH: usize = 500;
 
-/// One fixed-window hit: INCR, then a TTL whenever the key has none (its first hit, or a key some
-/// other client left without one). Run as one script, so no counter outlives its window.
+/// Fixed-window hits: INCRBY, then a TTL whenever the key has none (its first hits, or a key
+/// some other client left without one). Run as one script, so no counter outlives its window.
 static COUNT_HIT: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -534,12 +534,22 @@ impl Cache for RedisCache {
         .await
     }
 
-    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
+    async fn count_hits(
+        &self,
+        key: &str,
+        hits: u64,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError> {
         let key = self.key(key);
         let millis = millis(window);
-        let (count, left): (u64, u64) =
-            self.fast(move |mut c| async move {
-                COUNT_HIT.key(key).arg(millis).invoke_async(&mut c).await
+        let (count, left): (u64, u64) = self
+            .fast(move |mut c| async move {
+                COUNT_HIT
+                    .key(key)
+                    .arg(millis)
+                    .arg(hits)
+                    .invoke_async(&mut c)
+                    .await
             })
             .await?;
         Ok((count, Duration::from_millis(left)))

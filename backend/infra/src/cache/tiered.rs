@@ -433,8 +433,13 @@ impl Cache for TieredCache {
         self.inner.remote.remove_member(key, member).await
     }
 
-    async fn count_hit(&self, key: &str, window: Duration) -> Result<(u64, Duration), CacheError> {
-        let result = self.inner.remote.count_hit(key, window).await;
+    async fn count_hits(
+        &self,
+        key: &str,
+        hits: u64,
+        window: Duration,
+    ) -> Result<(u64, Duration), CacheError> {
+        let result = self.inner.remote.count_hits(key, hits, window).await;
         self.written(&[key]).await;
         result
     }

@@ -412,7 +412,7 @@ async fn meter(state: &AppState, req: &HttpRequest, subject: Subject<'_>) -> Res
     }
     let decision = state
         .limiter
-        .hit(LimitPolicy::per_minute("api", limit), &subject)
+        .hit(LimitPolicy::per_minute("api", limit).in_batches(), &subject)
         .await;
     req.extensions_mut().insert(decision);
     if decision.allowed {

@@ -477,6 +477,14 @@ async fn redis_server(
 ) -> Option<RedisFacts> {
     let shown = redacted_url(url);
     let todo_down = format!("start Redis, or fix {variable} (now {shown})");
+    if url.starts_with("redis-sentinel") {
+        report.warn(
+            check,
+            format!("{variable} names a Sentinel ({shown}): doctor does not ask it directly"),
+            "check the master with redis-cli; `tessera cache stats` shows whether the server reaches it",
+        );
+        return None;
+    }
     let client = match redis::Client::open(url) {
         Ok(client) => client,
         Err(e) => {

@@ -282,3 +282,46 @@ async fn doctor_passes_on_healthy_services_and_fails_on_a_closed_redis_port() {
         .unwrap_or_else(|| panic!("no FAIL redis line in:\n{}", closed.stdout));
     assert!(line.contains(" — start Redis, or fix REDIS_URL"), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_on_the_embedded_default_and_monitor_reads_the_servers_counts() {
+    let app = spawn_app(Backend::Embedded).await;
+    let doctor = tessera(&app, &["doctor"], &[]).await;
+    assert_eq!(doctor.code, 0, "{}\n{}", doctor.stdout, doctor.stderr);
+    assert!(
+        doctor.stdout.contains("ok database: sqlite answers"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains("ok redis: not configured"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains("ok object store: local"),
+        "{}",
+        doctor.stdout
+    );
+    let quiet = tessera(&app, &["doctor", "--quiet"], &[]).await;
+    assert!(!quiet.stdout.contains("ok "), "{}", quiet.stdout);
+
+    let id = app.upload("avatar", "a.png", png()).await["id"]
+        .as_i64()
+        .unwrap();
+    app.get(&format!("/api/files/{id}"), &app.admin_token).await;
+    let monitor = tessera(
+        &app,
+        &["cache", "monitor", "--interval", "0.1", "--count", "1"],
+        &api_env(&app),
+    )
+    .await;
+    assert_eq!(monitor.code, 0, "{}", monitor.stderr);
+    assert!(
+        monitor
+            .stdout
+            .contains("backend=in_process entries=1 file_url_hits="),
+        "{}",
+        monitor.stdout
+    );
+}

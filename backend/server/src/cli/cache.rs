@@ -12,9 +12,10 @@ use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use indicatif::ProgressBar;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 use tessera_domain::access::{Actor, UnitScope};
+use tessera_domain::cache::admin::WARM_MAX_IDS;
 use tessera_domain::shared::{DomainError, UserId};
 
 use super::{redacted_url, CliError};
@@ -65,7 +66,7 @@ pub enum CacheCommand {
         /// Only files of this type (avatar, material, receipt, post_image, general).
         #[arg(long)]
         file_type: Option<String>,
-        /// These files, comma-separated (at most 1000).
+        /// These files, comma-separated; more than 1000 are warmed 1000 at a time.
         #[arg(long, value_delimiter = ',', num_args = 1)]
         file_ids: Option<Vec<i64>>,
         /// Also compute today's dashboard of the organisation and of every unit.
@@ -145,22 +146,18 @@ async fn run(args: CacheArgs) -> Result<(), CliError> {
             file_type,
             file_ids,
             dashboards,
-        } => {
-            let mut body = json!({});
-            if let Some(t) = file_type {
-                body["file_type"] = json!(t);
+        } => match file_ids {
+            Some(ids) if ids.len() > WARM_MAX_IDS => {
+                warm_in_batches(&source, file_type, &ids, dashboards).await?
             }
-            if let Some(ids) = file_ids {
-                body["file_ids"] = json!(ids);
+            ids => {
+                let body = warm_body(file_type.as_deref(), ids.as_deref(), dashboards);
+                let progress = spinner("signing and caching file URLs");
+                let answer = source.warm(body).await;
+                finish(progress);
+                answer?
             }
-            if dashboards {
-                body["dashboards"] = json!(true);
-            }
-            let progress = spinner("signing and caching file URLs");
-            let answer = source.warm(body).await;
-            finish(progress);
-            answer?
-        }
+        },
         CacheCommand::Refresh => {
             let progress = spinner("re-signing URLs about to expire");
             let answer = source.refresh().await;
@@ -177,6 +174,74 @@ async fn run(args: CacheArgs) -> Result<(), CliError> {
         println!("{}", body["message"].as_str().unwrap_or("done"));
     }
     Ok(())
+}
+
+/// A warm body: `{}`, `{"file_type":…}`, `{"file_ids":[…]}`, `{"dashboards":true}` or a mix.
+fn warm_body(file_type: Option<&str>, file_ids: Option<&[i64]>, dashboards: bool) -> Value {
+    let mut body = json!({});
+    if let Some(t) = file_type {
+        body["file_type"] = json!(t);
+    }
+    if let Some(ids) = file_ids {
+        body["file_ids"] = json!(ids);
+    }
+    if dashboards {
+        body["dashboards"] = json!(true);
+    }
+    body
+}
+
+/// More ids than one warm takes: one call per [`WARM_MAX_IDS`], a progress bar on a terminal,
+/// and one answer for the whole, worded by the endpoint's own function (dashboards, if asked,
+/// with the last batch).
+async fn warm_in_batches(
+    source: &Source,
+    file_type: Option<String>,
+    ids: &[i64],
+    dashboards: bool,
+) -> Result<Value, CliError> {
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(ids.len() as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, about {eta} left")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let batches: Vec<&[i64]> = ids.chunks(WARM_MAX_IDS).collect();
+    let (mut cached, mut dashboards_count) = (0usize, None);
+    for (i, batch) in batches.iter().enumerate() {
+        let last = i + 1 == batches.len();
+        let body = warm_body(file_type.as_deref(), Some(batch), dashboards && last);
+        let answer = source.warm(body).await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                return Err(CliError {
+                    code: e.code,
+                    message: format!(
+                        "{} (after {cached} URLs cached in {i} batches of {WARM_MAX_IDS})",
+                        e.message
+                    ),
+                });
+            }
+        };
+        cached += answer["cached_count"].as_u64().unwrap_or(0) as usize;
+        if let Some(n) = answer["dashboards_count"].as_u64() {
+            dashboards_count = Some(n as usize);
+        }
+        if let Some(bar) = &bar {
+            bar.inc(batch.len() as u64);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    to_value(&warm_response(cached, dashboards_count))
 }
 
 /// Where the figures come from: the shared cache itself, or the server's admin API.

@@ -177,6 +177,20 @@ async fn cache_verbs_on_the_embedded_default_go_through_the_admin_api() {
         warmed,
         json!({"success": true, "message": "Cached 1 file URLs", "cached_count": 1})
     );
+    // More ids than one call takes: sent in batches, answered as one.
+    let many: Vec<String> = (1..=2500).map(|n| n.to_string()).collect();
+    let many = many.join(",");
+    let batched = tessera(
+        &app,
+        &["cache", "warm", "--file-ids", &many, "--json"],
+        &api,
+    )
+    .await
+    .json();
+    assert_eq!(
+        batched,
+        json!({"success": true, "message": "Cached 1 file URLs", "cached_count": 1})
+    );
     let id = id.to_string();
     let cleared = tessera(&app, &["cache", "clear", "--file-id", &id, "--json"], &api)
         .await

@@ -92,6 +92,15 @@ async fn cache_verbs_on_redis_answer_exactly_as_the_endpoints() {
         keys_of(&http["stats"]["namespaces"])
     );
 
+    // --api asks the server, whose own lookups are counted: the same figures as over HTTP.
+    app.get(&format!("/api/files/{a}"), &app.admin_token).await;
+    let via_api = tessera(&app, &["cache", "stats", "--api", "--json"], &api_env(&app))
+        .await
+        .json();
+    let http = http_stats(&app).await;
+    assert!(http["stats"]["hits"].as_u64().unwrap() > 0);
+    assert_eq!(via_api["stats"]["hits"], http["stats"]["hits"]);
+
     let keys = tessera(&app, &["cache", "keys", "--json"], &[])
         .await
         .json();

@@ -1,24 +1,26 @@
 # Tessera: everyday commands. `make` (or `make help`) lists them.
-# The cache targets talk to the running API and need ADMIN_TOKEN (an account with one-time
-# codes: the current code as a third argument, or TESSERA_OTP_CODE):
+# The cache targets and doctor run `tessera cache …` / `tessera doctor` (docs/runbook.md). They
+# read the server's settings (environment and .env): with REDIS_URL they talk to Redis (and the
+# database and object store) directly; without it the cache lives inside the running server, so
+# they ask its admin API (API_URL) and need ADMIN_TOKEN (an account with one-time codes: the
+# current code as a third argument, or TESSERA_OTP_CODE):
 #   export ADMIN_TOKEN=$(scripts/login admin@example.org 'password' [CODE])
-# cache-keys and redis-info are for Redis only: they ask the API which cache the server uses,
-# refuse when it is the in-process one, then query REDIS_URL (with a warning when the API
-# cannot be asked).
+# JSON=1 prints the admin endpoints' JSON answers.
 
 API_URL ?= http://127.0.0.1:8080
-REDIS_URL ?= redis://127.0.0.1:6379/0
-CACHE_KEY_PREFIX ?=
-# With docker compose (Redis not published): make cache-keys REDIS_CLI="docker compose exec -T redis redis-cli" REDIS_URL=redis://127.0.0.1:6379/0
-REDIS_CLI ?= redis-cli
 CARGO ?= cargo
+# The tessera the ops targets run: this checkout, built on first use. Point it at a built
+# binary to skip cargo: make cache-status TESSERA=target/release/tessera
+TESSERA ?= $(CARGO) run --quiet --release --bin tessera --
+# With docker compose (Redis not published): make redis-info REDIS_CLI="docker compose exec -T redis redis-cli"
+REDIS_CLI ?= redis-cli
 COMPOSE ?= docker compose
 export API_URL
 
 .DEFAULT_GOAL := help
 
-.PHONY: help run test lint fmt openapi ci services-up services-down \
-	cache-status cache-clear cache-warmup cache-refresh cache-keys cache-monitor \
+.PHONY: help run test lint fmt openapi ci services-up services-down doctor \
+	cache-status cache-stats cache-clear cache-warmup cache-refresh cache-keys cache-monitor \
 	redis-info bench dev-up dev-down docker-logs docker-build docker-restart
 
 help: ## list the targets
@@ -49,29 +51,32 @@ services-up: ## start the test services (PostgreSQL, Redis, s3s-fs) and print th
 services-down: ## stop the test services started by services-up
 	./scripts/services down
 
+doctor: ## check the database, Redis, the object store, the clocks and the settings (exit 1 on a FAIL)
+	$(TESSERA) doctor
+
 cache-status: ## cache statistics (entries, hits, misses, hit ratio, Redis memory)
-	./scripts/cache-stats
+	$(TESSERA) cache stats $(if $(JSON),--json)
 
-cache-clear: ## clear cached file URLs (all, or FILE_ID=123)
-	./scripts/cache-clear $(if $(FILE_ID),--file-id $(FILE_ID))
+cache-stats: cache-status ## the same as cache-status
 
-cache-warmup: ## pre-sign file URLs (newest files, FILE_TYPE=avatar or FILE_IDS=1,2,3)
-	./scripts/cache-warm $(if $(FILE_TYPE),--file-type $(FILE_TYPE)) $(if $(FILE_IDS),--file-ids $(FILE_IDS))
+cache-clear: ## clear cached file URLs (all, FILE_ID=123, or a NAMESPACE=members)
+	$(TESSERA) cache clear $(if $(FILE_ID),--file-id $(FILE_ID)) $(if $(NAMESPACE),--namespace $(NAMESPACE)) $(if $(JSON),--json)
+
+cache-warmup: ## pre-sign file URLs (newest 100, FILE_TYPE=avatar, FILE_IDS=1,2,3; DASHBOARDS=1 too)
+	$(TESSERA) cache warm $(if $(FILE_TYPE),--file-type $(FILE_TYPE)) $(if $(FILE_IDS),--file-ids $(FILE_IDS)) $(if $(DASHBOARDS),--dashboards) $(if $(JSON),--json)
 
 cache-refresh: ## re-sign cached URLs that are about to expire
-	./scripts/cache-refresh
+	$(TESSERA) cache refresh $(if $(JSON),--json)
 
-cache-keys redis-info: export REDIS_URL := $(REDIS_URL)
-cache-keys redis-info: export REDIS_CLI := $(REDIS_CLI)
-cache-keys: export CACHE_KEY_PREFIX := $(CACHE_KEY_PREFIX)
-cache-keys: ## list the file_url:* keys in Redis (SCAN; REDIS_URL); refuses when the server's cache is in-process
-	./scripts/cache-keys
+cache-keys: ## list cache keys and their TTL (Redis only; SCAN; PATTERN='file_url:*', LIMIT=1000)
+	$(TESSERA) cache keys $(if $(PATTERN),--pattern '$(PATTERN)') $(if $(LIMIT),--limit $(LIMIT)) $(if $(JSON),--json)
 
-cache-monitor: ## one line of cache stats every INTERVAL seconds (default 5; COUNT to stop)
-	./scripts/cache-monitor $(or $(INTERVAL),5) $(COUNT)
+cache-monitor: ## one line of cache figures every INTERVAL seconds (default 2) until Ctrl-C (or COUNT lines)
+	$(TESSERA) cache monitor --interval $(or $(INTERVAL),2) $(if $(COUNT),--count $(COUNT))
 
-redis-info: ## Redis memory use (INFO memory; REDIS_URL); refuses when the server's cache is in-process
-	./scripts/redis-info
+redis-info: ## Redis memory use: redis-cli INFO memory on REDIS_URL (Redis only)
+	@test -n "$$REDIS_URL" || { echo "redis-info: REDIS_URL is not set: there is no Redis; make cache-status shows the in-process cache" >&2; exit 2; }
+	$(REDIS_CLI) -u "$$REDIS_URL" INFO memory
 
 bench: ## load-test the running API
 	./scripts/bench

@@ -1,6 +1,7 @@
 //! Tessera's HTTP server: settings, start-up, the HTTP layer shared by every route (callers,
 //! route declaration, problem+json), the routes, the OpenAPI document and telemetry.
 
+pub mod cli;
 pub mod frontend;
 pub mod http;
 pub mod openapi;

@@ -1,5 +1,5 @@
 //! The `tessera` command line: `serve` (the default), `migrate`, `openapi`, `admin create`,
-//! `token create`.
+//! `token create`, `seed`, and the ops verbs `doctor` and `cache …` (in `cli/`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,9 +20,10 @@ use tessera_domain::shared::time::SystemClock;
 use tessera_domain::shared::validation::Email;
 use tessera_infra::cache::memory::MemoryCache;
 use tessera_infra::sql::{DbKind, SqlStore};
+use tessera_server::cli::{cache::CacheArgs, doctor::DoctorArgs};
 use tessera_server::settings::Settings;
 use tessera_server::startup::{connect_store, Application};
-use tessera_server::{openapi, telemetry};
+use tessera_server::{cli, openapi, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +78,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         files: u64,
     },
+    /// Check the database, Redis, the object store, the clocks and the settings; one line per
+    /// check with what to do, exit 1 on any failure.
+    Doctor(DoctorArgs),
+    /// Cache statistics and maintenance: stats, clear, warm, refresh, keys, monitor. With
+    /// REDIS_URL it talks to Redis directly; otherwise to the running server's admin API
+    /// (API_URL, ADMIN_TOKEN).
+    Cache(CacheArgs),
 }
 
 #[derive(Subcommand)]
@@ -126,7 +134,12 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Openapi { output }) = &cli.command {
+    let command = match cli.command {
+        Some(Command::Doctor(args)) => return cli::doctor::main(args),
+        Some(Command::Cache(args)) => return cli::cache::main(args),
+        other => other,
+    };
+    if let Some(Command::Openapi { output }) = &command {
         return match std::fs::write(output, openapi::spec_json()) {
             Ok(()) => {
                 println!("wrote {}", output.display());
@@ -157,7 +170,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
+        match command.unwrap_or(Command::Serve) {
             Command::Serve => {
                 if settings.frontend_build {
                     // Before anything listens: nothing else runs yet for the build to block.
@@ -287,7 +300,9 @@ fn main() -> ExitCode {
                     );
                 }
             }
-            Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
+            Command::Openapi { .. } | Command::Doctor(_) | Command::Cache(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
         anyhow::Ok(())
     });

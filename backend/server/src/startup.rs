@@ -199,7 +199,8 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SqlStore> {
 
 /// Connects the database (applying migrations), the cache and the object store of `settings`
 /// and builds every service on them: what the server runs with, and what `tessera seed` writes
-/// through. `public_url` is the base of local-disk file URLs.
+/// through. `public_url` is the base of local-disk file URLs. It binds nothing and starts no
+/// background job (`Application::build` does both): `tessera seed` and `tessera cache` run on it.
 pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let db = Arc::new(connect_store(&settings).await?);

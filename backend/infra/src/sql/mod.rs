@@ -19,6 +19,7 @@ use tessera_domain::shared::{DomainError, DomainResult, ErrorCode, Page, PageReq
 mod audit;
 pub mod bulk;
 mod dashboard;
+mod doctor;
 mod files;
 mod materials;
 mod members;
@@ -28,6 +29,8 @@ mod posts;
 mod sessions;
 mod tokens;
 mod users;
+
+pub use doctor::MigrationReport;
 
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

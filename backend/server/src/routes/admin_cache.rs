@@ -12,7 +12,7 @@ use tessera_domain::files::FileType;
 use tessera_domain::files::FILE_URL_NAMESPACE;
 use tessera_domain::shared::cache::CacheBackend;
 use tessera_domain::shared::cached::Namespace;
-use tessera_domain::shared::{DomainError, FileId};
+use tessera_domain::shared::{DomainError, FileId, UserId};
 use utoipa::openapi::schema::{
     AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
 };
@@ -291,6 +291,12 @@ pub struct RefreshResponse {
 ))]
 pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, ApiError> {
     let stats = caller.state().cache_admin.stats(&caller.actor()).await?;
+    Ok(HttpResponse::Ok().json(stats_response(stats)))
+}
+
+/// The stats answer built from the domain's figures: what the endpoint answers and what
+/// `tessera cache stats --json` prints.
+pub fn stats_response(stats: CacheStats) -> StatsResponse {
     let (hits, misses, hit_ratio, file_url_entries) = stats
         .namespace(FILE_URL_NAMESPACE)
         .map_or((0, 0, 0.0, None), |n| {
@@ -298,7 +304,7 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
         });
     let namespaces = namespace_dtos(&stats);
     let info = stats.info.unwrap_or_default();
-    Ok(HttpResponse::Ok().json(StatsResponse {
+    StatsResponse {
         success: true,
         stats: StatsDto {
             backend: stats.backend.into(),
@@ -328,7 +334,7 @@ pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, A
             file_url_cache_ttl: stats.file_url_cache_ttl,
             file_url_expires: stats.file_url_expires,
         },
-    }))
+    }
 }
 
 /// Each namespace's counts, by name.
@@ -362,39 +368,59 @@ pub async fn clear(
     caller: Caller<policy::CacheAdmin>,
     body: OptionalJson<ClearRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.0;
     let state = caller.state();
-    let namespace = request.namespace.map_or(&FILE_URLS, |n| n.0);
-    let target = match request.file_id {
-        Some(_) if namespace != &FILE_URLS => {
-            return Err(DomainError::invalid(
-                "file_id",
-                "names a file URL: leave namespace out or give file_url",
-            )
-            .into())
-        }
-        Some(id) => ClearTarget::File(FileId(id)),
-        None => ClearTarget::Namespace(namespace),
-    };
+    let target = clear_target(&body.0)?;
     let cleared_count = state.cache_admin.clear(&caller.actor(), target).await?;
+    state
+        .audit
+        .record(clear_audit_event(
+            Some(caller.user.id),
+            Some(caller.ip.clone()),
+            target,
+            cleared_count,
+        ))
+        .await;
+    Ok(HttpResponse::Ok().json(clear_response(cleared_count)))
+}
+
+/// What a clear body asks to remove: `{}` every file URL, `{"file_id":N}` one,
+/// `{"namespace":…}` a namespace (a `file_id` beside any namespace but `file_url` is refused).
+pub fn clear_target(request: &ClearRequest) -> Result<ClearTarget, DomainError> {
+    let namespace = request.namespace.map_or(&FILE_URLS, |n| n.0);
+    match request.file_id {
+        Some(_) if namespace != &FILE_URLS => Err(DomainError::invalid(
+            "file_id",
+            "names a file URL: leave namespace out or give file_url",
+        )),
+        Some(id) => Ok(ClearTarget::File(FileId(id))),
+        None => Ok(ClearTarget::Namespace(namespace)),
+    }
+}
+
+/// The audit event of a clear, by `user` from `ip` (both `None` on the command line).
+pub fn clear_audit_event(
+    user: Option<UserId>,
+    ip: Option<String>,
+    target: ClearTarget,
+    cleared_count: u64,
+) -> NewAuditEvent {
     let subject = match target {
         ClearTarget::File(id) => format!("file_url:{}", id.0),
         ClearTarget::Namespace(ns) => format!("{}:*", ns.name),
     };
-    state
-        .audit
-        .record(
-            NewAuditEvent::new(AuditAction::CacheCleared, Some(caller.user.id))
-                .subject(subject)
-                .from_ip(Some(caller.ip.clone()))
-                .detail(serde_json::json!({"cleared_count": cleared_count})),
-        )
-        .await;
-    Ok(HttpResponse::Ok().json(ClearResponse {
+    NewAuditEvent::new(AuditAction::CacheCleared, user)
+        .subject(subject)
+        .from_ip(ip)
+        .detail(serde_json::json!({"cleared_count": cleared_count}))
+}
+
+/// The clear answer: `Cleared N cache entries`.
+pub fn clear_response(cleared_count: u64) -> ClearResponse {
+    ClearResponse {
         success: true,
         message: format!("Cleared {cleared_count} cache entries"),
         cleared_count,
-    }))
+    }
 }
 
 /// Warms the cache: signs URLs in parallel and writes them in one pipeline; with
@@ -409,11 +435,7 @@ pub async fn warm(
     body: OptionalJson<WarmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0;
-    let file_type = request.file_type.map(FileType::from);
-    let target = match request.file_ids {
-        Some(ids) => WarmTarget::Files(ids.into_iter().map(FileId).collect(), file_type),
-        None => WarmTarget::Newest(file_type),
-    };
+    let target = warm_target(&request);
     let state = caller.state();
     let actor = caller.actor();
     let cached_count = state.cache_admin.warm(&actor, target).await?;
@@ -422,16 +444,30 @@ pub async fn warm(
     } else {
         None
     };
+    Ok(HttpResponse::Ok().json(warm_response(cached_count, dashboards_count)))
+}
+
+/// What a warm body asks to sign: these files, or the newest (of a type, if given).
+pub fn warm_target(request: &WarmRequest) -> WarmTarget {
+    let file_type = request.file_type.map(FileType::from);
+    match &request.file_ids {
+        Some(ids) => WarmTarget::Files(ids.iter().copied().map(FileId).collect(), file_type),
+        None => WarmTarget::Newest(file_type),
+    }
+}
+
+/// The warm answer: `Cached N file URLs`, and `and M dashboards` when they were asked for.
+pub fn warm_response(cached_count: usize, dashboards_count: Option<usize>) -> WarmResponse {
     let message = match dashboards_count {
         Some(dashboards) => format!("Cached {cached_count} file URLs and {dashboards} dashboards"),
         None => format!("Cached {cached_count} file URLs"),
     };
-    Ok(HttpResponse::Ok().json(WarmResponse {
+    WarmResponse {
         success: true,
         message,
         cached_count,
         dashboards_count,
-    }))
+    }
 }
 
 /// Re-signs the cached URLs whose entries have less than five minutes of cache life left.
@@ -440,9 +476,14 @@ pub async fn warm(
 ))]
 pub async fn refresh(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, ApiError> {
     let refreshed_count = caller.state().cache_admin.refresh(&caller.actor()).await?;
-    Ok(HttpResponse::Ok().json(RefreshResponse {
+    Ok(HttpResponse::Ok().json(refresh_response(refreshed_count)))
+}
+
+/// The refresh answer: `Refreshed N expiring URLs`.
+pub fn refresh_response(refreshed_count: usize) -> RefreshResponse {
+    RefreshResponse {
         success: true,
         message: format!("Refreshed {refreshed_count} expiring URLs"),
         refreshed_count,
-    }))
+    }
 }

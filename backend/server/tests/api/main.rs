@@ -9,6 +9,7 @@ mod access;
 mod admin_cache;
 mod audit;
 mod bulk_seed;
+mod cli;
 mod dashboard;
 mod dashboard_summaries;
 mod demo_seed;

@@ -1,0 +1,108 @@
+//! The ops verbs of the `tessera` command line: `doctor` (is this deployment healthy, and what
+//! to do when it is not) and `cache stats|clear|warm|refresh|keys|monitor`. `main.rs` parses
+//! and dispatches; each verb builds its own runtime, logs to stderr only (stdout carries the
+//! answer, `--json` included), and answers an exit code: 0 ok, 1 failure, 2 bad usage.
+
+pub mod cache;
+pub mod doctor;
+
+use std::process::ExitCode;
+
+/// Exit code of a command that ran and found something failing (Redis down, API unreachable).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of a command given something it cannot use (arguments, settings, missing token).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a command stopped: the message for stderr and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// 1 (failure) or 2 (bad usage).
+    pub code: u8,
+    /// One line saying what is wrong and what to do.
+    pub message: String,
+}
+
+impl CliError {
+    /// Something failed while running (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_FAILURE,
+            message: message.into(),
+        }
+    }
+
+    /// The command was given something it cannot use (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: EXIT_USAGE,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::failure(format!("{e:#}"))
+    }
+}
+
+/// Logs to stderr, `warn` and above unless `RUST_LOG` says otherwise: the answer goes to stdout
+/// alone, so `--json` can be piped.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _already_set = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs `work` on a runtime of its own and turns its outcome into an exit code.
+pub fn run<F>(work: F) -> ExitCode
+where
+    F: std::future::Future<Output = Result<(), CliError>>,
+{
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// A Redis URL as it may be shown: scheme, host, port and database, never the password.
+pub fn redacted_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) => {
+            let host = parsed.host_str().unwrap_or("?");
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{host}{port}{}", parsed.scheme(), parsed.path())
+        }
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redacted_url_never_shows_the_password() {
+        let shown = redacted_url("redis://:s3cret@cache.internal:6380/2");
+        assert_eq!(shown, "redis://cache.internal:6380/2");
+        assert!(!redacted_url("rediss://user:pw@h/0").contains("pw"));
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod frontend;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod seed;

@@ -39,6 +39,10 @@ pub const ACCESS_TARGET: &str = "tessera::access";
 /// paths never become labels or log fields of their own.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// The route label of what the web app's files answered (its pages, `/assets/…`), whatever
+/// the path.
+pub const SPA_ROUTE: &str = "spa";
+
 /// Starts logging; `RUST_LOG` filters (default `info`). With a log file, answers the guard that
 /// flushes it: keep it alive as long as the process logs. Safe to call more than once (later
 /// calls change nothing).
@@ -172,7 +176,12 @@ pub async fn request_context(
         ),
         Err(e) => (e.as_response_error().status_code(), None, None),
     };
-    let route = route.as_deref().unwrap_or(UNMATCHED_ROUTE);
+    let route = match route.as_deref() {
+        None => UNMATCHED_ROUTE,
+        // The web app's scope is mounted at the root with no pattern of its own.
+        Some("") => SPA_ROUTE,
+        Some(pattern) => pattern,
+    };
     if let Some(metrics) = &metrics {
         metrics.record_request(method.as_str(), route, status.as_u16(), elapsed);
     }
@@ -201,7 +210,8 @@ fn access_line(
     elapsed: std::time::Duration,
     caller: Option<CallerId>,
 ) {
-    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    // Microseconds are as fine as it gets; more digits are noise.
+    let duration_ms = elapsed.as_micros() as f64 / 1000.0;
     let caller = caller.map(|c| c.to_string());
     let caller = caller.as_deref().unwrap_or("-");
     if status >= 500 {

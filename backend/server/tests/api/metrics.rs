@@ -184,3 +184,31 @@ async fn other_parts_report_jobs_pubsub_and_a_local_tier_through_the_extension_p
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_web_app_built_metrics_stay_off_the_public_port_and_its_pages_share_one_label() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )
+    .unwrap();
+    let dir = dist.path().display().to_string();
+    let app = crate::helpers::spawn_app_with(
+        Backend::Embedded,
+        &[
+            ("TESSERA_FRONTEND_DIR", &dir),
+            ("METRICS_ADDR", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    public_metrics_is_a_problem_404(&app).await;
+    for page in ["/", "/members/4242", "/dues"] {
+        let res = app.client.get(app.url(page)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{page}");
+    }
+    let text = scrape(&app).await;
+    let pages = r#"tessera_http_requests_total{method="GET",route="spa",status="200"}"#;
+    assert_eq!(sample(&text, pages), Some(3.0), "{text}");
+    assert!(!text.contains("4242"), "{text}");
+}

@@ -155,6 +155,10 @@ impl Metrics {
             "1 while this instance holds a job's lock, 0 otherwise",
             job_lock_held.clone(),
         );
+        // Every declared namespace shows from the first scrape, looked up yet or not.
+        for ns in NAMESPACES {
+            sources.layer.register(ns);
+        }
         let scraped = Arc::new(Scraped {
             sources,
             entries: Mutex::default(),
@@ -366,10 +370,11 @@ impl Scraped {
         if fresh {
             return;
         }
-        let mut by_namespace = Vec::with_capacity(NAMESPACES.len());
-        for ns in NAMESPACES {
-            if let Some(n) = self.sources.layer.entries(ns).await {
-                by_namespace.push((ns.name, n));
+        let namespaces = self.sources.layer.namespaces();
+        let mut by_namespace = Vec::with_capacity(namespaces.len());
+        for ns in namespaces {
+            if let Some(n) = self.sources.layer.entries(ns.namespace).await {
+                by_namespace.push((ns.namespace.name, n));
             }
         }
         *self.entries.lock().unwrap_or_else(PoisonError::into_inner) = Entries {
@@ -385,11 +390,13 @@ impl Collector for Scraped {
         let shared_tier = sources.cache.backend().as_str();
         let tiers = self.tiers.lock().unwrap_or_else(PoisonError::into_inner);
 
-        let mut lookups: Vec<(&str, &str, u64, u64)> = NAMESPACES
-            .iter()
+        let mut lookups: Vec<(&str, &str, u64, u64)> = sources
+            .layer
+            .namespaces()
+            .into_iter()
             .map(|ns| {
-                let c = sources.layer.counters(ns);
-                (ns.name, shared_tier, c.hits(), c.misses())
+                let c = &ns.counters;
+                (ns.namespace.name, shared_tier, c.hits(), c.misses())
             })
             .collect();
         lookups.extend(

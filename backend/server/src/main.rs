@@ -145,8 +145,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Kept to the end of the process: it flushes the log file.
-    let _log_guard = match telemetry::init(settings.log_format, settings.log_file.as_ref()) {
+    // Kept to the end of the process: it flushes the log.
+    let _log_guards = match telemetry::init(settings.log_format, settings.log_file.as_ref()) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -43,24 +43,36 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// the path.
 pub const SPA_ROUTE: &str = "spa";
 
-/// Starts logging; `RUST_LOG` filters (default `info`). With a log file, answers the guard that
-/// flushes it: keep it alive as long as the process logs. Safe to call more than once (later
-/// calls change nothing).
-pub fn init(format: LogFormat, file: Option<&LogFile>) -> anyhow::Result<Option<WorkerGuard>> {
+/// Starts logging; `RUST_LOG` filters (default `info`). Lines are written by threads of their
+/// own (the console's, the file's), so a slow terminal, pipe or disk never holds a request up.
+/// Answers the guards that flush them: keep them alive as long as the process logs. Safe to call
+/// more than once (later calls change nothing).
+pub fn init(format: LogFormat, file: Option<&LogFile>) -> anyhow::Result<LogGuards> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let console = layer(format, std::io::stdout, true);
-    let (file_layer, guard) = match file {
-        None => (None, None),
+    let (stdout, console_guard) = tracing_appender::non_blocking(std::io::stdout());
+    let mut guards = vec![console_guard];
+    // Colours only for a person at a terminal: not in pipes and files, nor with NO_COLOR.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let console = layer(format, stdout, colour);
+    let file_layer = match file {
+        None => None,
         Some(file) => {
-            let appender = appender(file)?;
-            let (writer, guard) = tracing_appender::non_blocking(appender);
-            (Some(layer(format, writer, false)), Some(guard))
+            let (writer, guard) = tracing_appender::non_blocking(appender(file)?);
+            guards.push(guard);
+            Some(layer(format, writer, false))
         }
     };
     let _already_set = tracing_subscriber::registry()
         .with(console.and_then(file_layer).with_filter(filter))
         .try_init();
-    Ok(guard)
+    Ok(LogGuards { _guards: guards })
+}
+
+/// Flushes the log's writers when dropped (at the end of `main`).
+#[must_use = "the log stops being written when this is dropped"]
+pub struct LogGuards {
+    _guards: Vec<WorkerGuard>,
 }
 
 /// One output of the log in the chosen format. JSON lines carry their target, so the access

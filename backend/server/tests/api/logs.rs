@@ -275,6 +275,10 @@ both_backends!(
             log.contains(&marker),
             "the log file never got the last request"
         );
+        assert!(
+            log.contains(r#""level":"DEBUG""#),
+            "RUST_LOG=debug did not reach the server: the test would miss debug lines"
+        );
 
         for (number, line) in log.lines().enumerate() {
             for (what, secret) in &secrets {

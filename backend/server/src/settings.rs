@@ -35,6 +35,28 @@ pub enum LogFormat {
     Json,
 }
 
+/// How often the log file (`LOG_FILE`) starts a new file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRotation {
+    /// A new file every day (the default): `<name>.YYYY-MM-DD`.
+    Daily,
+    /// A new file every hour: `<name>.YYYY-MM-DD-HH`.
+    Hourly,
+    /// One file, never rotated (rotate it with logrotate's `copytruncate`).
+    Never,
+}
+
+/// Where log lines go besides the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// `LOG_FILE`: the file's path; rotated files add a date to its name.
+    pub path: PathBuf,
+    /// `LOG_ROTATION`: `daily` (default), `hourly` or `never`.
+    pub rotation: LogRotation,
+    /// `LOG_MAX_FILES` (7): how many rotated files are kept; 0 keeps them all.
+    pub max_files: usize,
+}
+
 /// S3 settings, present when `S3_BUCKET` is set.
 #[derive(Debug, Clone)]
 pub struct S3Config {
@@ -123,6 +145,12 @@ pub struct Settings {
     pub app_env: AppEnv,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
+    /// `LOG_FILE`, `LOG_ROTATION`, `LOG_MAX_FILES`: log lines also go to this file (the
+    /// console keeps them too); `None` logs to the console only.
+    pub log_file: Option<LogFile>,
+    /// `METRICS_ADDR`: where `GET /metrics` (Prometheus text) listens, on a listener of its own;
+    /// `None` (the default) serves no metrics.
+    pub metrics_addr: Option<String>,
     /// `TESSERA_CORS_ORIGINS`: origins (besides our own) whose pages may call the API.
     pub cors_origins: Vec<String>,
     /// `TESSERA_TRUSTED_PROXIES`: addresses or CIDR ranges whose `X-Forwarded-For` is believed.
@@ -455,6 +483,54 @@ impl Settings {
                 )))
             }
         };
+        let log_file = match vars.get("LOG_FILE") {
+            None => None,
+            Some(path) => {
+                let rotation = match vars.get("LOG_ROTATION").unwrap_or("daily") {
+                    "daily" => LogRotation::Daily,
+                    "hourly" => LogRotation::Hourly,
+                    "never" => LogRotation::Never,
+                    other => {
+                        return Err(SettingsError(format!(
+                            "invalid LOG_ROTATION: {other:?} is not daily, hourly or never"
+                        )))
+                    }
+                };
+                let path = PathBuf::from(path);
+                if path.file_name().is_none() {
+                    return Err(SettingsError(format!(
+                        "invalid LOG_FILE: {} does not name a file",
+                        path.display()
+                    )));
+                }
+                Some(LogFile {
+                    path,
+                    rotation,
+                    max_files: vars.parse(
+                        "LOG_MAX_FILES",
+                        7usize,
+                        "a whole number of files (0 keeps them all)",
+                    )?,
+                })
+            }
+        };
+        let metrics_addr = match vars.get("METRICS_ADDR") {
+            None => None,
+            Some(raw) => {
+                let parsed = raw.parse::<SocketAddr>().map_err(|_| {
+                    SettingsError(format!(
+                        "invalid METRICS_ADDR: {raw:?} is not host:port, e.g. 127.0.0.1:9090"
+                    ))
+                })?;
+                // The metrics must never be served on the public port.
+                if parsed.port() != 0 && addr.parse::<SocketAddr>().ok() == Some(parsed) {
+                    return Err(SettingsError(format!(
+                        "invalid METRICS_ADDR: {raw} is TESSERA_ADDR; metrics need a listener of their own"
+                    )));
+                }
+                Some(raw.to_owned())
+            }
+        };
         let cors_origins = match vars.get("TESSERA_CORS_ORIGINS") {
             None => Vec::new(),
             Some(list) => list
@@ -534,6 +610,8 @@ impl Settings {
             upload_max_bytes,
             app_env,
             log_format,
+            log_file,
+            metrics_addr,
             posts_view_flush: vars.seconds("POSTS_VIEW_FLUSH_SECS", 60)?,
         })
     }
@@ -561,6 +639,28 @@ mod tests {
         assert_eq!(s.url_policy.cache_ttl, Duration::from_secs(2700));
         assert_eq!(s.url_policy.url_expires, Duration::from_secs(14400));
         assert_eq!(s.upload_max_bytes, 10 * 1024 * 1024);
+        assert!(s.metrics_addr.is_none() && s.log_file.is_none());
+    }
+
+    #[test]
+    fn a_log_file_rotates_daily_and_keeps_a_week_unless_told() {
+        let s = settings(&[("LOG_FILE", "/var/log/tessera/api.log")]).unwrap();
+        assert_eq!(
+            s.log_file,
+            Some(LogFile {
+                path: PathBuf::from("/var/log/tessera/api.log"),
+                rotation: LogRotation::Daily,
+                max_files: 7,
+            })
+        );
+        let s = settings(&[
+            ("LOG_FILE", "api.log"),
+            ("LOG_ROTATION", "never"),
+            ("LOG_MAX_FILES", "0"),
+        ])
+        .unwrap();
+        let file = s.log_file.unwrap();
+        assert_eq!((file.rotation, file.max_files), (LogRotation::Never, 0));
     }
 
     #[test]
@@ -576,11 +676,18 @@ mod tests {
             ("APP_ENV", "staging", "APP_ENV"),
             ("ADMIN_OTP_SECRET", "not base32!", "ADMIN_OTP_SECRET"),
             ("TESSERA_TIME_ZONE", "Mars/Olympus", "TESSERA_TIME_ZONE"),
+            ("METRICS_ADDR", "9090", "METRICS_ADDR"),
+            ("METRICS_ADDR", "127.0.0.1:8080", "METRICS_ADDR"),
+            ("LOG_ROTATION", "weekly", "LOG_ROTATION"),
+            ("LOG_MAX_FILES", "many", "LOG_MAX_FILES"),
         ];
         for (name, value, mentioned) in cases {
             let mut pairs = vec![(name, value)];
             if name == "S3_FORCE_PATH_STYLE" {
                 pairs.push(("S3_BUCKET", "b"));
+            }
+            if name.starts_with("LOG_") {
+                pairs.push(("LOG_FILE", "/tmp/tessera.log"));
             }
             let err = settings(&pairs)
                 .err()

@@ -48,6 +48,7 @@ use crate::http::caller::AppHandle;
 use crate::http::jwt::JwtKeys;
 use crate::http::schema::BodySchemas;
 use crate::http::{problem, rate_limit};
+use crate::metrics::{self, MetricSources, Metrics};
 use crate::openapi::{self, SpecJson};
 use crate::settings::{AppEnv, Settings};
 use crate::state::AppState;
@@ -60,6 +61,7 @@ const STATE_ENTRIES: u64 = 100_000;
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
 }
 
@@ -75,6 +77,11 @@ impl Application {
             .unwrap_or_else(|| format!("http://{local}"));
         let state = web::Data::new(build_state(settings, &public_url).await?);
         spawn_view_flush(&state);
+        let metrics = match &state.settings.metrics_addr {
+            Some(addr) => Some(metrics::listen(addr, Arc::clone(&state.metrics))?),
+            None => None,
+        };
+        let metrics_data = web::Data::from(Arc::clone(&state.metrics));
         let server_state = state.clone();
         let frontend_dir = state.settings.frontend_dir.clone();
         let cors_origins = state.settings.cors_origins.clone();
@@ -85,6 +92,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let (app, _) = routes::mount(App::new().into_utoipa_app()).split_for_parts();
             app.app_data(AppHandle::new(server_state.clone()))
+                .app_data(metrics_data.clone())
                 .app_data(web::PayloadConfig::new(json_limit))
                 .app_data(schemas.clone())
                 .app_data(web::PathConfig::default().error_handler(problem::path_error))
@@ -109,6 +117,7 @@ impl Application {
         Ok(Self {
             port: local.port(),
             server,
+            metrics,
             state,
         })
     }
@@ -118,14 +127,32 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics listener, when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// The shared state (tests read settings from it).
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
     }
 
-    /// Serves until the process is told to stop.
+    /// Serves until the process is told to stop; the metrics listener stops with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let handle = metrics.handle();
+        let served = async {
+            let result = self.server.await;
+            handle.stop(true).await;
+            result
+        };
+        let (result, metrics_result) = futures::join!(served, metrics);
+        if let Err(e) = metrics_result {
+            tracing::warn!(error = %e, "the metrics listener failed");
+        }
+        result
     }
 }
 
@@ -382,7 +409,17 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         Arc::clone(&dashboard) as Arc<dyn Listener>,
         Arc::clone(&posts) as Arc<dyn Listener>,
     ]);
+    let metrics = Arc::new(Metrics::new(
+        settings.metrics_addr.is_some(),
+        MetricSources {
+            layer: layer.clone(),
+            urls: Arc::clone(&urls),
+            cache: Arc::clone(&cache),
+            db: Arc::clone(&db),
+        },
+    ));
     Ok(AppState {
+        metrics,
         dues: DuesService::new(
             db.clone(),
             db.clone(),

@@ -20,6 +20,7 @@ use tessera_infra::objects::local::LocalObjects;
 use tessera_infra::sql::SqlStore;
 
 use crate::http::jwt::JwtKeys;
+use crate::metrics::Metrics;
 use crate::settings::Settings;
 
 /// What every handler can reach.
@@ -70,4 +71,6 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Prometheus metrics (served on `METRICS_ADDR`; other parts report to it).
+    pub metrics: Arc<Metrics>,
 }

@@ -73,6 +73,17 @@ pub fn sqlite_url(data_dir: &Path) -> String {
     )
 }
 
+/// The pool's use at one moment (for metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open now (idle or in use).
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// The most connections the pool opens (`DATABASE_MAX_CONNECTIONS`).
+    pub max: u32,
+}
+
 /// The sqlx-backed store.
 #[derive(Clone)]
 pub struct SqlStore {
@@ -132,6 +143,19 @@ impl SqlStore {
             tracing::info!(count = filled, "filled the search text of {filled} members");
         }
         Ok(())
+    }
+
+    /// How many connections the pool holds now, how many of them are idle, and its limit.
+    pub fn pool_stats(&self) -> PoolStats {
+        let size = self.pool.size();
+        PoolStats {
+            size,
+            // Read apart from `size`, so it may briefly say more; never more than the pool.
+            idle: u32::try_from(self.pool.num_idle())
+                .unwrap_or(u32::MAX)
+                .min(size),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     /// Closes the pool.

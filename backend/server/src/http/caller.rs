@@ -28,6 +28,7 @@ use crate::http::client_ip::client_ip_of;
 use crate::http::jwt::AccessToken;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
+use crate::telemetry::CallerId;
 
 /// What the app holds for the extractors of this module; nothing else can read the state out.
 pub struct AppHandle(web::Data<AppState>);
@@ -175,6 +176,10 @@ impl<P: Policy> FromRequest for Caller<P> {
             let state = state_of(&req)?;
             let ip = client_ip_of(&req, &state.settings.trusted_proxies);
             let (user, credential) = authenticate(&state, &req, &ip).await?;
+            req.extensions_mut().insert(match &credential {
+                Credential::Access(_) => CallerId::User(user.id.0),
+                Credential::ApiToken(token) => CallerId::ApiToken(token.id.0),
+            });
             admit::<P>(&user, &credential)?;
             Ok(Caller {
                 state,

@@ -87,9 +87,14 @@ async fn cache_control(
     Ok(res)
 }
 
-/// Whether an unknown path is a client-side route (answered with `index.html`).
+/// Whether an unknown path is a client-side route (answered with `index.html`). `/metrics` is
+/// not: a scraper pointed at the public port by mistake gets a 404, never a page (the metrics
+/// have a listener of their own, `METRICS_ADDR`).
 fn falls_back(path: &str) -> bool {
-    !(path.starts_with("/api/") || path == "/api" || path.starts_with("/assets/"))
+    !(path.starts_with("/api/")
+        || path == "/api"
+        || path.starts_with("/assets/")
+        || path == "/metrics")
 }
 
 async fn placeholder() -> HttpResponse {

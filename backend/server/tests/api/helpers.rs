@@ -98,6 +98,8 @@ pub struct TestApp {
     pub state: actix_web::web::Data<tessera_server::state::AppState>,
     /// The settings the app started with, for [`ServerProcess::start`].
     pub env: HashMap<String, String>,
+    /// The port of the metrics listener, when the app was given `METRICS_ADDR`.
+    pub metrics_port: Option<u16>,
     _data_dir: tempfile::TempDir,
     database: Option<(String, String)>,
 }
@@ -238,6 +240,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let database_url = settings.database_url.clone();
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_port = app.metrics_port();
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
     let client = Client::builder()
@@ -255,6 +258,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         database_url,
         state,
         env,
+        metrics_port,
         _data_dir: data_dir,
         database,
     };
@@ -326,7 +330,10 @@ impl ServerProcess {
             let line = line.unwrap();
             if let Some(at) = line.find("listening on http://") {
                 let url = &line[at + "listening on ".len()..];
-                let end = url.find(|c: char| c.is_whitespace()).unwrap_or(url.len());
+                // A human line ends the URL with a space, a JSON one (LOG_FORMAT=json) with a quote.
+                let end = url
+                    .find(|c: char| c.is_whitespace() || c == '"')
+                    .unwrap_or(url.len());
                 break url[..end].to_owned();
             }
         };

@@ -32,6 +32,7 @@ use tessera_domain::files::FileUrls;
 use tessera_domain::shared::cache::Cache;
 use tessera_domain::shared::cached::CacheLayer;
 use tessera_domain::shared::counters::NamespaceCounters;
+use tessera_infra::cache::tiered::TieredCache;
 use tessera_infra::sql::SqlStore;
 
 /// The tier label of a second, in-process tier kept in front of the shared cache.
@@ -96,6 +97,9 @@ pub struct MetricSources {
     pub urls: Arc<FileUrls>,
     /// The shared cache (its backend, which is the tier label, and its breaker).
     pub cache: Arc<dyn Cache>,
+    /// The in-process tier in front of Redis, when there is one (its reads per namespace,
+    /// entries and subscription).
+    pub tier: Option<TieredCache>,
     /// The database (its pool).
     pub db: Arc<SqlStore>,
 }
@@ -315,6 +319,9 @@ impl Metrics {
     /// first when the last count is older than [`ENTRIES_MAX_AGE`].
     pub async fn scrape(&self) -> Result<String, fmt::Error> {
         self.scraped.count_entries().await;
+        if let Some(tier) = &self.scraped.sources.tier {
+            self.pubsub_connected.set(i64::from(tier.stats().trusted));
+        }
         let mut text = String::new();
         prometheus_text::encode(&mut text, &self.registry)?;
         Ok(text)
@@ -404,6 +411,16 @@ impl Collector for Scraped {
                 .iter()
                 .map(|t| (t.namespace, t.tier, t.counters.hits(), t.counters.misses())),
         );
+        let local = sources
+            .tier
+            .as_ref()
+            .map(TieredCache::namespace_stats)
+            .unwrap_or_default();
+        lookups.extend(
+            local
+                .iter()
+                .map(|n| (n.namespace.as_str(), LOCAL_TIER, n.hits, n.misses)),
+        );
         for (name, help, pick) in [
             (
                 "cache_hits",
@@ -438,6 +455,10 @@ impl Collector for Scraped {
             let labels = [("namespace", t.namespace), ("tier", t.tier)];
             ConstGauge::new(t.entries.load(Ordering::Relaxed) as i64)
                 .encode(family.encode_family(&labels)?)?;
+        }
+        for n in &local {
+            let labels = [("namespace", n.namespace.as_str()), ("tier", LOCAL_TIER)];
+            ConstGauge::new(n.entries as i64).encode(family.encode_family(&labels)?)?;
         }
         drop(entries);
         drop(tiers);

@@ -266,6 +266,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         format!("{}:", MATERIALS.name),
         format!("{}:", FILE_ROWS.name),
     ];
+    let mut tier = None;
     let (cache, state): (Arc<dyn Cache>, Arc<dyn Cache>) = match &settings.redis {
         Some(config) => {
             let remote = redis(&config.url, stale_after_outage)?;
@@ -279,13 +280,15 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
             let cache: Arc<dyn Cache> = if config.local_ttl.is_zero() {
                 Arc::new(remote)
             } else {
-                Arc::new(TieredCache::new(
+                let tiered = TieredCache::new(
                     remote,
                     TierSettings {
                         ttl: config.local_ttl,
                         max_bytes: config.local_max_bytes,
                     },
-                ))
+                );
+                tier = Some(tiered.clone());
+                Arc::new(tiered)
             };
             (cache, state)
         }
@@ -415,9 +418,19 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
             layer: layer.clone(),
             urls: Arc::clone(&urls),
             cache: Arc::clone(&cache),
+            tier: tier.clone(),
             db: Arc::clone(&db),
         },
     ));
+    if let Some(tier) = &tier {
+        // Weak: the tier lives in the metrics' sources, which must not keep the tier alive.
+        let metrics = Arc::downgrade(&metrics);
+        tier.observe_lag(Box::new(move |lag| {
+            if let Some(metrics) = metrics.upgrade() {
+                metrics.record_pubsub_lag(lag);
+            }
+        }));
+    }
     Ok(AppState {
         metrics,
         dues: DuesService::new(

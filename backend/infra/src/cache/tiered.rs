@@ -18,8 +18,9 @@
 //! `usable` on every read, whichever tier answered. Entries live here at most
 //! `CACHE_LOCAL_TTL`, so an expiry in Redis (which is not published) is followed soon.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -69,6 +70,29 @@ pub struct TierStats {
     pub last_lag_us: u64,
 }
 
+/// Reads of one namespace (the key's first part, `file_url` of `file_url:7`) in the tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TierNamespaceStats {
+    /// The namespace.
+    pub namespace: String,
+    /// Reads the tier answered.
+    pub hits: u64,
+    /// Reads that went to Redis.
+    pub misses: u64,
+    /// Entries held now.
+    pub entries: u64,
+}
+
+/// Hit and miss counts of one namespace.
+#[derive(Default)]
+struct Counts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Told how late each invalidation message arrived (the metrics' lag histogram).
+pub type LagObserver = Box<dyn Fn(Duration) + Send + Sync>;
+
 /// One invalidation message: who sent it, when, and which keys (none: every key).
 #[derive(Debug, Serialize, Deserialize)]
 struct Message {
@@ -104,6 +128,9 @@ struct Inner {
     messages: AtomicU64,
     subscriptions: AtomicU64,
     last_lag_us: AtomicU64,
+    /// Per namespace; our key prefixes are few and fixed, so the map stays small.
+    by_namespace: RwLock<HashMap<String, Arc<Counts>>>,
+    lag_observer: OnceLock<LagObserver>,
     /// Dropped with the cache, which stops the subscriber.
     _stop: oneshot::Sender<()>,
 }
@@ -135,6 +162,8 @@ impl TieredCache {
             messages: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             last_lag_us: AtomicU64::new(0),
+            by_namespace: RwLock::default(),
+            lag_observer: OnceLock::new(),
             _stop: stop,
         });
         tokio::spawn(subscribe(Arc::downgrade(&inner), stopped));
@@ -154,6 +183,36 @@ impl TieredCache {
             subscriptions: inner.subscriptions.load(Ordering::Relaxed),
             last_lag_us: inner.last_lag_us.load(Ordering::Relaxed),
         }
+    }
+
+    /// Reads and entries of each namespace the tier has seen (entries are counted by walking
+    /// the tier: for a scrape, not for every request).
+    pub fn namespace_stats(&self) -> Vec<TierNamespaceStats> {
+        let inner = &self.inner;
+        let mut entries: HashMap<String, u64> = HashMap::new();
+        for (key, _) in inner.local.iter() {
+            *entries.entry(namespace_of(&key).to_owned()).or_default() += 1;
+        }
+        let counts = inner
+            .by_namespace
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut stats: Vec<TierNamespaceStats> = counts
+            .iter()
+            .map(|(namespace, c)| TierNamespaceStats {
+                namespace: namespace.clone(),
+                hits: c.hits.load(Ordering::Relaxed),
+                misses: c.misses.load(Ordering::Relaxed),
+                entries: entries.get(namespace).copied().unwrap_or(0),
+            })
+            .collect();
+        stats.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+        stats
+    }
+
+    /// Tells `observer` how late every invalidation message arrives from now on (once).
+    pub fn observe_lag(&self, observer: LagObserver) {
+        let _ = self.inner.lag_observer.set(observer);
     }
 
     /// The Redis cache behind the tier.
@@ -237,14 +296,37 @@ impl Inner {
         }
     }
 
+    /// Counts a read of `key` (all reads, or one namespace's).
+    fn count(&self, key: &str, hit: bool) {
+        if hit { &self.hits } else { &self.misses }.fetch_add(1, Ordering::Relaxed);
+        let namespace = namespace_of(key);
+        let known = self
+            .by_namespace
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(namespace)
+            .cloned();
+        let counts = known.unwrap_or_else(|| {
+            let mut map = self
+                .by_namespace
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(map.entry(namespace.to_owned()).or_default())
+        });
+        if hit { &counts.hits } else { &counts.misses }.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn heard(&self, payload: &str) {
         let Ok(message) = serde_json::from_str::<Message>(payload) else {
             tracing::warn!("ignored a malformed cache invalidation message");
             return;
         };
         self.messages.fetch_add(1, Ordering::Relaxed);
-        self.last_lag_us
-            .store(unix_micros().saturating_sub(message.at), Ordering::Relaxed);
+        let lag_us = unix_micros().saturating_sub(message.at);
+        self.last_lag_us.store(lag_us, Ordering::Relaxed);
+        if let Some(observe) = self.lag_observer.get() {
+            observe(Duration::from_micros(lag_us));
+        }
         if message.from == self.instance {
             return;
         }
@@ -310,6 +392,11 @@ async fn subscribe(inner: Weak<Inner>, mut stop: oneshot::Receiver<()>) {
     }
 }
 
+/// The namespace of a key: its first part.
+fn namespace_of(key: &str) -> &str {
+    key.split(':').next().unwrap_or(key)
+}
+
 fn tiered(key: &str) -> bool {
     !NOT_TIERED.iter().any(|p| key.starts_with(p))
 }
@@ -343,11 +430,11 @@ impl Cache for TieredCache {
         let trusted = inner.trusted();
         if trusted {
             if let Some(value) = inner.local.get(key) {
-                inner.hits.fetch_add(1, Ordering::Relaxed);
+                inner.count(key, true);
                 return Ok(value.map(|v| v.to_string()));
             }
         }
-        inner.misses.fetch_add(1, Ordering::Relaxed);
+        inner.count(key, false);
         let epoch = inner.epoch.load(Ordering::Acquire);
         let value = inner.remote.get(key).await?;
         if trusted {
@@ -368,13 +455,12 @@ impl Cache for TieredCache {
             }
         }
         let missing: Vec<usize> = (0..keys.len()).filter(|i| found[*i].is_none()).collect();
-        inner
-            .hits
-            .fetch_add((keys.len() - missing.len()) as u64, Ordering::Relaxed);
+        for (key, slot) in keys.iter().zip(&found) {
+            if tiered(key) {
+                inner.count(key, slot.is_some());
+            }
+        }
         if !missing.is_empty() {
-            inner
-                .misses
-                .fetch_add(missing.len() as u64, Ordering::Relaxed);
             let epoch = inner.epoch.load(Ordering::Acquire);
             let asked: Vec<String> = missing.iter().map(|i| keys[*i].clone()).collect();
             let answered = inner.remote.get_many(&asked).await?;

@@ -117,6 +117,19 @@ both_backends!(
         assert!(sample(&text, "tessera_db_pool_max_connections").unwrap() >= 1.0);
         assert!(sample(&text, r#"tessera_db_pool_connections{state="idle"}"#).is_some());
         assert!(sample(&text, r#"tessera_db_pool_connections{state="in_use"}"#).is_some());
+        if app.backend == Backend::Services {
+            // The in-process tier in front of Redis reports its own reads and its channel.
+            let local = r#"tessera_cache_misses_total{namespace="file_url",tier="local"}"#;
+            assert!(sample(&text, local).unwrap() >= 1.0, "{text}");
+            let local = r#"tessera_cache_hits_total{namespace="session",tier="local"}"#;
+            assert!(sample(&text, local).is_some(), "{text}");
+            assert_eq!(
+                sample(&text, "tessera_pubsub_connected"),
+                Some(1.0),
+                "{text}"
+            );
+            assert!(sample(&text, "tessera_pubsub_lag_seconds_count").unwrap() >= 1.0);
+        }
     }
 );
 

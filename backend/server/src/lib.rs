@@ -3,6 +3,7 @@
 
 pub mod frontend;
 pub mod http;
+pub mod jobs;
 pub mod openapi;
 pub mod routes;
 pub mod seed;

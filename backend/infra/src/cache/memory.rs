@@ -429,6 +429,45 @@ impl Cache for MemoryCache {
             max_entries: Some(self.max_entries),
         })
     }
+
+    async fn zrange_by_score(&self, key: &str, max: f64) -> Result<Vec<(String, f64)>, CacheError> {
+        let set = sorted_set(self.get(key).await?.as_deref());
+        let mut members: Vec<(String, f64)> =
+            set.into_iter().filter(|(_, score)| *score <= max).collect();
+        // As Redis: lowest score first, ties in byte order.
+        members.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(members)
+    }
+
+    async fn replace_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<Vec<bool>, CacheError> {
+        let mut stored = Vec::with_capacity(entries.len());
+        for (key, value, ttl) in entries {
+            let expires_at = Instant::now() + *ttl;
+            let result = self
+                .entries
+                .entry(key.clone())
+                .and_compute_with(|current| {
+                    let present = current
+                        .map(|e| e.into_value())
+                        .and_then(|e| self.live(e))
+                        .is_some();
+                    std::future::ready(if present {
+                        Op::Put(Entry {
+                            value: Arc::from(value.as_str()),
+                            expires_at,
+                        })
+                    } else {
+                        Op::Nop
+                    })
+                })
+                .await;
+            stored.push(matches!(result, CompResult::ReplacedWith(_)));
+        }
+        Ok(stored)
+    }
 }
 
 #[cfg(test)]

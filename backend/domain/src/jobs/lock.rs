@@ -1,5 +1,5 @@
 //! The lock of a job in the state store: `job:<name>:lock` holds the fencing token of its
-//! holder (`SET NX PX`) and expires by itself, so a crashed holder frees it; tokens come from
+//! holder and the holder's name, `<token>@<instance>` (`SET NX PX`) and expires by itself, so a crashed holder frees it; tokens come from
 //! `INCR job:<name>:fence`, so each holder's is strictly larger than the one before; release is
 //! compare-and-delete, so a holder that outlived its lock never frees another's.
 
@@ -21,6 +21,16 @@ pub struct JobLock {
 pub struct Lease {
     lock: JobLock,
     fence: Fence,
+    value: String,
+}
+
+/// Who holds a lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// Its fencing token.
+    pub token: u64,
+    /// Its instance.
+    pub instance: String,
 }
 
 impl JobLock {
@@ -34,31 +44,40 @@ impl JobLock {
         self.ttl
     }
 
-    /// Takes the lock of `job` with a new fencing token; `None` when another holder has it.
-    pub async fn acquire(&self, job: &'static str) -> Result<Option<Lease>, CacheError> {
+    /// Takes the lock of `job` for `instance` with a new fencing token; `None` when another
+    /// holder has it.
+    pub async fn acquire(
+        &self,
+        job: &'static str,
+        instance: &str,
+    ) -> Result<Option<Lease>, CacheError> {
         // A look first, so turns that find it held do not use up tokens.
         if self.holder(job).await?.is_some() {
             return Ok(None);
         }
         let token = self.state.incr_by(&fence_key(job), 1).await?;
         let token = u64::try_from(token).unwrap_or(0);
+        let value = format!("{token}@{instance}");
         let taken = self
             .state
-            .set_if_absent(&lock_key(job), &token.to_string(), self.ttl)
+            .set_if_absent(&lock_key(job), &value, self.ttl)
             .await?;
         Ok(taken.then(|| Lease {
             lock: self.clone(),
             fence: Fence { job, token },
+            value,
         }))
     }
 
-    /// The token of whoever holds the lock of `job` now.
-    pub async fn holder(&self, job: &str) -> Result<Option<u64>, CacheError> {
-        Ok(self
-            .state
-            .get(&lock_key(job))
-            .await?
-            .and_then(|t| t.parse().ok()))
+    /// Whoever holds the lock of `job` now.
+    pub async fn holder(&self, job: &str) -> Result<Option<Holder>, CacheError> {
+        Ok(self.state.get(&lock_key(job)).await?.and_then(|value| {
+            let (token, instance) = value.split_once('@')?;
+            Some(Holder {
+                token: token.parse().ok()?,
+                instance: instance.to_owned(),
+            })
+        }))
     }
 
     /// Moves the token counter of `job` past `newer` (a store holds a token the counter has
@@ -83,7 +102,7 @@ impl Lease {
     /// Whether the lock still holds this token (it has not expired and been taken by another).
     /// A store that does not answer counts as lost: writing on would be a guess.
     pub async fn still_held(&self) -> bool {
-        matches!(self.lock.holder(self.fence.job).await, Ok(Some(t)) if t == self.fence.token)
+        matches!(self.lock.state.get(&lock_key(self.fence.job)).await, Ok(Some(v)) if v == self.value)
     }
 
     /// Releases the lock if it still holds this token (compare and delete).
@@ -91,7 +110,7 @@ impl Lease {
         if let Err(e) = self
             .lock
             .state
-            .delete_if_equal(&lock_key(self.fence.job), &self.fence.token.to_string())
+            .delete_if_equal(&lock_key(self.fence.job), &self.value)
             .await
         {
             tracing::warn!(job = self.fence.job, error = %e, "could not release a job lock; it expires by itself");

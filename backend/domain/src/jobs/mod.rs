@@ -8,6 +8,6 @@ pub mod lock;
 pub mod model;
 pub mod service;
 
-pub use lock::{JobLock, Lease};
+pub use lock::{Holder, JobLock, Lease};
 pub use model::{Fence, FencedWrite, JobResult, JobRun, JobStatus, Schedule};
 pub use service::{Job, JobRunner};

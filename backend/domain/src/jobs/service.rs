@@ -154,10 +154,18 @@ impl JobRunner {
                 None,
             ));
         }
-        let Some(lease) = self.lock.acquire(name).await.map_err(state_down)? else {
+        let Some(lease) = self
+            .lock
+            .acquire(name, &self.instance)
+            .await
+            .map_err(state_down)?
+        else {
             let holder = self.lock.holder(name).await.ok().flatten();
             let message = match holder {
-                Some(token) => format!("another instance holds the lock (fence {token})"),
+                Some(h) => format!(
+                    "another instance holds the lock ({} with fence {})",
+                    h.instance, h.token
+                ),
                 None => "another instance held the lock".to_owned(),
             };
             return Ok(self.finished(started, JobResult::Skipped, message, None));
@@ -323,4 +331,194 @@ pub fn last_key(name: &str) -> String {
 /// `job:<name>:runs`.
 pub fn runs_key(name: &str) -> String {
     format!("job:{name}:runs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::TimeZone;
+
+    use crate::jobs::lock::lock_key;
+    use crate::shared::fakes::MapCache;
+    use crate::shared::DomainError;
+
+    /// A clock a test moves by hand.
+    struct Hands(Mutex<DateTime<Utc>>);
+
+    impl Clock for Hands {
+        fn now(&self) -> DateTime<Utc> {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    impl Hands {
+        fn at(secs: i64) -> Arc<Self> {
+            Arc::new(Self(Mutex::new(Utc.timestamp_opt(secs, 0).unwrap())))
+        }
+        fn advance(&self, secs: i64) {
+            *self.0.lock().unwrap() += chrono::TimeDelta::seconds(secs);
+        }
+    }
+
+    /// Counts its runs; fails when told to.
+    struct Counting {
+        runs: AtomicUsize,
+        fail: bool,
+        schedule: Schedule,
+    }
+
+    #[async_trait]
+    impl Job for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+        fn schedule(&self) -> Schedule {
+            self.schedule.clone()
+        }
+        async fn run(&self, lease: &Lease) -> DomainResult<String> {
+            assert!(lease.still_held().await, "a run holds its lock");
+            self.runs.fetch_add(1, Ordering::SeqCst);
+            if self.fail {
+                return Err(DomainError::Unavailable("the database".into()));
+            }
+            Ok(format!("ran with fence {}", lease.fence().token))
+        }
+    }
+
+    fn every_minute() -> Counting {
+        Counting {
+            runs: AtomicUsize::new(0),
+            fail: false,
+            schedule: Schedule::Every(Duration::from_secs(60)),
+        }
+    }
+
+    fn runner(state: &Arc<MapCache>, clock: &Arc<Hands>, name: &str) -> JobRunner {
+        let state = Arc::clone(state) as Arc<dyn Cache>;
+        JobRunner::new(
+            JobLock::new(Arc::clone(&state), Duration::from_secs(60)),
+            state,
+            Arc::clone(clock) as Arc<dyn Clock>,
+            name.to_owned(),
+            Duration::ZERO,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_turn_whose_lock_another_instance_holds_is_skipped() {
+        let state = Arc::new(MapCache::shared());
+        let clock = Hands::at(1_800_000_000);
+        let job = every_minute();
+        state
+            .set(&lock_key("counting"), "7@a:1", Duration::from_secs(60))
+            .await
+            .unwrap();
+        let run = runner(&state, &clock, "b:2").turn(&job).await;
+        assert_eq!(run.result, JobResult::Skipped);
+        assert!(run.message.contains("fence 7"), "{}", run.message);
+        assert_eq!(job.runs.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            state.value(&lock_key("counting")).as_deref(),
+            Some("7@a:1"),
+            "not released by another"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_period_runs_once_across_instances_with_a_larger_fence_each_time() {
+        let state = Arc::new(MapCache::shared());
+        let clock = Hands::at(1_800_000_000);
+        let job = every_minute();
+        let (a, b) = (runner(&state, &clock, "a:1"), runner(&state, &clock, "b:2"));
+        let mut fences = Vec::new();
+        for _ in 0..3 {
+            let first = a.turn(&job).await;
+            let second = b.turn(&job).await;
+            assert_eq!(first.result, JobResult::Ok);
+            assert_eq!(second.result, JobResult::Skipped, "already ran this period");
+            fences.push(first.fence.unwrap());
+            clock.advance(60);
+        }
+        assert_eq!(job.runs.load(Ordering::SeqCst), 3);
+        assert!(fences.windows(2).all(|w| w[0] < w[1]), "{fences:?}");
+        assert_eq!(state.value(&lock_key("counting")), None, "released");
+        let status = b.status().await;
+        assert!(status.is_empty(), "b lists no job it was not given");
+        let last: JobRun =
+            serde_json::from_str(&state.value(&last_key("counting")).unwrap()).unwrap();
+        assert_eq!(
+            (last.instance.as_str(), last.fence),
+            ("a:1", Some(fences[2]))
+        );
+        assert_eq!(a.runs("counting").await.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_is_recorded_as_an_error_and_not_marked_done() {
+        let state = Arc::new(MapCache::shared());
+        let clock = Hands::at(1_800_000_000);
+        let job = Counting {
+            fail: true,
+            ..every_minute()
+        };
+        let a = runner(&state, &clock, "a:1");
+        assert_eq!(a.turn(&job).await.result, JobResult::Error);
+        // Not done: the next turn of the same period tries again.
+        assert_eq!(a.turn(&job).await.result, JobResult::Error);
+        assert_eq!(job.runs.load(Ordering::SeqCst), 2);
+        assert_eq!(state.value(&lock_key("counting")), None);
+    }
+
+    #[tokio::test]
+    async fn a_job_once_per_deploy_runs_once_for_each_deploy() {
+        let state = Arc::new(MapCache::shared());
+        let clock = Hands::at(1_800_000_000);
+        let v1 = Counting {
+            schedule: Schedule::OncePerDeploy("1.0@1".into()),
+            ..every_minute()
+        };
+        let (a, b) = (runner(&state, &clock, "a:1"), runner(&state, &clock, "b:2"));
+        assert_eq!(a.turn(&v1).await.result, JobResult::Ok);
+        clock.advance(3600);
+        assert_eq!(b.turn(&v1).await.result, JobResult::Skipped);
+        let v2 = Counting {
+            schedule: Schedule::OncePerDeploy("1.1@2".into()),
+            ..every_minute()
+        };
+        assert_eq!(b.turn(&v2).await.result, JobResult::Ok);
+        assert_eq!(
+            v1.runs.load(Ordering::SeqCst) + v2.runs.load(Ordering::SeqCst),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn the_status_shows_the_last_run_anywhere_and_this_instance_s_turn() {
+        let state = Arc::new(MapCache::shared());
+        let clock = Hands::at(1_800_000_000);
+        let job: Arc<dyn Job> = Arc::new(every_minute());
+        let a = runner(&state, &clock, "a:1").with(Arc::clone(&job), true);
+        let b = runner(&state, &clock, "b:2").with(Arc::clone(&job), true);
+        a.turn(job.as_ref()).await;
+        b.turn(job.as_ref()).await;
+        let status = b.status().await.remove(0);
+        assert_eq!(status.every_secs, Some(60));
+        assert_eq!(status.last_run.unwrap().instance, "a:1");
+        assert_eq!(status.last_turn_here.unwrap().result, JobResult::Skipped);
+    }
+
+    #[test]
+    fn turns_fall_on_the_period_s_start_on_the_wall_clock() {
+        let at = |ms: i64| Utc.timestamp_millis_opt(ms).unwrap();
+        let minute = Duration::from_secs(60);
+        assert_eq!(next_turn(at(60_000), minute), minute);
+        assert_eq!(next_turn(at(61_500), minute), Duration::from_millis(58_500));
+        let done = |ms| done_key("j", &Schedule::Every(minute), at(ms));
+        // A turn woken a little late or early names the same period.
+        assert_eq!(done(120_020), done(119_990));
+        assert_ne!(done(120_020), done(180_020));
+    }
 }

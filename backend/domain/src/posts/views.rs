@@ -101,7 +101,11 @@ impl PostViews {
     /// another holder has it.
     pub async fn flush(&self) -> DomainResult<FlushOutcome> {
         let lock = JobLock::new(Arc::clone(&self.state), FLUSH_LOCK_TTL);
-        let Some(lease) = lock.acquire(FLUSH_JOB).await.map_err(unavailable)? else {
+        let Some(lease) = lock
+            .acquire(FLUSH_JOB, "flush_views")
+            .await
+            .map_err(unavailable)?
+        else {
             return Ok(FlushOutcome::Busy);
         };
         let result = self.flush_under(&lease).await;
@@ -480,10 +484,18 @@ mod tests {
         let redis = Arc::new(MapCache::shared());
         let views = instance(&repo, &redis);
         let lock = JobLock::new(Arc::clone(&redis) as Arc<dyn Cache>, FLUSH_LOCK_TTL);
-        let stale = lock.acquire(FLUSH_JOB).await.unwrap().unwrap();
+        let stale = lock
+            .acquire(FLUSH_JOB, "flush_views")
+            .await
+            .unwrap()
+            .unwrap();
         // Its lock "expires" and another instance takes it with a larger token and writes.
         redis.0.lock().unwrap().remove("job:post_views_flush:lock");
-        let fresh = lock.acquire(FLUSH_JOB).await.unwrap().unwrap();
+        let fresh = lock
+            .acquire(FLUSH_JOB, "flush_views")
+            .await
+            .unwrap()
+            .unwrap();
         assert!(fresh.fence().token > stale.fence().token);
         views.count(&post(1, Utc::now())).await.unwrap();
         views.flush_under(&fresh).await.unwrap();

@@ -14,6 +14,7 @@ mod dashboard_summaries;
 mod demo_seed;
 mod errors;
 mod files;
+mod jobs;
 mod materials;
 mod members;
 mod members_completed;

@@ -481,3 +481,84 @@ both_backends!(
         assert_eq!(app.signatures().await, before);
     }
 );
+
+/// Not a test of behaviour: how long a refresh takes with 100,000 indexed URLs of which 50 are
+/// due (`docs/benchmarks.md`). Run by hand:
+/// `cargo test -p tessera-server --test api -- --ignored --nocapture refresh_timing`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn refresh_timing_with_100k_indexed_urls_and_50_due() {
+    const FILES: i64 = 100_000;
+    let app = spawn_app_with(Backend::Services, QUIET).await;
+    let admin_id = app
+        .sql_count(&format!(
+            "SELECT id AS n FROM users WHERE email = '{ADMIN_EMAIL}'"
+        ))
+        .await;
+    {
+        use sqlx::Connection;
+        let mut db = sqlx::PgConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO files (id, file_type, object_key, original_name, content_type, size, status, uploaded_by, created_at) \
+             SELECT g, 'avatar', 'avatar/bulk-' || g, 'a.png', 'image/png', 1, 'uploaded', $1, 0 FROM generate_series(1, $2) g",
+        )
+        .bind(admin_id)
+        .bind(FILES)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+    // The entries and the index, written straight into Redis.
+    let mut redis = app.redis().await;
+    let now = chrono::Utc::now().timestamp();
+    let due: Vec<i64> = (0..50).map(|i| 1 + i * 1999).collect();
+    for chunk in (1..=FILES).collect::<Vec<_>>().chunks(5000) {
+        let mut pipe = redis::pipe();
+        for id in chunk {
+            let value = json!({"url": format!("https://objects.test/{id}"), "expires_at": now + 14_000, "serve_until": now + 13_700}).to_string();
+            pipe.cmd("SET")
+                .arg(app.redis_key(&format!("file_url:{id}")))
+                .arg(value)
+                .arg("EX")
+                .arg(2700)
+                .ignore();
+            let score = if due.contains(id) {
+                now + 100
+            } else {
+                now + 2700
+            };
+            pipe.cmd("ZADD")
+                .arg(app.redis_key("file_url_expiry"))
+                .arg(score)
+                .arg(id)
+                .ignore();
+        }
+        let _: () = pipe.query_async(&mut redis).await.unwrap();
+    }
+    let mut timings = Vec::new();
+    for round in 0..5 {
+        if round > 0 {
+            // Make the same 50 due again.
+            let mut pipe = redis::pipe();
+            for id in &due {
+                pipe.cmd("ZADD")
+                    .arg(app.redis_key("file_url_expiry"))
+                    .arg(now + 100)
+                    .arg(id)
+                    .ignore();
+            }
+            let _: () = pipe.query_async(&mut redis).await.unwrap();
+        }
+        let started = Instant::now();
+        let refreshed = app.admin_cache("refresh", json!({})).await;
+        timings.push(started.elapsed());
+        assert_eq!(refreshed["refreshed_count"], 50);
+    }
+    timings.sort();
+    println!(
+        "refresh of 100000 indexed URLs with 50 due, over HTTP: median {:?}, min {:?}, max {:?}",
+        timings[2], timings[0], timings[4]
+    );
+}

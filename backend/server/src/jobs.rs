@@ -141,8 +141,8 @@ pub fn runner(settings: &Settings, ports: JobPorts) -> JobRunner {
 }
 
 /// Starts every enabled job: periodic ones at each period's start on the wall clock (every
-/// instance's turn falls at the same moment, and one of them runs it), the deploy's warm once
-/// now, without delaying start-up.
+/// instance's turn falls at the same moment, and one of them runs it), from the first such
+/// start a whole period after this one; the deploy's warm once now, without delaying start-up.
 pub fn spawn(state: &web::Data<AppState>) {
     let runner = Arc::clone(&state.jobs);
     for job in runner.enabled() {
@@ -153,10 +153,19 @@ pub fn spawn(state: &web::Data<AppState>) {
                 Schedule::OncePerDeploy(_) => {
                     runner.turn(job.as_ref()).await;
                 }
-                Schedule::Every(every) => loop {
-                    tokio::time::sleep(next_turn(clock.now(), every)).await;
-                    runner.turn(job.as_ref()).await;
-                },
+                Schedule::Every(every) => {
+                    // The first turn waits a whole period after start, as a plain interval
+                    // would: a process that just started (a test's, a restart) runs nothing
+                    // at once.
+                    let first = tokio::time::Instant::now() + every;
+                    loop {
+                        tokio::time::sleep(next_turn(clock.now(), every)).await;
+                        if tokio::time::Instant::now() + Duration::from_millis(50) < first {
+                            continue;
+                        }
+                        runner.turn(job.as_ref()).await;
+                    }
+                }
             }
         });
     }

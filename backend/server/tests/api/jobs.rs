@@ -146,7 +146,8 @@ async fn two_instances_run_each_turn_once_and_warm_each_file_once_per_deploy() {
     ];
     let first = ServerProcess::start(&app, &settings);
     let second = ServerProcess::start(&app, &settings);
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    // Turns start a whole period after start-up, then come every second.
+    tokio::time::sleep(Duration::from_millis(5500)).await;
 
     // Warm on deploy: one instance warmed, so each file was signed once in all.
     let (a, b) = (

@@ -544,6 +544,79 @@ mod tests {
         assert_eq!(signer.0.load(Ordering::SeqCst), 1);
     }
 
+    #[tokio::test]
+    async fn every_cached_url_is_in_the_expiry_index_until_its_entry_goes() {
+        let cache = Arc::new(MapCache::default());
+        let urls = FileUrls::new(
+            layer(&cache),
+            Arc::new(SlowSigner::default()),
+            UrlPolicy::default(),
+        );
+        urls.url_for(&file(1)).await.unwrap();
+        urls.urls_for(&[file(1), file(2)]).await.unwrap();
+        urls.resign(&[file(3)]).await.unwrap();
+        let now = Utc::now().timestamp();
+        let index = cache.zrange_by_score(EXPIRY_INDEX, f64::MAX).await.unwrap();
+        let ids: Vec<&str> = index.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        for (_, score) in &index {
+            // A cache TTL (45 min) from now, give or take the test's own time.
+            assert!((*score as i64 - (now + 2700)).abs() <= 2, "{score}");
+        }
+        assert!(urls.expiring(REFRESH_WINDOW).await.unwrap().is_empty());
+        urls.evict(FileId(2)).await;
+        let left: Vec<String> = cache
+            .zrange_by_score(EXPIRY_INDEX, f64::MAX)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(left, ["1", "3"]);
+        // An entry about to leave is found.
+        cache
+            .zset_scores(
+                EXPIRY_INDEX,
+                &[("3".into(), (now + 100) as f64)],
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        assert_eq!(urls.expiring(REFRESH_WINDOW).await.unwrap(), [FileId(3)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_entry_deleted_while_it_is_re_signed_does_not_come_back() {
+        let cache = Arc::new(MapCache::default());
+        let urls = Arc::new(FileUrls::new(
+            layer(&cache),
+            Arc::new(SlowSigner::default()),
+            UrlPolicy::default(),
+        ));
+        urls.url_for(&file(5)).await.unwrap();
+        urls.url_for(&file(6)).await.unwrap();
+        let resigning = {
+            let urls = Arc::clone(&urls);
+            tokio::spawn(async move { urls.resign_cached(&[file(5), file(6)]).await.unwrap() })
+        };
+        // The file is deleted while its URL is being signed (the signer takes 20 ms).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        urls.evict(FileId(5)).await;
+        let (replaced, gone) = resigning.await.unwrap();
+        assert_eq!((replaced, gone), (vec![FileId(6)], vec![FileId(5)]));
+        assert_eq!(
+            cache.value("file_url:5"),
+            None,
+            "no entry for a deleted file"
+        );
+        let left = cache.zrange_by_score(EXPIRY_INDEX, f64::MAX).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].0, "6");
+    }
+
+    /// The refresh window of the admin call, five minutes.
+    const REFRESH_WINDOW: Duration = Duration::from_secs(300);
+
     #[test]
     fn keys_are_exactly_file_url_and_the_id() {
         assert_eq!(file_url_key(FileId(123)), "file_url:123");

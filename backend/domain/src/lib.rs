@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cache;
 pub mod dashboard;
 pub mod files;
+pub mod jobs;
 pub mod materials;
 pub mod members;
 pub mod money;

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod frontend;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

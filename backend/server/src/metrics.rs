@@ -85,7 +85,6 @@ pub struct Metrics {
     job_runs: Family<JobRunLabels, Counter>,
     job_seconds: Family<JobLabels, Histogram>,
     job_last_run: Family<JobLabels, Gauge<f64, AtomicU64>>,
-    job_lock_held: Family<JobLabels, Gauge>,
     scraped: Arc<Scraped>,
 }
 
@@ -153,12 +152,6 @@ impl Metrics {
             "When a periodic job last finished a run on this instance (Unix time)",
             job_last_run.clone(),
         );
-        let job_lock_held = Family::<JobLabels, Gauge>::default();
-        registry.register(
-            "job_lock_held",
-            "1 while this instance holds a job's lock, 0 otherwise",
-            job_lock_held.clone(),
-        );
         // Every declared namespace shows from the first scrape, looked up yet or not.
         for ns in NAMESPACES {
             sources.layer.register(ns);
@@ -179,7 +172,6 @@ impl Metrics {
             job_runs,
             job_seconds,
             job_last_run,
-            job_lock_held,
             scraped,
         }
     }
@@ -252,18 +244,6 @@ impl Metrics {
         self.job_last_run
             .get_or_create(&labels)
             .set(now.as_secs_f64());
-    }
-
-    /// Extension point for the job runner: this instance took (`true`) or released (`false`)
-    /// the lock of `job` (`tessera_job_lock_held`).
-    pub fn set_job_lock_held(&self, job: &str, held: bool) {
-        if self.enabled {
-            self.job_lock_held
-                .get_or_create(&JobLabels {
-                    job: job.to_owned(),
-                })
-                .set(i64::from(held));
-        }
     }
 
     /// Extension point for a cache tier other than the shared one (`tier` is e.g.

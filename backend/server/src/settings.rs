@@ -163,6 +163,27 @@ pub struct Settings {
     /// `POSTS_VIEW_FLUSH_SECS` (60): how often pending post views are written back to the
     /// database; 0 turns the job off.
     pub posts_view_flush: Duration,
+    /// The periodic jobs (`docs/runbook.md`, "Periodic jobs").
+    pub jobs: JobSettings,
+}
+
+/// When the periodic jobs run and how long their locks hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobSettings {
+    /// `CACHE_REFRESH_EVERY` (300 s): how often cached file URLs about to expire are re-signed
+    /// (the seed's `schedule_cache_refresh`); 0 turns the job off.
+    pub refresh_every: Duration,
+    /// `CACHE_WARM_ON_START` (true): warm the newest 100 file URLs once per deploy.
+    pub warm_on_start: bool,
+    /// `TESSERA_DEPLOY_ID`: names a deploy for the warm (default: the version and the time of
+    /// the executable file, the same for every instance started from one build or image).
+    pub deploy_id: Option<String>,
+    /// `JOBS_LOCK_TTL_SECS` (60): how long a job's lock holds at most; a crashed holder's lock
+    /// is free after this.
+    pub lock_ttl: Duration,
+    /// `JOBS_TEST_HOLD_MS` (0): for tests only, keeps every run's lock this long before its
+    /// work, so a test can kill a holder while it holds.
+    pub test_hold: Duration,
 }
 
 /// Attempts allowed per minute; 0 turns a limit off.
@@ -613,6 +634,22 @@ impl Settings {
             log_file,
             metrics_addr,
             posts_view_flush: vars.seconds("POSTS_VIEW_FLUSH_SECS", 60)?,
+            jobs: JobSettings {
+                refresh_every: vars.seconds("CACHE_REFRESH_EVERY", 300)?,
+                warm_on_start: vars.flag("CACHE_WARM_ON_START", true)?,
+                deploy_id: vars
+                    .get("TESSERA_DEPLOY_ID")
+                    .filter(|id| !id.trim().is_empty())
+                    .map(str::to_owned),
+                lock_ttl: vars
+                    .seconds("JOBS_LOCK_TTL_SECS", 60)?
+                    .max(Duration::from_secs(1)),
+                test_hold: Duration::from_millis(vars.parse(
+                    "JOBS_TEST_HOLD_MS",
+                    0u64,
+                    "a whole number of milliseconds",
+                )?),
+            },
         })
     }
 }

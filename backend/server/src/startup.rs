@@ -31,7 +31,7 @@ use tessera_domain::members::{MemberPorts, MemberService, MEMBER_LISTS};
 use tessera_domain::money::DuesService;
 use tessera_domain::money::PaymentService;
 use tessera_domain::org::{OrgUnitService, ORG_TREE};
-use tessera_domain::posts::{FlushOutcome, PostService, POST_LISTS};
+use tessera_domain::posts::{PostService, POST_LISTS};
 use tessera_domain::shared::cache::{Cache, CacheBackend};
 use tessera_domain::shared::cached::CacheLayer;
 use tessera_domain::shared::events::{Events, Listener};
@@ -48,6 +48,7 @@ use crate::http::caller::AppHandle;
 use crate::http::jwt::JwtKeys;
 use crate::http::schema::BodySchemas;
 use crate::http::{problem, rate_limit};
+use crate::jobs::{self, JobPorts};
 use crate::metrics::{self, MetricSources, Metrics};
 use crate::openapi::{self, SpecJson};
 use crate::settings::{AppEnv, Settings};
@@ -76,7 +77,7 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let state = web::Data::new(build_state(settings, &public_url).await?);
-        spawn_view_flush(&state);
+        jobs::spawn(&state);
         let metrics = match &state.settings.metrics_addr {
             Some(addr) => Some(metrics::listen(addr, Arc::clone(&state.metrics))?),
             None => None,
@@ -154,34 +155,6 @@ impl Application {
         }
         result
     }
-}
-
-/// Starts the job that writes pending post views back to the database every
-/// `POSTS_VIEW_FLUSH_SECS` (a lock in the state store keeps each run to one instance).
-fn spawn_view_flush(state: &web::Data<AppState>) {
-    let every = state.settings.posts_view_flush;
-    if every.is_zero() {
-        return;
-    }
-    let posts = Arc::clone(&state.posts);
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick is at once; the first run waits a whole interval.
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            match posts.flush_views().await {
-                Ok(FlushOutcome::Flushed { posts, views }) if posts > 0 => {
-                    tracing::info!(posts, views, "wrote post views back to the database");
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "writing post views back failed; they wait for the next run")
-                }
-            }
-        }
-    });
 }
 
 /// Cross-origin access for the configured SPA origins: bearer tokens, no cookies.
@@ -377,6 +350,17 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         Arc::clone(&state),
         Arc::clone(&clock),
     ));
+    // Job locks, tokens and last runs live in the state store: never evicted, seen by all.
+    let jobs = Arc::new(jobs::runner(
+        &settings,
+        JobPorts {
+            state: Arc::clone(&state),
+            clock: Arc::clone(&clock),
+            files: db.clone(),
+            urls: Arc::clone(&urls),
+            posts: Arc::clone(&posts),
+        },
+    ));
     let limiter = Arc::new(RateLimiter::new(state, local_state));
     if let Some((email, password)) = &settings.bootstrap_admin {
         if accounts
@@ -499,6 +483,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
         local_objects,
         urls,
         clock,
+        jobs,
     })
 }
 

@@ -9,6 +9,7 @@ use tessera_domain::audit::AuditLog;
 use tessera_domain::cache::CacheAdmin;
 use tessera_domain::dashboard::DashboardService;
 use tessera_domain::files::{FileService, FileUrls, ObjectStore};
+use tessera_domain::jobs::JobRunner;
 use tessera_domain::materials::MaterialService;
 use tessera_domain::members::MemberService;
 use tessera_domain::money::{DuesService, PaymentService};
@@ -73,4 +74,6 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Prometheus metrics (served on `METRICS_ADDR`; other parts report to it).
     pub metrics: Arc<Metrics>,
+    /// The periodic jobs (spawned by `Application::build`, not by `build_state`).
+    pub jobs: Arc<JobRunner>,
 }

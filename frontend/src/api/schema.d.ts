@@ -938,6 +938,10 @@ export interface components {
             cache: components["schemas"]["CacheSummaryDto"];
             /** @description How many of each thing there is (read now, not cached). */
             counts: components["schemas"]["AdminCountsDto"];
+            /** @description The periodic jobs by name, as in `/api/admin/cache/stats`. */
+            jobs: {
+                [key: string]: components["schemas"]["JobStatusDto"];
+            };
         };
         /**
          * @description Always `ok`.
@@ -1460,6 +1464,47 @@ export interface components {
              * @description Active members in scope who had dues for the period already.
              */
             skipped: number;
+        };
+        /**
+         * @description How a job's run ended.
+         * @enum {string}
+         */
+        JobResultDto: "ok" | "error" | "skipped";
+        /** @description One run (or skipped turn) of a job. */
+        JobRunDto: {
+            /**
+             * Format: int64
+             * @description How long it took, in milliseconds.
+             */
+            duration_ms: number;
+            /**
+             * Format: int64
+             * @description The fencing token it held (null when skipped).
+             */
+            fence?: number | null;
+            /** @description The instance that ran it (`<host>:<pid>`). */
+            instance: string;
+            /** @description What it did ("Refreshed 12 expiring URLs"), why it failed, or why it was skipped. */
+            message: string;
+            /** @description How it ended. */
+            result: components["schemas"]["JobResultDto"];
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            started_at: string;
+        };
+        /** @description A periodic job: when it runs and how its last runs went. */
+        JobStatusDto: {
+            /** @description Whether this instance runs it (its setting may turn it off). */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Its period in seconds; null for `warm_on_deploy`, which runs once per deploy.
+             */
+            every_secs?: number | null;
+            last_run?: components["schemas"]["JobRunDto"] | null;
+            last_turn_here?: components["schemas"]["JobRunDto"] | null;
         };
         /** @description The liveness answer. */
         LivenessDto: {
@@ -2662,6 +2707,13 @@ export interface components {
              * @description `file_url` hits counted by this instance.
              */
             hits: number;
+            /**
+             * @description The periodic jobs by name (`refresh_file_urls`, `warm_on_deploy`, `post_views_flush`):
+             *     their last run on any instance and this instance's last turn.
+             */
+            jobs: {
+                [key: string]: components["schemas"]["JobStatusDto"];
+            };
             /**
              * Format: int64
              * @description The in-process cache's capacity (in-process backend only).

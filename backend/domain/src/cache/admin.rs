@@ -7,8 +7,9 @@ use crate::access::Actor;
 use crate::accounts::api_tokens::TOKEN_LOOKUPS;
 use crate::accounts::PROFILES;
 use crate::dashboard::DASHBOARDS;
-use crate::files::urls::{file_id_from_key, file_url_key, FileUrls, FILE_URLS, FILE_URL_NAMESPACE};
+use crate::files::urls::{file_url_key, FileUrls, EXPIRY_INDEX, FILE_URLS, FILE_URL_NAMESPACE};
 use crate::files::{FileRepo, FileType, FILE_ROWS};
+use crate::jobs::Lease;
 use crate::materials::MATERIALS;
 use crate::members::MEMBER_LISTS;
 use crate::org::ORG_TREE;
@@ -157,11 +158,15 @@ impl CacheAdmin {
         actor.require_admin()?;
         let layer = self.urls.cache();
         let cleared = match target {
-            ClearTarget::File(id) => layer
-                .cache()
-                .delete(&[file_url_key(id)])
-                .await
-                .map_err(unavailable)?,
+            ClearTarget::File(id) => {
+                let cleared = layer
+                    .cache()
+                    .delete(&[file_url_key(id)])
+                    .await
+                    .map_err(unavailable)?;
+                self.urls.unindex(&[id]).await;
+                cleared
+            }
             ClearTarget::Namespace(ns) if !ns.clearable() => {
                 return Err(DomainError::invalid(
                     "namespace",
@@ -171,7 +176,18 @@ impl CacheAdmin {
                     ),
                 ))
             }
-            ClearTarget::Namespace(ns) => layer.clear(ns).await?,
+            ClearTarget::Namespace(ns) => {
+                let cleared = layer.clear(ns).await?;
+                if ns.name == FILE_URL_NAMESPACE {
+                    // The index is not an entry (it is not counted); it goes with them.
+                    layer
+                        .cache()
+                        .delete(&[EXPIRY_INDEX.to_owned()])
+                        .await
+                        .map_err(unavailable)?;
+                }
+                cleared
+            }
         };
         tracing::info!(cleared, "cleared {cleared} cache entries");
         Ok(cleared)
@@ -180,6 +196,11 @@ impl CacheAdmin {
     /// Signs and caches URLs ahead of use; answers how many were cached.
     pub async fn warm(&self, actor: &Actor, target: WarmTarget) -> DomainResult<usize> {
         actor.require_admin()?;
+        self.warm_files(target).await
+    }
+
+    /// [`CacheAdmin::warm`] for the system itself (the warm-on-deploy job), no caller.
+    pub async fn warm_files(&self, target: WarmTarget) -> DomainResult<usize> {
         let files = match target {
             WarmTarget::Newest(file_type) => {
                 self.files
@@ -206,36 +227,63 @@ impl CacheAdmin {
     /// files that no longer exist are removed. Answers how many were refreshed.
     pub async fn refresh(&self, actor: &Actor) -> DomainResult<usize> {
         actor.require_admin()?;
-        let cache = self.urls.cache().cache();
-        let keys = cache
-            .scan_prefix(&format!("{FILE_URL_NAMESPACE}:"))
+        self.refresh_expiring(None).await
+    }
+
+    /// [`CacheAdmin::refresh`] for the system itself (the refresh job). The entries about to
+    /// expire come from the expiry index (`ZRANGEBYSCORE`), never from the TTL of every entry;
+    /// an id whose entry is gone, or whose file is, leaves the index. Re-signed URLs are only
+    /// stored where their entries still are (`SET … XX`), so a file deleted meanwhile keeps
+    /// none. With a lease (the job's lock), each batch is written only while the lock still
+    /// holds the lease's token; a run that lost it stops.
+    pub async fn refresh_expiring(&self, lease: Option<&Lease>) -> DomainResult<usize> {
+        const BATCH: usize = 500;
+        let layer = self.urls.cache();
+        let cache = layer.cache();
+        let expiring = self
+            .urls
+            .expiring(REFRESH_BELOW)
             .await
             .map_err(unavailable)?;
-        let mut expiring = Vec::new();
-        for chunk in keys.chunks(500) {
-            let ttls = cache.ttls(chunk).await.map_err(unavailable)?;
-            expiring.extend(
-                chunk
-                    .iter()
-                    .zip(ttls)
-                    .filter(|(_, ttl)| ttl.is_some_and(|t| t < REFRESH_BELOW))
-                    .filter_map(|(key, _)| file_id_from_key(key)),
-            );
+        let mut refreshed = 0;
+        for chunk in expiring.chunks(BATCH) {
+            let keys: Vec<String> = chunk.iter().map(|id| file_url_key(*id)).collect();
+            let cached = cache.get_many(&keys).await.map_err(unavailable)?;
+            let (present, absent): (Vec<_>, Vec<_>) = chunk
+                .iter()
+                .zip(cached)
+                .partition(|(_, value)| value.is_some());
+            let absent: Vec<FileId> = absent.into_iter().map(|(id, _)| *id).collect();
+            self.urls.unindex(&absent).await;
+            let present: Vec<FileId> = present.into_iter().map(|(id, _)| *id).collect();
+            if present.is_empty() {
+                continue;
+            }
+            let files = self.files.files_by_ids(&present).await?;
+            let gone: Vec<FileId> = present
+                .iter()
+                .filter(|id| !files.iter().any(|f| f.id == **id))
+                .copied()
+                .collect();
+            if !gone.is_empty() {
+                let keys: Vec<String> = gone.iter().map(|id| file_url_key(*id)).collect();
+                cache.delete(&keys).await.map_err(unavailable)?;
+                self.urls.unindex(&gone).await;
+            }
+            if let Some(lease) = lease {
+                if !lease.still_held().await {
+                    return Err(DomainError::Unexpected(anyhow::anyhow!(
+                        "the job's lock expired or was taken over (fence {}); stopped after {refreshed} URLs",
+                        lease.fence().token
+                    )));
+                }
+            }
+            let (replaced, _) = self.urls.resign_cached(&files).await?;
+            refreshed += replaced.len();
         }
-        if expiring.is_empty() {
-            return Ok(0);
+        if refreshed > 0 {
+            tracing::info!(refreshed, "refreshed {refreshed} expiring URLs");
         }
-        let files = self.files.files_by_ids(&expiring).await?;
-        let gone: Vec<String> = expiring
-            .iter()
-            .filter(|id| !files.iter().any(|f| f.id == **id))
-            .map(|id| file_url_key(*id))
-            .collect();
-        if !gone.is_empty() {
-            cache.delete(&gone).await.map_err(unavailable)?;
-        }
-        let refreshed = self.urls.resign(&files).await?;
-        tracing::info!(refreshed, "refreshed {refreshed} expiring URLs");
         Ok(refreshed)
     }
 

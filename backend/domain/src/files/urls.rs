@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::files::content_type;
 use crate::files::model::StoredFile;
 use crate::files::objects::{GetUrlOptions, ObjectStore, SignedUrl};
+use crate::shared::cache::CacheError;
 use crate::shared::cached::{CacheLayer, Cacheable, Invalidation, Namespace, TtlClass};
 use crate::shared::{DomainError, DomainResult, FileId};
 
@@ -25,6 +26,12 @@ pub const FILE_URL_NAMESPACE: &str = "file_url";
 pub fn file_url_key(id: FileId) -> String {
     format!("{FILE_URL_NAMESPACE}:{id}")
 }
+
+/// The sorted set of cached file URLs ordered by when their entries leave the cache:
+/// members are file ids, scores unix seconds. `refresh` reads the entries about to go from it
+/// instead of the TTL of every entry. Its name is not under `file_url:`, so it is neither an
+/// entry in stats nor removed by a scan of the namespace; clearing file URLs drops it too.
+pub const EXPIRY_INDEX: &str = "file_url_expiry";
 
 /// The file id in a `file_url:<id>` key.
 pub fn file_id_from_key(key: &str) -> Option<FileId> {
@@ -105,6 +112,17 @@ impl CachedUrl {
         }
     }
 
+    /// When the entry leaves the cache (unix seconds): a cache TTL after signing, or sooner
+    /// when the URL's serving time ends first. Known from the value alone, so every writer of
+    /// the same value gives the index the same score.
+    fn leaves_cache_at(&self, policy: &UrlPolicy) -> i64 {
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let signed_at = self.expires_at.saturating_sub(secs(policy.url_expires));
+        signed_at
+            .saturating_add(secs(policy.cache_ttl))
+            .min(self.serve_until)
+    }
+
     fn signed(self) -> Option<SignedUrl> {
         Some(SignedUrl {
             url: self.url,
@@ -175,6 +193,9 @@ impl FileUrls {
             .await?;
         if found.hit {
             tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
+        } else {
+            self.index(&[(file.id, found.value.leaves_cache_at(&self.policy))])
+                .await;
         }
         unusable(found.value.signed(), file.id)
     }
@@ -198,12 +219,16 @@ impl FileUrls {
             })
             .await?;
         let mut urls = HashMap::with_capacity(files.len());
+        let mut signed = Vec::new();
         for (file, found) in files.iter().zip(found) {
             if found.hit {
                 tracing::debug!(file_id = %file.id, "using cached URL for file {}", file.id);
+            } else {
+                signed.push((file.id, found.value.leaves_cache_at(&self.policy)));
             }
             urls.insert(file.id, unusable(found.value.signed(), file.id)?);
         }
+        self.index(&signed).await;
         Ok(urls)
     }
 
@@ -219,13 +244,107 @@ impl FileUrls {
         let cached = self.cache.put_many(&FILE_URLS, &entries).await;
         if cached > 0 {
             tracing::info!(count = cached, "cached {cached} file URLs");
+            let scores: Vec<(FileId, i64)> = files
+                .iter()
+                .zip(&entries)
+                .map(|(file, (_, url))| (file.id, url.leaves_cache_at(&self.policy)))
+                .collect();
+            self.index(&scores).await;
         }
         Ok(cached)
     }
 
-    /// Removes a file's cached URL at once (delete, replace).
+    /// Signs fresh URLs for these files and stores them only where their entries are still
+    /// cached (`SET … XX`): a file deleted while this runs keeps no entry. Answers the ids
+    /// whose entries were replaced and the ids that had none any more (dropped from the index).
+    pub async fn resign_cached(
+        &self,
+        files: &[StoredFile],
+    ) -> DomainResult<(Vec<FileId>, Vec<FileId>)> {
+        let signed = self.sign_many(files).await?;
+        let entries: Vec<(String, CachedUrl)> = files
+            .iter()
+            .zip(&signed)
+            .map(|(file, url)| (file.id.to_string(), CachedUrl::new(url, &self.policy)))
+            .collect();
+        let stored = self.cache.replace_many(&FILE_URLS, &entries).await;
+        let mut replaced = Vec::new();
+        let mut scores = Vec::new();
+        let mut gone = Vec::new();
+        for ((file, (_, url)), stored) in files.iter().zip(&entries).zip(stored) {
+            if stored {
+                replaced.push(file.id);
+                scores.push((file.id, url.leaves_cache_at(&self.policy)));
+            } else {
+                gone.push(file.id);
+            }
+        }
+        self.index(&scores).await;
+        self.unindex(&gone).await;
+        Ok((replaced, gone))
+    }
+
+    /// Removes a file's cached URL at once (delete, replace), and its place in the index.
     pub async fn evict(&self, id: FileId) {
         self.cache.forget(&FILE_URLS, &[id.to_string()]).await;
+        self.unindex(&[id]).await;
+    }
+
+    /// The files whose cached URLs leave the cache within `within` from now (or are already
+    /// gone), soonest first: read from [`EXPIRY_INDEX`], never from the TTL of every entry.
+    pub async fn expiring(&self, within: Duration) -> Result<Vec<FileId>, CacheError> {
+        let until =
+            self.cache.now().timestamp() + i64::try_from(within.as_secs()).unwrap_or(i64::MAX / 2);
+        let members = self
+            .cache
+            .cache()
+            .zrange_by_score(EXPIRY_INDEX, until as f64)
+            .await?;
+        let mut ids = Vec::with_capacity(members.len());
+        let mut junk = Vec::new();
+        for (member, _) in members {
+            match member.parse() {
+                Ok(id) => ids.push(FileId(id)),
+                Err(_) => junk.push(member),
+            }
+        }
+        if !junk.is_empty() {
+            let _ = self.cache.cache().zrem(EXPIRY_INDEX, &junk).await;
+        }
+        Ok(ids)
+    }
+
+    /// Records when these files' entries leave the cache. A failure only costs the refresh of
+    /// those entries: they expire and are signed again on their next read.
+    async fn index(&self, scores: &[(FileId, i64)]) {
+        if scores.is_empty() {
+            return;
+        }
+        let members: Vec<(String, f64)> = scores
+            .iter()
+            .map(|(id, at)| (id.to_string(), *at as f64))
+            .collect();
+        // The index outlives every entry it names by a minute.
+        let ttl = self.policy.cache_ttl + Duration::from_secs(60);
+        if let Err(e) = self
+            .cache
+            .cache()
+            .zset_scores(EXPIRY_INDEX, &members, ttl)
+            .await
+        {
+            tracing::debug!(error = %e, "could not record cached URLs in the expiry index");
+        }
+    }
+
+    /// Drops files from the index (their entries were deleted or are gone).
+    pub async fn unindex(&self, ids: &[FileId]) {
+        if ids.is_empty() {
+            return;
+        }
+        let members: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        if let Err(e) = self.cache.cache().zrem(EXPIRY_INDEX, &members).await {
+            tracing::debug!(error = %e, "could not drop files from the expiry index");
+        }
     }
 
     /// Signs one URL.
@@ -242,8 +361,9 @@ impl FileUrls {
     /// Signs many URLs in parallel (bounded), in the order of `files`.
     async fn sign_many(&self, files: &[StoredFile]) -> DomainResult<Vec<SignedUrl>> {
         const PARALLEL_SIGNING: usize = 16;
-        stream::iter(files)
-            .map(|file| self.sign(file))
+        // Owned files, so the future is `Send` for every caller (a spawned job included).
+        stream::iter(files.to_vec())
+            .map(|file| async move { self.sign(&file).await })
             .buffered(PARALLEL_SIGNING)
             .collect::<Vec<_>>()
             .await
@@ -423,6 +543,79 @@ mod tests {
         assert_ne!(url.url, "https://old");
         assert_eq!(signer.0.load(Ordering::SeqCst), 1);
     }
+
+    #[tokio::test]
+    async fn every_cached_url_is_in_the_expiry_index_until_its_entry_goes() {
+        let cache = Arc::new(MapCache::default());
+        let urls = FileUrls::new(
+            layer(&cache),
+            Arc::new(SlowSigner::default()),
+            UrlPolicy::default(),
+        );
+        urls.url_for(&file(1)).await.unwrap();
+        urls.urls_for(&[file(1), file(2)]).await.unwrap();
+        urls.resign(&[file(3)]).await.unwrap();
+        let now = Utc::now().timestamp();
+        let index = cache.zrange_by_score(EXPIRY_INDEX, f64::MAX).await.unwrap();
+        let ids: Vec<&str> = index.iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        for (_, score) in &index {
+            // A cache TTL (45 min) from now, give or take the test's own time.
+            assert!((*score as i64 - (now + 2700)).abs() <= 2, "{score}");
+        }
+        assert!(urls.expiring(REFRESH_WINDOW).await.unwrap().is_empty());
+        urls.evict(FileId(2)).await;
+        let left: Vec<String> = cache
+            .zrange_by_score(EXPIRY_INDEX, f64::MAX)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(left, ["1", "3"]);
+        // An entry about to leave is found.
+        cache
+            .zset_scores(
+                EXPIRY_INDEX,
+                &[("3".into(), (now + 100) as f64)],
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        assert_eq!(urls.expiring(REFRESH_WINDOW).await.unwrap(), [FileId(3)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_entry_deleted_while_it_is_re_signed_does_not_come_back() {
+        let cache = Arc::new(MapCache::default());
+        let urls = Arc::new(FileUrls::new(
+            layer(&cache),
+            Arc::new(SlowSigner::default()),
+            UrlPolicy::default(),
+        ));
+        urls.url_for(&file(5)).await.unwrap();
+        urls.url_for(&file(6)).await.unwrap();
+        let resigning = {
+            let urls = Arc::clone(&urls);
+            tokio::spawn(async move { urls.resign_cached(&[file(5), file(6)]).await.unwrap() })
+        };
+        // The file is deleted while its URL is being signed (the signer takes 20 ms).
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        urls.evict(FileId(5)).await;
+        let (replaced, gone) = resigning.await.unwrap();
+        assert_eq!((replaced, gone), (vec![FileId(6)], vec![FileId(5)]));
+        assert_eq!(
+            cache.value("file_url:5"),
+            None,
+            "no entry for a deleted file"
+        );
+        let left = cache.zrange_by_score(EXPIRY_INDEX, f64::MAX).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].0, "6");
+    }
+
+    /// The refresh window of the admin call, five minutes.
+    const REFRESH_WINDOW: Duration = Duration::from_secs(300);
 
     #[test]
     fn keys_are_exactly_file_url_and_the_id() {

@@ -13,4 +13,4 @@ pub mod views;
 pub use model::{BoardScope, NewPost, Post, PostFilter, PostInput, PostUpdate, PostView};
 pub use repo::PostRepo;
 pub use service::{PostService, POST_LISTS};
-pub use views::{FlushOutcome, POPULAR_KEY, POPULAR_WINDOW};
+pub use views::{FlushOutcome, FLUSH_JOB, POPULAR_KEY, POPULAR_WINDOW};

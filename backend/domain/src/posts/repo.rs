@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::jobs::{Fence, FencedWrite};
 use crate::posts::model::{BoardScope, NewPost, Post, PostFilter, PostUpdate};
 use crate::shared::{DomainResult, Page, PageRequest, PostId};
 
@@ -22,8 +23,13 @@ pub trait PostRepo: Send + Sync {
     /// Deletes a post and its image links; `false` when it did not exist.
     async fn delete_post(&self, id: PostId) -> DomainResult<bool>;
     /// Adds views to posts' stored counts, all in one transaction (a post that is gone is
-    /// skipped).
-    async fn add_views(&self, views: &[(PostId, i64)]) -> DomainResult<()>;
+    /// skipped). With a fence, the same transaction records its token for the job and writes
+    /// nothing when a larger token is recorded already (a later holder of the job's lock ran).
+    async fn add_views(
+        &self,
+        views: &[(PostId, i64)],
+        fence: Option<&Fence>,
+    ) -> DomainResult<FencedWrite>;
     /// Every post written at or after `since`, with its stored view count.
     async fn view_counts_since(&self, since: DateTime<Utc>) -> DomainResult<Vec<(PostId, i64)>>;
 }

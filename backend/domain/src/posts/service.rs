@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::access::Actor;
 use crate::files::{FileRepo, FileScope, FileType, FileUrls};
+use crate::jobs::Lease;
 use crate::org::OrgRepo;
 use crate::posts::model::{
     BoardScope, NewPost, Post, PostFilter, PostImage, PostInput, PostUpdate, PostView,
@@ -261,6 +262,15 @@ impl PostService {
     /// tests call it directly). Lists show stored counts, so they are dropped when it moved any.
     pub async fn flush_views(&self) -> DomainResult<FlushOutcome> {
         let outcome = self.views.flush().await?;
+        if matches!(outcome, FlushOutcome::Flushed { posts, .. } if posts > 0) {
+            self.changed().await;
+        }
+        Ok(outcome)
+    }
+
+    /// [`PostService::flush_views`] as the periodic job runs it, holding the job's lock.
+    pub async fn flush_views_under(&self, lease: &Lease) -> DomainResult<FlushOutcome> {
+        let outcome = self.views.flush_under(lease).await?;
         if matches!(outcome, FlushOutcome::Flushed { posts, .. } if posts > 0) {
             self.changed().await;
         }

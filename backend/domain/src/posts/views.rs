@@ -1,8 +1,10 @@
 //! Post views. Each read of a post adds one to `post_views:<id>` in the state store (not
 //! cache: a counter evicted or cleared would be views lost); a periodic job takes the counters
 //! (`GETDEL`, so a view taken once is never taken again) and adds them to the database in one
-//! transaction. A lock in the state store keeps the job to one instance at a time; taking is
-//! what makes it exact, the lock only saves the others the work.
+//! transaction. The job's lock in the state store (`job:post_views_flush:lock`, with a fencing
+//! token) keeps it to one instance at a time, and the transaction records the token so that a
+//! holder whose lock expired mid-run cannot write after a later one; taking is what makes it
+//! exact, the lock saves the others the work.
 //!
 //! The popular list is the sorted set `posts:popular` in the cache: post ids scored by views,
 //! for posts written in the last 30 days. A read adds to it at once (`ZINCRBY`); the job sets
@@ -13,6 +15,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::jobs::{FencedWrite, JobLock, Lease};
 use crate::posts::model::Post;
 use crate::posts::repo::PostRepo;
 use crate::shared::cache::Cache;
@@ -27,10 +30,11 @@ pub const POPULAR_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
 const POPULAR_TTL: Duration = Duration::from_secs(31 * 24 * 3600);
 /// The pending views of a post: `post_views:<id>`.
 const PENDING_PREFIX: &str = "post_views:";
-/// The write-back job's lock.
-const FLUSH_LOCK: &str = "lock:post_views_flush";
-/// How long the lock holds at most: a crashed holder frees it by then. A run that outlives it
-/// is still exact (counters are taken atomically); another instance may only start early.
+/// The write-back job's name: its lock is `job:post_views_flush:lock`.
+pub const FLUSH_JOB: &str = "post_views_flush";
+/// How long the lock of a direct [`PostViews::flush`] holds at most: a crashed holder frees it
+/// by then. A run that outlives it is still exact (counters are taken atomically, and the
+/// database refuses its write once a later holder wrote).
 const FLUSH_LOCK_TTL: Duration = Duration::from_secs(60);
 
 /// What one run of the write-back job did.
@@ -78,7 +82,7 @@ impl PostViews {
             Ok(pending) => post.view_count + pending,
             Err(e) => {
                 tracing::warn!(post_id = %post.id, error = %e, "could not count a view in the state store; writing it to the database");
-                self.posts.add_views(&[(post.id, 1)]).await?;
+                self.posts.add_views(&[(post.id, 1)], None).await?;
                 post.view_count + 1
             }
         };
@@ -92,28 +96,29 @@ impl PostViews {
         Ok(total)
     }
 
-    /// Writes pending views back to the database, once across instances. Each counter is
-    /// taken (read and removed in one step) before its views are added, so a view counted
-    /// meanwhile lands in a new counter for the next run; if the database refuses, what was
-    /// taken is put back. Then the popular set is made to agree with the database.
+    /// Writes pending views back to the database, once across instances: takes the job's
+    /// lock (as the periodic job does) and runs [`PostViews::flush_under`]; `Busy` when
+    /// another holder has it.
     pub async fn flush(&self) -> DomainResult<FlushOutcome> {
-        let token = uuid::Uuid::new_v4().to_string();
-        let locked = self
-            .state
-            .set_if_absent(FLUSH_LOCK, &token, FLUSH_LOCK_TTL)
+        let lock = JobLock::new(Arc::clone(&self.state), FLUSH_LOCK_TTL);
+        let Some(lease) = lock
+            .acquire(FLUSH_JOB, "flush_views")
             .await
-            .map_err(unavailable)?;
-        if !locked {
+            .map_err(unavailable)?
+        else {
             return Ok(FlushOutcome::Busy);
-        }
-        let result = self.flush_locked().await;
-        if let Err(e) = self.state.delete_if_equal(FLUSH_LOCK, &token).await {
-            tracing::warn!(error = %e, "could not release the view write-back lock; it expires by itself");
-        }
+        };
+        let result = self.flush_under(&lease).await;
+        lease.release().await;
         result
     }
 
-    async fn flush_locked(&self) -> DomainResult<FlushOutcome> {
+    /// One write-back, holding the job's lock. Each counter is taken (read and removed in one
+    /// step) before its views are added, so a view counted meanwhile lands in a new counter
+    /// for the next run; if the database refuses (or a later holder wrote already: the
+    /// fence), what was taken is put back. Then the popular set is made to agree with the
+    /// database.
+    pub async fn flush_under(&self, lease: &Lease) -> DomainResult<FlushOutcome> {
         let keys = self
             .state
             .scan_prefix(PENDING_PREFIX)
@@ -132,7 +137,7 @@ impl PostViews {
                 Ok(value) => value,
                 Err(e) => {
                     // What was taken so far must not be lost: write it back, then fail.
-                    self.write_back(&taken).await?;
+                    self.write_back(&taken, lease).await?;
                     return Err(unavailable(e));
                 }
             };
@@ -144,7 +149,7 @@ impl PostViews {
                 }
             }
         }
-        self.write_back(&taken).await?;
+        self.write_back(&taken, lease).await?;
         self.refresh_popular().await;
         Ok(FlushOutcome::Flushed {
             posts: taken.len(),
@@ -152,20 +157,38 @@ impl PostViews {
         })
     }
 
-    /// Adds taken views to the database; on failure puts them back in the state store.
-    async fn write_back(&self, taken: &[(PostId, i64)]) -> DomainResult<()> {
+    /// Adds taken views to the database under the lease's fence; when the database refuses
+    /// them, puts them back in the state store.
+    async fn write_back(&self, taken: &[(PostId, i64)], lease: &Lease) -> DomainResult<()> {
         if taken.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.posts.add_views(taken).await {
-            for (id, views) in taken {
-                if let Err(put_back) = self.state.incr_by(&pending_key(*id), *views).await {
-                    tracing::error!(post_id = %id, views, error = %put_back, "lost views: the database refused them and the state store could not take them back");
+        let refused = match self.posts.add_views(taken, Some(lease.fence())).await {
+            Ok(FencedWrite::Written) => return Ok(()),
+            Ok(FencedWrite::Stale { newer }) => {
+                let ours = lease.fence().token;
+                if lease.still_held().await {
+                    // We hold the lock, yet the database has a larger token: the state store
+                    // lost the counter. Move it past, so the next run writes.
+                    tracing::warn!(
+                        fence = ours,
+                        newer,
+                        "the view write-back's fence counter was behind the database; raised it"
+                    );
+                    let _ = lease.lock().raise_past(FLUSH_JOB, newer).await;
                 }
+                DomainError::Unexpected(anyhow::anyhow!(
+                    "a later write-back (fence {newer}) wrote already; this run's fence {ours} is stale, its views were put back"
+                ))
             }
-            return Err(e);
+            Err(e) => e,
+        };
+        for (id, views) in taken {
+            if let Err(put_back) = self.state.incr_by(&pending_key(*id), *views).await {
+                tracing::error!(post_id = %id, views, error = %put_back, "lost views: the database refused them and the state store could not take them back");
+            }
         }
-        Ok(())
+        Err(refused)
     }
 
     /// Sets every recent post's score to its stored count and drops the others from the set.
@@ -267,6 +290,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use crate::access::UnitPath;
+    use crate::jobs::Fence;
     use crate::posts::model::{BoardScope, NewPost, PostFilter, PostUpdate};
     use crate::shared::fakes::MapCache;
     use crate::shared::time::SystemClock;
@@ -278,6 +302,8 @@ mod tests {
         stored: Mutex<HashMap<PostId, i64>>,
         created: HashMap<PostId, DateTime<Utc>>,
         refuse: AtomicBool,
+        /// The largest fence that wrote.
+        fence: Mutex<u64>,
     }
 
     #[async_trait]
@@ -300,17 +326,28 @@ mod tests {
         async fn delete_post(&self, _: PostId) -> DomainResult<bool> {
             Ok(false)
         }
-        async fn add_views(&self, views: &[(PostId, i64)]) -> DomainResult<()> {
+        async fn add_views(
+            &self,
+            views: &[(PostId, i64)],
+            fence: Option<&Fence>,
+        ) -> DomainResult<FencedWrite> {
             if self.refuse.load(Ordering::SeqCst) {
                 return Err(DomainError::Unavailable("the database".into()));
             }
             // A little time inside the "transaction", so concurrent runs overlap.
             tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Some(fence) = fence {
+                let mut recorded = self.fence.lock().unwrap();
+                if *recorded > fence.token {
+                    return Ok(FencedWrite::Stale { newer: *recorded });
+                }
+                *recorded = fence.token;
+            }
             let mut stored = self.stored.lock().unwrap();
             for (id, n) in views {
                 *stored.entry(*id).or_default() += n;
             }
-            Ok(())
+            Ok(FencedWrite::Written)
         }
         async fn view_counts_since(
             &self,
@@ -387,7 +424,7 @@ mod tests {
             b.flush().await.unwrap(),
             FlushOutcome::Flushed { posts: 0, views: 0 }
         );
-        assert_eq!(redis.value(FLUSH_LOCK), None);
+        assert_eq!(redis.value("job:post_views_flush:lock"), None);
         let stored = repo.stored.lock().unwrap().clone();
         assert_eq!(stored, HashMap::from([(PostId(1), 15), (PostId(2), 15)]));
     }
@@ -429,7 +466,7 @@ mod tests {
         ));
         assert_eq!(redis.value("post_views:1").as_deref(), Some("3"));
         assert_eq!(
-            redis.value(FLUSH_LOCK),
+            redis.value("job:post_views_flush:lock"),
             None,
             "released after a failure too"
         );
@@ -439,6 +476,51 @@ mod tests {
             FlushOutcome::Flushed { posts: 1, views: 3 }
         );
         assert_eq!(repo.stored.lock().unwrap()[&PostId(1)], 3);
+    }
+
+    #[tokio::test]
+    async fn a_holder_whose_lock_was_taken_over_cannot_write_after_the_new_holder() {
+        let repo = repo();
+        let redis = Arc::new(MapCache::shared());
+        let views = instance(&repo, &redis);
+        let lock = JobLock::new(Arc::clone(&redis) as Arc<dyn Cache>, FLUSH_LOCK_TTL);
+        let stale = lock
+            .acquire(FLUSH_JOB, "flush_views")
+            .await
+            .unwrap()
+            .unwrap();
+        // Its lock "expires" and another instance takes it with a larger token and writes.
+        redis.0.lock().unwrap().remove("job:post_views_flush:lock");
+        let fresh = lock
+            .acquire(FLUSH_JOB, "flush_views")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(fresh.fence().token > stale.fence().token);
+        views.count(&post(1, Utc::now())).await.unwrap();
+        views.flush_under(&fresh).await.unwrap();
+        // The stale holder wakes up with views it took: the database refuses them, and they
+        // are put back for the next run, not lost and not counted twice.
+        views.count(&post(1, Utc::now())).await.unwrap();
+        assert!(views.flush_under(&stale).await.is_err());
+        assert_eq!(redis.value("post_views:1").as_deref(), Some("1"));
+        views.flush_under(&fresh).await.unwrap();
+        assert_eq!(repo.stored.lock().unwrap()[&PostId(1)], 2);
+    }
+
+    #[tokio::test]
+    async fn a_fence_counter_lost_by_the_state_store_is_raised_past_the_database() {
+        let repo = repo();
+        let redis = Arc::new(MapCache::shared());
+        let views = instance(&repo, &redis);
+        *repo.fence.lock().unwrap() = 40;
+        views.count(&post(1, Utc::now())).await.unwrap();
+        assert!(views.flush().await.is_err(), "token 1 is below 40");
+        assert_eq!(
+            views.flush().await.unwrap(),
+            FlushOutcome::Flushed { posts: 1, views: 1 }
+        );
+        assert_eq!(repo.stored.lock().unwrap()[&PostId(1)], 1);
     }
 
     #[tokio::test]

@@ -158,4 +158,13 @@ pub trait Cache: Send + Sync {
     async fn ttls(&self, keys: &[String]) -> Result<Vec<Option<Duration>>, CacheError>;
     /// What the backend reports about itself.
     async fn info(&self) -> Result<CacheInfo, CacheError>;
+    /// The members of the sorted set under `key` whose score is at most `max`, lowest score
+    /// first, with their scores (`ZRANGEBYSCORE key -inf max WITHSCORES`).
+    async fn zrange_by_score(&self, key: &str, max: f64) -> Result<Vec<(String, f64)>, CacheError>;
+    /// Stores each entry only where its key holds a value now (`SET … XX EX`, one pipeline), so
+    /// a key deleted meanwhile stays deleted; answers, in order, whether each was stored.
+    async fn replace_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<Vec<bool>, CacheError>;
 }

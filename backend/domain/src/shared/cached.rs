@@ -618,6 +618,46 @@ impl CacheLayer {
             Invalidation::Version | Invalidation::Delete => self.cache.set(full, &raw, ttl).await,
         };
     }
+
+    /// The time on the layer's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Stores values of a namespace without versions only where their keys hold an entry now
+    /// (one pipeline of `SET … XX`), so an entry deleted meanwhile stays deleted: re-signing
+    /// before expiry. Answers, in the order of `values`, whether each was stored (all `false`
+    /// when the cache does not answer).
+    pub async fn replace_many<T: Cacheable>(
+        &self,
+        ns: &'static Namespace,
+        values: &[(String, T)],
+    ) -> Vec<bool> {
+        let now = self.clock.now();
+        let class = self.ttls.of(ns.ttl);
+        let mut positions = Vec::with_capacity(values.len());
+        let mut entries = Vec::with_capacity(values.len());
+        for (i, (key, value)) in values.iter().enumerate() {
+            let Some(ttl) = value.ttl(class, now).filter(|t| !t.is_zero()) else {
+                continue;
+            };
+            let Ok(raw) = serde_json::to_string(value) else {
+                continue;
+            };
+            positions.push(i);
+            entries.push((self.key(ns, key), raw, ttl));
+        }
+        let mut stored = vec![false; values.len()];
+        if entries.is_empty() {
+            return stored;
+        }
+        if let Ok(answers) = self.cache.replace_many(&entries).await {
+            for (i, answer) in positions.into_iter().zip(answers) {
+                stored[i] = answer;
+            }
+        }
+        stored
+    }
 }
 
 /// The key of a namespace's version: `<ns>:version`.

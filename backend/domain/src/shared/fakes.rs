@@ -187,6 +187,28 @@ impl Cache for MapCache {
     async fn info(&self) -> Result<CacheInfo, CacheError> {
         Ok(CacheInfo::default())
     }
+    async fn zrange_by_score(&self, key: &str, max: f64) -> Result<Vec<(String, f64)>, CacheError> {
+        let set = sorted_set(self.0.lock().unwrap().get(key));
+        let mut members: Vec<(String, f64)> = set.into_iter().filter(|(_, s)| *s <= max).collect();
+        members.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(members)
+    }
+    async fn replace_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<Vec<bool>, CacheError> {
+        let mut map = self.0.lock().unwrap();
+        Ok(entries
+            .iter()
+            .map(|(k, v, _)| match map.get_mut(k) {
+                Some(old) => {
+                    *old = v.clone();
+                    true
+                }
+                None => false,
+            })
+            .collect())
+    }
 }
 
 /// A sorted set as the test cache keeps it: member → score, stored as JSON.

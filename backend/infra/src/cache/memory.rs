@@ -1,8 +1,10 @@
 //! The in-process cache (no `REDIS_URL`): moka with a TTL per entry, behaving like the Redis
-//! cache for every call the domain makes. It never degrades.
+//! cache for every call the domain makes. It never degrades. Sorted sets live in a moka cache
+//! of their own as real ordered sets (a member's score and an ordered index), so adding one
+//! member to a set of 100 000 (the file URLs' expiry index) costs a lookup, not a rewrite.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -46,10 +48,79 @@ fn split_members(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// A score with a total order (as `f64::total_cmp`), so sets can be ordered by it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Score(f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// A sorted set: each member's score, and the members ordered by score then member (as Redis).
+#[derive(Default)]
+struct SortedSet {
+    scores: HashMap<String, f64>,
+    ordered: BTreeSet<(Score, String)>,
+}
+
+impl SortedSet {
+    fn set(&mut self, member: &str, score: f64) {
+        if let Some(old) = self.scores.insert(member.to_owned(), score) {
+            self.ordered.remove(&(Score(old), member.to_owned()));
+        }
+        self.ordered.insert((Score(score), member.to_owned()));
+    }
+
+    fn remove(&mut self, member: &str) -> bool {
+        match self.scores.remove(member) {
+            Some(old) => {
+                self.ordered.remove(&(Score(old), member.to_owned()));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct SetEntry {
+    set: Arc<Mutex<SortedSet>>,
+    expires_at: Instant,
+}
+
+struct SetExpiry;
+
+impl Expiry<String, SetEntry> for SetExpiry {
+    fn expire_after_create(&self, _: &String, entry: &SetEntry, now: Instant) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &SetEntry,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+}
+
 /// The in-process implementation of the cache port.
 #[derive(Clone)]
 pub struct MemoryCache {
     entries: Moka<String, Entry>,
+    sets: Moka<String, SetEntry>,
     max_entries: u64,
 }
 
@@ -60,6 +131,10 @@ impl MemoryCache {
             entries: Moka::builder()
                 .max_capacity(max_entries)
                 .expire_after(ExpireAtEntryTime)
+                .build(),
+            sets: Moka::builder()
+                .max_capacity(max_entries)
+                .expire_after(SetExpiry)
                 .build(),
             max_entries,
         }
@@ -72,38 +147,55 @@ impl MemoryCache {
 
 impl MemoryCache {
     /// Changes the sorted set under `key` in one atomic step and gives it the TTL `ttl`; an
-    /// empty set is removed, as Redis does.
-    async fn update_sorted_set(
+    /// empty set is removed, as Redis does. `ttl` `None` keeps the set's TTL (and does nothing
+    /// to a set that is not there). Answers what `change` answered.
+    async fn update_sorted_set<R: Default>(
         &self,
         key: &str,
-        ttl: Duration,
-        change: impl FnOnce(&mut HashMap<String, f64>),
-    ) {
-        let expires_at = Instant::now() + ttl;
-        self.entries
+        ttl: Option<Duration>,
+        change: impl FnOnce(&mut SortedSet) -> R,
+    ) -> R {
+        let mut answer = None;
+        self.sets
             .entry(key.to_owned())
             .and_compute_with(|current| {
-                let current = current.map(|e| e.into_value()).and_then(|e| self.live(e));
-                let mut set = sorted_set(current.as_ref().map(|e| &*e.value));
-                change(&mut set);
-                let op = if set.is_empty() {
-                    Op::Remove
-                } else {
-                    Op::Put(Entry {
-                        value: Arc::from(serde_json::to_string(&set).unwrap_or_default()),
-                        expires_at,
-                    })
+                let current = current
+                    .map(|e| e.into_value())
+                    .filter(|e| e.expires_at > Instant::now());
+                let op = match (current, ttl) {
+                    (None, None) => Op::Nop,
+                    (current, _) => {
+                        let expires_at = match (ttl, &current) {
+                            (Some(ttl), _) => Instant::now() + ttl,
+                            (None, Some(e)) => e.expires_at,
+                            (None, None) => Instant::now(),
+                        };
+                        let set = current.map_or_else(Arc::default, |e| e.set);
+                        let mut guard = set.lock().unwrap_or_else(PoisonError::into_inner);
+                        answer = Some(change(&mut guard));
+                        let empty = guard.scores.is_empty();
+                        drop(guard);
+                        if empty {
+                            Op::Remove
+                        } else {
+                            Op::Put(SetEntry { set, expires_at })
+                        }
+                    }
                 };
                 std::future::ready(op)
             })
             .await;
+        answer.unwrap_or_default()
     }
-}
 
-/// A sorted set as this cache stores it: member → score, as JSON.
-fn sorted_set(raw: Option<&str>) -> HashMap<String, f64> {
-    raw.and_then(|raw| serde_json::from_str(raw).ok())
-        .unwrap_or_default()
+    /// The live sorted set under `key`, if any.
+    async fn sorted_set(&self, key: &str) -> Option<Arc<Mutex<SortedSet>>> {
+        self.sets
+            .get(key)
+            .await
+            .filter(|e| e.expires_at > Instant::now())
+            .map(|e| e.set)
+    }
 }
 
 /// When an entry without a TTL expires: far beyond any process's life.
@@ -186,6 +278,14 @@ impl Cache for MemoryCache {
                 .await
                 .and_then(|e| self.live(e))
                 .is_some()
+            {
+                deleted += 1;
+            }
+            if self
+                .sets
+                .remove(key)
+                .await
+                .is_some_and(|e| e.expires_at > Instant::now())
             {
                 deleted += 1;
             }
@@ -354,14 +454,13 @@ impl Cache for MemoryCache {
         by: f64,
         ttl: Duration,
     ) -> Result<f64, CacheError> {
-        let mut score = 0.0;
-        self.update_sorted_set(key, ttl, |set| {
-            let entry = set.entry(member.to_owned()).or_insert(0.0);
-            *entry += by;
-            score = *entry;
-        })
-        .await;
-        Ok(score)
+        Ok(self
+            .update_sorted_set(key, Some(ttl), |set| {
+                let score = set.scores.get(member).copied().unwrap_or(0.0) + by;
+                set.set(member, score);
+                score
+            })
+            .await)
     }
 
     async fn zset_scores(
@@ -370,8 +469,15 @@ impl Cache for MemoryCache {
         scores: &[(String, f64)],
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        self.update_sorted_set(key, ttl, |set| set.extend(scores.iter().cloned()))
-            .await;
+        if scores.is_empty() {
+            return Ok(());
+        }
+        self.update_sorted_set(key, Some(ttl), |set| {
+            for (member, score) in scores {
+                set.set(member, *score);
+            }
+        })
+        .await;
         Ok(())
     }
 
@@ -380,25 +486,26 @@ impl Cache for MemoryCache {
         key: &str,
         limit: Option<usize>,
     ) -> Result<Vec<(String, f64)>, CacheError> {
-        let set = sorted_set(self.get(key).await?.as_deref());
-        let mut members: Vec<(String, f64)> = set.into_iter().collect();
+        let Some(set) = self.sorted_set(key).await else {
+            return Ok(Vec::new());
+        };
+        let set = set.lock().unwrap_or_else(PoisonError::into_inner);
         // As Redis: highest score first, ties in reverse byte order.
-        members.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
-        members.truncate(limit.unwrap_or(usize::MAX));
-        Ok(members)
+        Ok(set
+            .ordered
+            .iter()
+            .rev()
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|(score, member)| (member.clone(), score.0))
+            .collect())
     }
 
     async fn zrem(&self, key: &str, members: &[String]) -> Result<u64, CacheError> {
-        let mut removed = 0;
-        let Some(entry) = self.entries.get(key).await.and_then(|e| self.live(e)) else {
-            return Ok(0);
-        };
-        let ttl = entry.expires_at.saturating_duration_since(Instant::now());
-        self.update_sorted_set(key, ttl, |set| {
-            removed = members.iter().filter(|m| set.remove(*m).is_some()).count() as u64;
-        })
-        .await;
-        Ok(removed)
+        Ok(self
+            .update_sorted_set(key, None, |set| {
+                members.iter().filter(|m| set.remove(m)).count() as u64
+            })
+            .await)
     }
 
     async fn scan_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
@@ -409,6 +516,12 @@ impl Cache for MemoryCache {
             .filter(|(key, entry)| key.starts_with(prefix) && entry.expires_at > now)
             .map(|(key, _)| key.as_ref().clone())
             .collect();
+        keys.extend(
+            self.sets
+                .iter()
+                .filter(|(key, entry)| key.starts_with(prefix) && entry.expires_at > now)
+                .map(|(key, _)| key.as_ref().clone()),
+        );
         keys.sort_unstable();
         Ok(keys)
     }
@@ -430,11 +543,56 @@ impl Cache for MemoryCache {
 
     async fn info(&self) -> Result<CacheInfo, CacheError> {
         self.entries.run_pending_tasks().await;
+        self.sets.run_pending_tasks().await;
         Ok(CacheInfo {
-            total_keys: Some(self.entries.entry_count()),
+            total_keys: Some(self.entries.entry_count() + self.sets.entry_count()),
             redis: None,
             max_entries: Some(self.max_entries),
         })
+    }
+
+    async fn zrange_by_score(&self, key: &str, max: f64) -> Result<Vec<(String, f64)>, CacheError> {
+        let Some(set) = self.sorted_set(key).await else {
+            return Ok(Vec::new());
+        };
+        let set = set.lock().unwrap_or_else(PoisonError::into_inner);
+        // As Redis: lowest score first, ties in byte order.
+        Ok(set
+            .ordered
+            .iter()
+            .take_while(|(score, _)| score.0 <= max)
+            .map(|(score, member)| (member.clone(), score.0))
+            .collect())
+    }
+
+    async fn replace_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<Vec<bool>, CacheError> {
+        let mut stored = Vec::with_capacity(entries.len());
+        for (key, value, ttl) in entries {
+            let expires_at = Instant::now() + *ttl;
+            let result = self
+                .entries
+                .entry(key.clone())
+                .and_compute_with(|current| {
+                    let present = current
+                        .map(|e| e.into_value())
+                        .and_then(|e| self.live(e))
+                        .is_some();
+                    std::future::ready(if present {
+                        Op::Put(Entry {
+                            value: Arc::from(value.as_str()),
+                            expires_at,
+                        })
+                    } else {
+                        Op::Nop
+                    })
+                })
+                .await;
+            stored.push(matches!(result, CompResult::ReplacedWith(_)));
+        }
+        Ok(stored)
     }
 }
 
@@ -490,6 +648,57 @@ mod tests {
             .unwrap();
         assert!(cache.incr_by("text", 1).await.is_err());
         assert_eq!(cache.get("text").await.unwrap().as_deref(), Some("abc"));
+    }
+
+    #[tokio::test]
+    async fn an_expiry_index_answers_members_up_to_a_score_and_replace_keeps_deleted_keys_out() {
+        let cache = MemoryCache::new(1000);
+        let ttl = Duration::from_secs(60);
+        let scores: Vec<(String, f64)> = (0..500).map(|i| (i.to_string(), f64::from(i))).collect();
+        cache.zset_scores("idx", &scores, ttl).await.unwrap();
+        cache
+            .zset_scores("idx", &[("7".into(), 1000.0)], ttl)
+            .await
+            .unwrap();
+        let due = cache.zrange_by_score("idx", 3.0).await.unwrap();
+        assert_eq!(
+            due,
+            vec![
+                ("0".into(), 0.0),
+                ("1".into(), 1.0),
+                ("2".into(), 2.0),
+                ("3".into(), 3.0)
+            ]
+        );
+        assert_eq!(
+            cache
+                .zrem("idx", &["0".into(), "nope".into()])
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(cache.zrange_by_score("idx", 1.0).await.unwrap().len(), 1);
+        assert_eq!(
+            cache.zrev_range("idx", Some(1)).await.unwrap(),
+            vec![("7".into(), 1000.0)]
+        );
+        assert_eq!(cache.delete(&["idx".into()]).await.unwrap(), 1);
+        assert!(cache.zrange_by_score("idx", 1e9).await.unwrap().is_empty());
+
+        cache.set("file_url:1", "old", ttl).await.unwrap();
+        let stored = cache
+            .replace_many(&[
+                ("file_url:1".into(), "new".into(), ttl),
+                ("file_url:2".into(), "new".into(), ttl),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(stored, vec![true, false]);
+        assert_eq!(
+            cache.get("file_url:1").await.unwrap().as_deref(),
+            Some("new")
+        );
+        assert_eq!(cache.get("file_url:2").await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -768,6 +768,42 @@ impl Cache for RedisCache {
             }),
         })
     }
+
+    async fn zrange_by_score(&self, key: &str, max: f64) -> Result<Vec<(String, f64)>, CacheError> {
+        let key = self.key(key);
+        self.slow(move |mut c| async move {
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(key)
+                .arg("-inf")
+                .arg(max)
+                .arg("WITHSCORES")
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    async fn replace_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<Vec<bool>, CacheError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (key, value, ttl) in entries {
+            pipe.cmd("SET")
+                .arg(self.key(key))
+                .arg(self.encode(value))
+                .arg("XX")
+                .arg("EX")
+                .arg(ttl.as_secs().max(1));
+        }
+        let stored: Vec<Option<String>> = self
+            .slow(move |mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok(stored.into_iter().map(|s| s.is_some()).collect())
+    }
 }
 
 #[cfg(test)]

@@ -592,4 +592,18 @@ impl Cache for TieredCache {
     async fn info(&self) -> Result<CacheInfo, CacheError> {
         self.inner.remote.info().await
     }
+
+    async fn zrange_by_score(&self, key: &str, max: f64) -> Result<Vec<(String, f64)>, CacheError> {
+        self.inner.remote.zrange_by_score(key, max).await
+    }
+
+    async fn replace_many(
+        &self,
+        entries: &[(String, String, Duration)],
+    ) -> Result<Vec<bool>, CacheError> {
+        let result = self.inner.remote.replace_many(entries).await;
+        let keys: Vec<&str> = entries.iter().map(|(k, _, _)| k.as_str()).collect();
+        self.written(&keys).await;
+        result
+    }
 }

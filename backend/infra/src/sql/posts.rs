@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 use tessera_domain::access::UnitPath;
+use tessera_domain::jobs::{Fence, FencedWrite};
 use tessera_domain::posts::{BoardScope, NewPost, Post, PostFilter, PostRepo, PostUpdate};
 use tessera_domain::shared::{
     DomainError, DomainResult, FileId, OrgUnitId, Page, PageRequest, PostId, UserId,
@@ -222,8 +223,40 @@ impl PostRepo for SqlStore {
         Ok(result.rows_affected() > 0)
     }
 
-    async fn add_views(&self, views: &[(PostId, i64)]) -> DomainResult<()> {
+    async fn add_views(
+        &self,
+        views: &[(PostId, i64)],
+        fence: Option<&Fence>,
+    ) -> DomainResult<FencedWrite> {
         let mut tx = self.begin_write().await?;
+        if let Some(fence) = fence {
+            let token = i64::try_from(fence.token).unwrap_or(i64::MAX);
+            // Recorded only when no larger token is there; else nothing of this run is written.
+            let recorded = sqlx::query(
+                "INSERT INTO job_fences (job, fence, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (job) DO UPDATE SET fence = excluded.fence, updated_at = excluded.updated_at \
+                 WHERE job_fences.fence <= excluded.fence",
+            )
+            .bind(fence.job)
+            .bind(token)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+            if recorded == 0 {
+                let newer: i64 = sqlx::query("SELECT fence FROM job_fences WHERE job = $1")
+                    .bind(fence.job)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)
+                    .and_then(|row| get(&row, "fence"))?;
+                tx.rollback().await.map_err(db_error)?;
+                return Ok(FencedWrite::Stale {
+                    newer: u64::try_from(newer).unwrap_or(0),
+                });
+            }
+        }
         for (id, count) in views {
             sqlx::query("UPDATE posts SET view_count = view_count + $2 WHERE id = $1")
                 .bind(id.0)
@@ -232,7 +265,8 @@ impl PostRepo for SqlStore {
                 .await
                 .map_err(db_error)?;
         }
-        tx.commit().await.map_err(db_error)
+        tx.commit().await.map_err(db_error)?;
+        Ok(FencedWrite::Written)
     }
 
     async fn view_counts_since(&self, since: DateTime<Utc>) -> DomainResult<Vec<(PostId, i64)>> {

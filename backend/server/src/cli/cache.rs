@@ -304,7 +304,8 @@ impl Source {
                     .stats(&d.actor)
                     .await
                     .map_err(domain_error)?;
-                to_value(&stats_response(stats))
+                let jobs = d.state.jobs.status().await;
+                to_value(&stats_response(stats, jobs))
             }
             Source::Api(api) => api.call(reqwest::Method::GET, "stats", None).await,
         }

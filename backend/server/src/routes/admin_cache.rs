@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 
 use actix_web::HttpResponse;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::audit::{AuditAction, NewAuditEvent};
 use tessera_domain::cache::{CacheStats, ClearTarget, WarmTarget, NAMESPACES};
 use tessera_domain::files::urls::FILE_URLS;
 use tessera_domain::files::FileType;
 use tessera_domain::files::FILE_URL_NAMESPACE;
+use tessera_domain::jobs::{JobResult, JobRun, JobStatus};
 use tessera_domain::shared::cache::CacheBackend;
 use tessera_domain::shared::cached::Namespace;
 use tessera_domain::shared::{DomainError, FileId, UserId};
@@ -169,6 +171,87 @@ pub struct StatsDto {
     pub file_url_cache_ttl: u64,
     /// Seconds a signed URL is valid (`FILE_URL_EXPIRES`).
     pub file_url_expires: u64,
+    /// The periodic jobs by name (`refresh_file_urls`, `warm_on_deploy`, `post_views_flush`):
+    /// their last run on any instance and this instance's last turn.
+    pub jobs: BTreeMap<&'static str, JobStatusDto>,
+}
+
+/// A periodic job: when it runs and how its last runs went.
+#[derive(Serialize, ToSchema)]
+pub struct JobStatusDto {
+    /// Whether this instance runs it (its setting may turn it off).
+    pub enabled: bool,
+    /// Its period in seconds; null for `warm_on_deploy`, which runs once per deploy.
+    pub every_secs: Option<u64>,
+    /// The last run on any instance that held the job's lock (null: none recorded).
+    pub last_run: Option<JobRunDto>,
+    /// This instance's last turn, `skipped` when another instance held the lock or had run
+    /// it already (null: no turn since this instance started).
+    pub last_turn_here: Option<JobRunDto>,
+}
+
+/// One run (or skipped turn) of a job.
+#[derive(Serialize, ToSchema)]
+pub struct JobRunDto {
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// How it ended.
+    pub result: JobResultDto,
+    /// What it did ("Refreshed 12 expiring URLs"), why it failed, or why it was skipped.
+    pub message: String,
+    /// The instance that ran it (`<host>:<pid>`).
+    pub instance: String,
+    /// The fencing token it held (null when skipped).
+    pub fence: Option<u64>,
+}
+
+/// How a job's run ended.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobResultDto {
+    /// It ran to the end.
+    Ok,
+    /// It failed.
+    Error,
+    /// Another instance held the lock, or it already ran in this period or deploy.
+    Skipped,
+}
+
+impl From<JobRun> for JobRunDto {
+    fn from(run: JobRun) -> Self {
+        Self {
+            started_at: run.started_at,
+            duration_ms: run.duration_ms,
+            result: match run.result {
+                JobResult::Ok => JobResultDto::Ok,
+                JobResult::Error => JobResultDto::Error,
+                JobResult::Skipped => JobResultDto::Skipped,
+            },
+            message: run.message,
+            instance: run.instance,
+            fence: run.fence,
+        }
+    }
+}
+
+/// Every job's status, by name.
+pub fn job_dtos(statuses: Vec<JobStatus>) -> BTreeMap<&'static str, JobStatusDto> {
+    statuses
+        .into_iter()
+        .map(|s| {
+            (
+                s.name,
+                JobStatusDto {
+                    enabled: s.enabled,
+                    every_secs: s.every_secs,
+                    last_run: s.last_run.map(Into::into),
+                    last_turn_here: s.last_turn_here.map(Into::into),
+                },
+            )
+        })
+        .collect()
 }
 
 /// The stats answer.
@@ -290,19 +373,22 @@ pub struct RefreshResponse {
     (status = 200, description = "Statistics", body = StatsResponse),
 ))]
 pub async fn stats(caller: Caller<policy::CacheAdmin>) -> Result<HttpResponse, ApiError> {
-    let stats = caller.state().cache_admin.stats(&caller.actor()).await?;
-    Ok(HttpResponse::Ok().json(stats_response(stats)))
+    let state = caller.state();
+    let stats = state.cache_admin.stats(&caller.actor()).await?;
+    let jobs = state.jobs.status().await;
+    Ok(HttpResponse::Ok().json(stats_response(stats, jobs)))
 }
 
-/// The stats answer built from the domain's figures: what the endpoint answers and what
-/// `tessera cache stats --json` prints.
-pub fn stats_response(stats: CacheStats) -> StatsResponse {
+/// The stats answer built from the domain's figures and the jobs' status: what the endpoint
+/// answers and what `tessera cache stats --json` prints.
+pub fn stats_response(stats: CacheStats, jobs: Vec<JobStatus>) -> StatsResponse {
     let (hits, misses, hit_ratio, file_url_entries) = stats
         .namespace(FILE_URL_NAMESPACE)
         .map_or((0, 0, 0.0, None), |n| {
             (n.hits, n.misses, n.hit_ratio(), n.entries)
         });
     let namespaces = namespace_dtos(&stats);
+    let jobs = job_dtos(jobs);
     let info = stats.info.unwrap_or_default();
     StatsResponse {
         success: true,
@@ -333,6 +419,7 @@ pub fn stats_response(stats: CacheStats) -> StatsResponse {
             }),
             file_url_cache_ttl: stats.file_url_cache_ttl,
             file_url_expires: stats.file_url_expires,
+            jobs,
         },
     }
 }

@@ -17,7 +17,9 @@ use utoipa_actix_web::scope::Scope;
 use crate::http::caller::{policy, Caller};
 use crate::http::endpoint::endpoints;
 use crate::http::problem::ApiError;
-use crate::routes::admin_cache::{namespace_dtos, CacheBackendDto, NamespaceDto};
+use crate::routes::admin_cache::{
+    job_dtos, namespace_dtos, CacheBackendDto, JobStatusDto, NamespaceDto,
+};
 use crate::routes::payments::PurposeDto;
 use crate::routes::Routes;
 
@@ -143,6 +145,8 @@ pub struct AdminDashboardDto {
     pub counts: AdminCountsDto,
     /// The cache at a glance (the full figures are at `/api/admin/cache/stats`).
     pub cache: CacheSummaryDto,
+    /// The periodic jobs by name, as in `/api/admin/cache/stats`.
+    pub jobs: BTreeMap<&'static str, JobStatusDto>,
 }
 
 /// How many of each thing there is.
@@ -230,6 +234,7 @@ pub async fn admin_dashboard(caller: Caller<policy::AdminRead>) -> Result<HttpRe
             used_memory: redis.map(|r| r.used_memory),
             maxmemory: redis.map(|r| r.maxmemory),
         },
+        jobs: job_dtos(state.jobs.status().await),
     }))
 }
 

@@ -159,6 +159,15 @@ both_backends!(
             .query_async(&mut redis)
             .await
             .unwrap();
+        // Refresh finds it through the expiry index, which says when each entry goes.
+        let soon = chrono::Utc::now().timestamp() + 100;
+        let _: () = redis::cmd("ZADD")
+            .arg(app.redis_key("file_url_expiry"))
+            .arg(soon)
+            .arg(files[0]["id"].as_i64().unwrap())
+            .query_async(&mut redis)
+            .await
+            .unwrap();
         let before = app.signatures().await;
         let res = app
             .client

@@ -192,6 +192,9 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         ("RATE_LIMIT_LOGIN_PER_MINUTE".into(), "10000".into()),
         ("RATE_LIMIT_OTP_PER_MINUTE".into(), "10000".into()),
         ("RATE_LIMIT_API_PER_MINUTE".into(), "100000".into()),
+        // A second process started on a test's data would warm its files; the job tests turn
+        // it on.
+        ("CACHE_WARM_ON_START".into(), "false".into()),
     ]);
     let mut database = None;
     let mut key_prefix = String::new();
@@ -348,6 +351,17 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// The process id (job records name instances `<host>:<pid>`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process at once (SIGKILL: no clean-up, as a crash).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -16,6 +16,7 @@ mod demo_seed;
 mod errors;
 mod files;
 mod instances;
+mod jobs;
 mod logs;
 mod materials;
 mod members;

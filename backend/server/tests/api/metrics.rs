@@ -140,7 +140,6 @@ async fn other_parts_report_jobs_pubsub_and_a_local_tier_through_the_extension_p
     let metrics = &app.state.metrics;
     metrics.record_job_run("url_refresh", "ok", Duration::from_millis(40));
     metrics.record_job_run("url_refresh", "skipped", Duration::ZERO);
-    metrics.set_job_lock_held("url_refresh", true);
     metrics.record_pubsub_lag(Duration::from_millis(3));
     metrics.set_pubsub_connected(true);
     let local = metrics.tier_counters("file_url", "local");
@@ -163,7 +162,6 @@ async fn other_parts_report_jobs_pubsub_and_a_local_tier_through_the_extension_p
             r#"tessera_job_run_duration_seconds_count{job="url_refresh"}"#,
             1.0,
         ),
-        (r#"tessera_job_lock_held{job="url_refresh"}"#, 1.0),
         ("tessera_pubsub_lag_seconds_count", 1.0),
         ("tessera_pubsub_connected", 1.0),
         (

@@ -34,6 +34,22 @@ function stats(entries: number) {
       file_url_cache_ttl: 2700,
       file_url_expires: 14400,
       namespaces: { file_url: { hits: 3, misses: 1, hit_ratio: 0.75, entries } },
+      jobs: {
+        refresh_file_urls: {
+          enabled: true,
+          every_secs: 300,
+          last_run: {
+            started_at: '2026-12-03T10:00:00Z',
+            duration_ms: 42,
+            result: 'ok',
+            message: 'Refreshed 12 expiring URLs',
+            instance: 'api-1:7',
+            fence: 17,
+          },
+          last_turn_here: null,
+        },
+        warm_on_deploy: { enabled: true, every_secs: null, last_run: null, last_turn_here: null },
+      },
     },
   };
 }
@@ -118,5 +134,18 @@ describe('CachePage', () => {
     await user.click(within(dialog).getByRole('button', { name: 'Clear cache', hidden: true }));
     await screen.findByText('Cleared 12 cache entries');
     expect(JSON.parse(calls.find((c) => c.path === '/api/admin/cache/clear')!.body)).toEqual({ namespace: 'members' });
+  });
+
+  it('shows each periodic job with its last run, duration and result', async () => {
+    renderPage();
+    const table = (await screen.findByText('Periodic jobs')).closest('table')!;
+    expect(within(table).getByText('refresh_file_urls')).toBeTruthy();
+    expect(within(table).getByText('Every 300 seconds')).toBeTruthy();
+    expect(within(table).getByText('42 ms')).toBeTruthy();
+    expect(within(table).getByText('OK')).toBeTruthy();
+    expect(within(table).getByText('Refreshed 12 expiring URLs')).toBeTruthy();
+    expect(within(table).getByText('on api-1:7, fence 17')).toBeTruthy();
+    expect(within(table).getByText('Once per deploy')).toBeTruthy();
+    expect(within(table).getByText('Not run yet')).toBeTruthy();
   });
 });

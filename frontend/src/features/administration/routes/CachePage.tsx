@@ -163,6 +163,78 @@ function Namespaces({ stats }: { stats: CacheStats }) {
   );
 }
 
+/** The periodic jobs: when each last ran (on any instance), how long it took and how it ended. */
+function Jobs({ stats }: { stats: CacheStats }) {
+  const { t, i18n } = useTranslation('administration');
+  const locale = i18n.language;
+  const rows = Object.entries(stats.jobs ?? {})
+    .map(([name, job]) => ({ name, job, run: job.last_run ?? job.last_turn_here ?? null }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const badge = { ok: 'badge--ok', error: 'badge--danger', skipped: 'badge--info' } as const;
+  return (
+    <DataTable
+      caption={t('cache.jobs.caption')}
+      rows={rows}
+      rowKey={(r) => r.name}
+      columns={[
+        {
+          key: 'name',
+          header: t('cache.jobs.name'),
+          render: (r) => (
+            <>
+              <code>{r.name}</code>
+              <div className="muted small">
+                {!r.job.enabled
+                  ? t('cache.jobs.off')
+                  : r.job.every_secs == null
+                    ? t('cache.jobs.oncePerDeploy')
+                    : t('cache.jobs.every', { count: r.job.every_secs })}
+              </div>
+            </>
+          ),
+        },
+        {
+          key: 'last',
+          header: t('cache.jobs.lastRun'),
+          render: (r) =>
+            r.run ? (
+              <>
+                {new Date(r.run.started_at).toLocaleString(locale, { dateStyle: 'short', timeStyle: 'medium' })}
+                <div className="muted small">
+                  {r.run.fence == null
+                    ? r.run.instance
+                    : t('cache.jobs.where', { instance: r.run.instance, fence: r.run.fence })}
+                </div>
+              </>
+            ) : (
+              t('cache.jobs.never')
+            ),
+        },
+        {
+          key: 'duration',
+          header: t('cache.jobs.duration'),
+          align: 'right',
+          hideOnPhone: true,
+          render: (r) => (r.run ? t('cache.jobs.ms', { ms: r.run.duration_ms.toLocaleString(locale) }) : '—'),
+        },
+        {
+          key: 'result',
+          header: t('cache.jobs.result'),
+          render: (r) =>
+            r.run ? (
+              <>
+                <span className={`badge ${badge[r.run.result]}`}>{t(`cache.jobs.results.${r.run.result}`)}</span>
+                <div className="muted small">{r.run.message}</div>
+              </>
+            ) : (
+              '—'
+            ),
+        },
+      ]}
+    />
+  );
+}
+
 function Actions() {
   const { t } = useTranslation('administration');
   const action = useCacheAction();
@@ -362,6 +434,7 @@ function CachePageContent() {
           ) : null}
           <Stats stats={stats.data} />
           <Namespaces stats={stats.data} />
+          <Jobs stats={stats.data} />
         </>
       )}
       <Actions />

@@ -218,11 +218,7 @@ impl RedisCache {
     /// The channel on which this deployment's cache invalidations travel: pub/sub channels
     /// are shared by every database of a server, so it names the database and the key prefix.
     pub fn invalidation_channel(&self) -> String {
-        format!(
-            "{}tessera:invalidate:db{}",
-            self.inner.settings.key_prefix,
-            self.inner.info.redis_settings().db()
-        )
+        invalidation_channel(&self.inner)
     }
 
     /// Publishes `payload` on `channel` (time-bounded like any request-path call).
@@ -255,6 +251,14 @@ impl RedisCache {
             Err(_) => Err(CacheError("no answer while subscribing".into())),
         }
     }
+}
+
+fn invalidation_channel(inner: &Inner) -> String {
+    format!(
+        "{}tessera:invalidate:db{}",
+        inner.settings.key_prefix,
+        inner.info.redis_settings().db()
+    )
 }
 
 /// Probes Redis with exponential backoff until it answers, then swaps in a fresh pool.
@@ -324,6 +328,14 @@ async fn forget_stale(inner: &Inner, pool: &Pool<RedisConnectionManager>) -> boo
                 cursor = next;
             }
         }
+        // What the instances keep in-process of the dropped keys goes too: an instance that
+        // never lost Redis holds what a change made elsewhere during the outage left stale.
+        redis::cmd("PUBLISH")
+            .arg(invalidation_channel(inner))
+            .arg(crate::cache::tiered::drop_everything_message("redis-recovery"))
+            .query_async::<u64>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok::<u64, String>(dropped)
     };
     match tokio::time::timeout(inner.settings.admin_timeout, work).await {

@@ -337,6 +337,11 @@ impl Inner {
     }
 }
 
+/// The message that makes every instance empty its tier, sent by `from`.
+pub(crate) fn drop_everything_message(from: &str) -> String {
+    serde_json::json!({ "from": from, "at": unix_micros() }).to_string()
+}
+
 /// Keeps the subscription up while the cache lives; the tier is trusted only while it is.
 async fn subscribe(inner: Weak<Inner>, mut stop: oneshot::Receiver<()>) {
     let mut backoff = FIRST_BACKOFF;

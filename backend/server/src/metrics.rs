@@ -9,7 +9,7 @@
 //! copied on every request; what is recorded here costs nothing while metrics are off.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,6 @@ use tessera_domain::cache::NAMESPACES;
 use tessera_domain::files::FileUrls;
 use tessera_domain::shared::cache::Cache;
 use tessera_domain::shared::cached::CacheLayer;
-use tessera_domain::shared::counters::NamespaceCounters;
 use tessera_infra::cache::tiered::TieredCache;
 use tessera_infra::sql::SqlStore;
 
@@ -159,7 +158,6 @@ impl Metrics {
         let scraped = Arc::new(Scraped {
             sources,
             entries: Mutex::default(),
-            tiers: Mutex::default(),
         });
         registry.register_collector(Box::new(Arc::clone(&scraped)));
         Self {
@@ -206,14 +204,6 @@ impl Metrics {
         }
     }
 
-    /// Extension point for the cache-invalidation channel: whether this instance is subscribed
-    /// now (`tessera_pubsub_connected`).
-    pub fn set_pubsub_connected(&self, connected: bool) {
-        if self.enabled {
-            self.pubsub_connected.set(i64::from(connected));
-        }
-    }
-
     /// Extension point for the job runner: one run of `job` finished (or was skipped) on this
     /// instance. `outcome` is `ok`, `failed` or `skipped` (another instance held the lock);
     /// `elapsed` is how long it took. Feeds `tessera_job_runs_total`,
@@ -246,55 +236,6 @@ impl Metrics {
             .set(now.as_secs_f64());
     }
 
-    /// Extension point for a cache tier other than the shared one (`tier` is e.g.
-    /// [`LOCAL_TIER`]): the hit and miss counters of `namespace` in that tier, made on first
-    /// call. Keep the handle and count on it (`hit()`, `miss()`: one atomic add); they are read
-    /// into `tessera_cache_hits_total{namespace, tier}` and `…_misses_total` when scraped.
-    pub fn tier_counters(
-        &self,
-        namespace: &'static str,
-        tier: &'static str,
-    ) -> Arc<NamespaceCounters> {
-        let mut tiers = self
-            .scraped
-            .tiers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = tiers
-            .iter()
-            .find(|t| t.namespace == namespace && t.tier == tier)
-        {
-            return Arc::clone(&found.counters);
-        }
-        let tier_counts = TierCounts {
-            namespace,
-            tier,
-            counters: Arc::default(),
-            entries: Arc::default(),
-        };
-        let counters = Arc::clone(&tier_counts.counters);
-        tiers.push(tier_counts);
-        counters
-    }
-
-    /// Extension point for a cache tier other than the shared one: how many entries of
-    /// `namespace` it holds now (`tessera_cache_entries{namespace, tier}`).
-    pub fn set_tier_entries(&self, namespace: &'static str, tier: &'static str, entries: u64) {
-        // Registers the pair, so its entries show even before its first lookup.
-        self.tier_counters(namespace, tier);
-        let tiers = self
-            .scraped
-            .tiers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(found) = tiers
-            .iter()
-            .find(|t| t.namespace == namespace && t.tier == tier)
-        {
-            found.entries.store(entries, Ordering::Relaxed);
-        }
-    }
-
     /// The metrics in the Prometheus text format (version 0.0.4). Counts the cache's entries
     /// first when the last count is older than [`ENTRIES_MAX_AGE`].
     pub async fn scrape(&self) -> Result<String, fmt::Error> {
@@ -316,14 +257,6 @@ fn job_histogram() -> Histogram {
     Histogram::new(JOB_BUCKETS)
 }
 
-/// A tier registered through [`Metrics::tier_counters`].
-struct TierCounts {
-    namespace: &'static str,
-    tier: &'static str,
-    counters: Arc<NamespaceCounters>,
-    entries: Arc<AtomicU64>,
-}
-
 /// The entries of each namespace in the shared cache, as last counted.
 #[derive(Default)]
 struct Entries {
@@ -335,7 +268,6 @@ struct Entries {
 struct Scraped {
     sources: MetricSources,
     entries: Mutex<Entries>,
-    tiers: Mutex<Vec<TierCounts>>,
 }
 
 impl fmt::Debug for Scraped {
@@ -375,7 +307,6 @@ impl Collector for Scraped {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let sources = &self.sources;
         let shared_tier = sources.cache.backend().as_str();
-        let tiers = self.tiers.lock().unwrap_or_else(PoisonError::into_inner);
 
         let mut lookups: Vec<(&str, &str, u64, u64)> = sources
             .layer
@@ -386,11 +317,6 @@ impl Collector for Scraped {
                 (ns.namespace.name, shared_tier, c.hits(), c.misses())
             })
             .collect();
-        lookups.extend(
-            tiers
-                .iter()
-                .map(|t| (t.namespace, t.tier, t.counters.hits(), t.counters.misses())),
-        );
         let local = sources
             .tier
             .as_ref()
@@ -431,17 +357,11 @@ impl Collector for Scraped {
             let labels = [("namespace", *name), ("tier", shared_tier)];
             ConstGauge::new(*n as i64).encode(family.encode_family(&labels)?)?;
         }
-        for t in tiers.iter() {
-            let labels = [("namespace", t.namespace), ("tier", t.tier)];
-            ConstGauge::new(t.entries.load(Ordering::Relaxed) as i64)
-                .encode(family.encode_family(&labels)?)?;
-        }
         for n in &local {
             let labels = [("namespace", n.namespace.as_str()), ("tier", LOCAL_TIER)];
             ConstGauge::new(n.entries as i64).encode(family.encode_family(&labels)?)?;
         }
         drop(entries);
-        drop(tiers);
 
         ConstCounter::new(sources.urls.signatures()).encode(encoder.encode_descriptor(
             "file_url_signatures",

@@ -332,7 +332,9 @@ async fn forget_stale(inner: &Inner, pool: &Pool<RedisConnectionManager>) -> boo
         // never lost Redis holds what a change made elsewhere during the outage left stale.
         redis::cmd("PUBLISH")
             .arg(invalidation_channel(inner))
-            .arg(crate::cache::tiered::drop_everything_message("redis-recovery"))
+            .arg(crate::cache::tiered::drop_everything_message(
+                "redis-recovery",
+            ))
             .query_async::<u64>(&mut conn)
             .await
             .map_err(|e| e.to_string())?;

@@ -134,19 +134,13 @@ both_backends!(
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn other_parts_report_jobs_pubsub_and_a_local_tier_through_the_extension_points() {
+async fn the_job_runner_and_the_invalidation_channel_report_their_series() {
     let app =
         crate::helpers::spawn_app_with(Backend::Embedded, &[("METRICS_ADDR", "127.0.0.1:0")]).await;
     let metrics = &app.state.metrics;
     metrics.record_job_run("url_refresh", "ok", Duration::from_millis(40));
     metrics.record_job_run("url_refresh", "skipped", Duration::ZERO);
     metrics.record_pubsub_lag(Duration::from_millis(3));
-    metrics.set_pubsub_connected(true);
-    let local = metrics.tier_counters("file_url", "local");
-    local.hit();
-    local.hit();
-    local.miss();
-    metrics.set_tier_entries("file_url", "local", 5);
 
     let text = scrape(&app).await;
     for (series, value) in [
@@ -163,19 +157,6 @@ async fn other_parts_report_jobs_pubsub_and_a_local_tier_through_the_extension_p
             1.0,
         ),
         ("tessera_pubsub_lag_seconds_count", 1.0),
-        ("tessera_pubsub_connected", 1.0),
-        (
-            r#"tessera_cache_hits_total{namespace="file_url",tier="local"}"#,
-            2.0,
-        ),
-        (
-            r#"tessera_cache_misses_total{namespace="file_url",tier="local"}"#,
-            1.0,
-        ),
-        (
-            r#"tessera_cache_entries{namespace="file_url",tier="local"}"#,
-            5.0,
-        ),
     ] {
         assert_eq!(sample(&text, series), Some(value), "{series} in\n{text}");
     }

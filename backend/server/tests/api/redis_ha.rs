@@ -92,17 +92,20 @@ impl Ha {
     }
 
     fn cache(self, prefix: &str) -> RedisCache {
-        RedisCache::new(RedisSettings {
-            url: self.url(),
-            key_prefix: prefix.to_owned(),
-            pool_size: 2,
-            connect_timeout: Duration::from_secs(2),
-            command_timeout: Duration::from_secs(2),
-            admin_timeout: Duration::from_secs(5),
-            forget_on_recovery: Vec::new(),
-            compress_min_bytes: 1024,
-        })
-        .unwrap()
+        RedisCache::new(ha_settings(self, prefix)).unwrap()
+    }
+}
+
+fn ha_settings(ha: Ha, prefix: &str) -> RedisSettings {
+    RedisSettings {
+        url: ha.url(),
+        key_prefix: prefix.to_owned(),
+        pool_size: 2,
+        connect_timeout: Duration::from_secs(2),
+        command_timeout: Duration::from_secs(2),
+        admin_timeout: Duration::from_secs(5),
+        forget_on_recovery: Vec::new(),
+        compress_min_bytes: 1024,
     }
 }
 
@@ -318,6 +321,46 @@ on_cluster_and_sentinel!(every_cache_operation_works, |ha: Ha| async move {
     let rest = cache.scan_prefix("").await.unwrap();
     cache.delete(&rest).await.unwrap();
 });
+
+on_cluster_and_sentinel!(
+    after_a_failure_the_probe_drops_stale_entries_on_every_master,
+    |ha: Ha| async move {
+        let prefix = format!("ha{}:", uuid::Uuid::new_v4().simple());
+        let cache = RedisCache::new(RedisSettings {
+            forget_on_recovery: vec!["session:".into()],
+            ..ha_settings(ha, &prefix)
+        })
+        .unwrap();
+        let ttl = Duration::from_secs(300);
+        let sessions: Vec<(String, String, Duration)> = (0..30)
+            .map(|i| (format!("session:{i}"), "7".to_owned(), ttl))
+            .collect();
+        cache.set_many(&sessions).await.unwrap();
+        cache.set("file_url:1", "kept", ttl).await.unwrap();
+        if ha == Ha::Cluster {
+            let per_node = keys_per_node(ha, &format!("{prefix}session:*")).await;
+            assert!(per_node.iter().all(|n| *n > 0), "{per_node:?}");
+        }
+        // Any failed call opens the breaker: here a command Redis refuses.
+        cache.set("not-a-number", "x", ttl).await.unwrap();
+        assert!(cache.incr_by("not-a-number", 1).await.is_err());
+        assert!(cache.is_degraded());
+        assert!(
+            eventually(Duration::from_secs(10), || async { !cache.is_degraded() }).await,
+            "the probe never closed the breaker"
+        );
+        assert!(keys_per_node(ha, &format!("{prefix}session:*"))
+            .await
+            .iter()
+            .all(|n| *n == 0));
+        assert_eq!(
+            cache.get("file_url:1").await.unwrap().as_deref(),
+            Some("kept")
+        );
+        let rest = cache.scan_prefix("").await.unwrap();
+        cache.delete(&rest).await.unwrap();
+    }
+);
 
 on_cluster_and_sentinel!(
     the_in_process_tier_is_kept_coherent_across_instances,

@@ -271,7 +271,7 @@ impl Link {
 /// The connection one call gets: commands and pipelines go through it as through any
 /// `redis` connection; what a cluster cannot route as is has methods of its own.
 #[derive(Clone)]
-pub enum Conn {
+enum Conn {
     /// A multiplexed connection to one server.
     Single(MultiplexedConnection),
     /// A cluster connection.
@@ -546,8 +546,16 @@ impl RedisCache {
         if self.inner.degraded.load(Ordering::Acquire) {
             return Err(CacheError("Redis is degraded; skipped".into()));
         }
+        // The first call of a Sentinel or Cluster cache connects, within the connect bound
+        // (a cluster takes a few round trips to learn its slots).
+        let link = match self.current_link() {
+            Some(link) => Ok(link),
+            None => tokio::time::timeout(self.inner.settings.connect_timeout, self.link())
+                .await
+                .unwrap_or_else(|_| Err("no answer while connecting".into())),
+        };
         let work = async move {
-            let conn = self.link().await?.conn().await?;
+            let conn = link?.conn().await?;
             f(conn).await.map_err(|e| e.to_string())
         };
         let failure = match tokio::time::timeout(bound, work).await {

@@ -446,6 +446,11 @@ struct Inner {
     /// Held while connecting lazily, so concurrent first calls connect once.
     connecting: tokio::sync::Mutex<()>,
     degraded: AtomicBool,
+    /// Moved every time the recovery probe swaps in a new link: subscriptions end with it, so
+    /// the tier subscribes again where the cache now is (a Sentinel's new master).
+    relinked: tokio::sync::watch::Sender<u64>,
+    /// Whether the `+switch-master` watcher runs (Sentinel only; started by the first call).
+    watching: AtomicBool,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -497,6 +502,8 @@ impl RedisCache {
                 link: RwLock::new(link),
                 connecting: tokio::sync::Mutex::new(()),
                 degraded: AtomicBool::new(false),
+                watching: AtomicBool::new(false),
+                relinked: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -543,6 +550,7 @@ impl RedisCache {
         Fut: Future<Output = RedisResult<T>> + Send,
         T: Send,
     {
+        self.watch_sentinels();
         if self.inner.degraded.load(Ordering::Acquire) {
             return Err(CacheError("Redis is degraded; skipped".into()));
         }
@@ -587,12 +595,94 @@ impl RedisCache {
 
     /// Opens the breaker and starts the recovery probe, once per episode.
     fn trip(&self, failure: &str) {
-        if self.inner.degraded.swap(true, Ordering::AcqRel) {
+        trip(&self.inner, failure);
+    }
+
+    /// Starts the `+switch-master` watcher of a Sentinel cache, once (from the first call, which
+    /// runs inside the runtime).
+    fn watch_sentinels(&self) {
+        if matches!(self.inner.target, Target::Sentinel { .. })
+            && !self.inner.watching.load(Ordering::Relaxed)
+            && !self.inner.watching.swap(true, Ordering::AcqRel)
+        {
+            tokio::spawn(watch_switches(Arc::downgrade(&self.inner)));
+        }
+    }
+}
+
+/// Opens the breaker and starts the recovery probe, once per episode.
+fn trip(inner: &Arc<Inner>, failure: &str) {
+    if inner.degraded.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    tracing::warn!(error = %failure, "Redis is unavailable; serving without the cache until it answers again");
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move { recover(inner).await });
+}
+
+/// Listens to the sentinels' `+switch-master` announcements and opens the breaker when this
+/// cache's master moves, so the probe asks the sentinels again at once; otherwise a forced
+/// failover (`SENTINEL FAILOVER`) would be followed only when the old master, still answering,
+/// is demoted and drops its clients, and writes made on it meanwhile would be lost. Ends with
+/// the cache.
+async fn watch_switches(inner: std::sync::Weak<Inner>) {
+    use futures::StreamExt;
+
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let Target::Sentinel {
+            sentinels, master, ..
+        } = &strong.target
+        else {
+            return;
+        };
+        let master = master.clone();
+        let sentinels = sentinels.clone();
+        let bound = strong.settings.connect_timeout;
+        drop(strong);
+        let mut stream = None;
+        for sentinel in sentinels {
+            let attempt = async {
+                let client = redis::Client::open(sentinel)?;
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe("+switch-master").await?;
+                Ok::<_, redis::RedisError>(pubsub.into_on_message())
+            };
+            if let Ok(Ok(subscribed)) = tokio::time::timeout(bound, attempt).await {
+                stream = Some(subscribed);
+                break;
+            }
+        }
+        if let Some(mut stream) = stream {
+            backoff = FIRST_BACKOFF;
+            // `<master name> <old ip> <old port> <new ip> <new port>`
+            loop {
+                // Wakes now and then to end with the cache.
+                let message = match tokio::time::timeout(MAX_BACKOFF, stream.next()).await {
+                    Ok(Some(message)) => message,
+                    Ok(None) => break,
+                    Err(_) if inner.strong_count() == 0 => return,
+                    Err(_) => continue,
+                };
+                let payload: String = message.get_payload().unwrap_or_default();
+                if payload.split_whitespace().next() != Some(master.as_str()) {
+                    continue;
+                }
+                let Some(strong) = inner.upgrade() else {
+                    return;
+                };
+                tracing::info!("the sentinels moved the Redis master; connecting to the new one");
+                trip(&strong, "the sentinels moved the master");
+            }
+        }
+        if inner.strong_count() == 0 {
             return;
         }
-        tracing::warn!(error = %failure, "Redis is unavailable; serving without the cache until it answers again");
-        let inner = Arc::clone(&self.inner);
-        tokio::spawn(async move { recover(inner).await });
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -625,9 +715,17 @@ impl RedisCache {
     }
 
     /// A dedicated connection subscribed to `channel`; the stream ends when the connection
-    /// does. Sentinel: on the master the sentinels name now. Cluster: on the first node of
-    /// the list that answers.
-    pub async fn subscribe(&self, channel: &str) -> Result<redis::aio::PubSubStream, CacheError> {
+    /// does, or when the cache reconnects after an outage (it may now be elsewhere).
+    /// Sentinel: on the master the sentinels name now. Cluster: on the first node of the list
+    /// that answers.
+    pub async fn subscribe(
+        &self,
+        channel: &str,
+    ) -> Result<futures::stream::BoxStream<'static, redis::Msg>, CacheError> {
+        use futures::StreamExt;
+
+        let mut relinked = self.inner.relinked.subscribe();
+        relinked.mark_unchanged();
         let settings = &self.inner.settings;
         let work = async {
             let candidates = match &self.inner.target {
@@ -655,7 +753,11 @@ impl RedisCache {
         };
         let bound = settings.connect_timeout * 4;
         match tokio::time::timeout(bound, work).await {
-            Ok(Ok(stream)) => Ok(stream),
+            Ok(Ok(stream)) => Ok(stream
+                .take_until(async move {
+                    let _ = relinked.changed().await;
+                })
+                .boxed()),
             Ok(Err(e)) => Err(CacheError(e)),
             Err(_) => Err(CacheError("no answer while subscribing".into())),
         }
@@ -758,6 +860,7 @@ async fn recover(inner: Arc<Inner>) {
         if let Ok(Ok(link)) = tokio::time::timeout(bound, probe).await {
             if forget_stale(&inner, &link).await {
                 *inner.link.write().unwrap_or_else(PoisonError::into_inner) = Some(link);
+                inner.relinked.send_modify(|n| *n += 1);
                 inner.degraded.store(false, Ordering::Release);
                 tracing::info!(
                     after_ms = started.elapsed().as_millis() as u64,

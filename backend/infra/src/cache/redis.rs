@@ -10,7 +10,9 @@
 //!   which server is the master, and a bb8 pool is opened over that server (bb8 pools plain
 //!   connections; it cannot pool a sentinel client, so the sentinels are asked again by the
 //!   recovery probe, not by the pool). After a failover the old master refuses writes or
-//!   drops its clients, the breaker opens, and the probe asks the sentinels again;
+//!   drops its clients, or the sentinels announce `+switch-master` (watched by a task of its
+//!   own): the breaker opens, and the probe asks the sentinels again. Every new link ends the
+//!   pub/sub streams handed out, so the in-process tier subscribes again where the cache is;
 //! - **Cluster** (`redis-cluster://h1:7001,h2:7002`, or `REDIS_CLUSTER_NODES`): the `redis`
 //!   crate's `cluster_async::ClusterConnection`, itself multiplexed and clonable, so it is not
 //!   pooled; it routes each command by hash slot and splits `MGET`/`UNLINK` across slots.

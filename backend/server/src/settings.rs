@@ -12,7 +12,7 @@ use ipnet::IpNet;
 use tessera_domain::accounts::otp::OtpSecret;
 use tessera_domain::files::UrlPolicy;
 use tessera_domain::shared::cached::TtlClasses;
-use tessera_infra::cache::redis::parse_redis_url;
+use tessera_infra::cache::redis::{cluster_url, parse_redis_url};
 use tessera_infra::sql::DbKind;
 
 /// Where the app runs: decides defaults that must be explicit in production.
@@ -72,10 +72,11 @@ pub struct S3Config {
     pub force_path_style: bool,
 }
 
-/// Redis settings, present when `REDIS_URL` is set.
+/// Redis settings, present when `REDIS_URL` or `REDIS_CLUSTER_NODES` is set.
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
-    /// `REDIS_URL`.
+    /// `REDIS_URL` (`redis://`, `rediss://`, `redis-sentinel://`), or `redis-cluster://…`
+    /// made from `REDIS_CLUSTER_NODES`.
     pub url: String,
     /// `REDIS_STATE_URL` (default `REDIS_URL`): where rate-limit counters live, which must never
     /// be evicted to make room for cached data (`noeviction`; see docs/cache.md).
@@ -327,12 +328,23 @@ impl Settings {
                 "invalid DATABASE_MAX_CONNECTIONS: must be at least 1".into(),
             ));
         }
-        let redis = match vars.get("REDIS_URL") {
+        // REDIS_CLUSTER_NODES selects Redis Cluster; a REDIS_URL beside it only gives the
+        // nodes' credentials, and must name db 0 (the only db a cluster has).
+        let redis_url = match (vars.get("REDIS_URL"), vars.get("REDIS_CLUSTER_NODES")) {
+            (url, Some(nodes)) => Some(cluster_url(nodes, url).map_err(|e| {
+                SettingsError(format!(
+                    "invalid REDIS_CLUSTER_NODES: {e} (expected host:port,host:port,…; Redis Cluster has only db 0)"
+                ))
+            })?),
+            (Some(url), None) => Some(url.to_owned()),
+            (None, None) => None,
+        };
+        let redis = match redis_url.as_deref() {
             None => None,
             Some(url) => {
                 parse_redis_url(url).map_err(|e| {
                     SettingsError(format!(
-                        "invalid REDIS_URL: {e} (expected redis://host:port/db)"
+                        "invalid REDIS_URL: {e} (expected redis://host:port/db or redis-sentinel://host:26379/<master>/<db>)"
                     ))
                 })?;
                 let pool_size = vars.parse("REDIS_POOL_SIZE", 16u32, "a whole number")?;
@@ -345,7 +357,7 @@ impl Settings {
                     Some(state) => {
                         parse_redis_url(state).map_err(|e| {
                             SettingsError(format!(
-                                "invalid REDIS_STATE_URL: {e} (expected redis://host:port/db)"
+                                "invalid REDIS_STATE_URL: {e} (expected redis://host:port/db or redis-sentinel://host:26379/<master>/<db>)"
                             ))
                         })?;
                         state.to_owned()
@@ -698,6 +710,52 @@ mod tests {
         .unwrap();
         let file = s.log_file.unwrap();
         assert_eq!((file.rotation, file.max_files), (LogRotation::Never, 0));
+    }
+
+    #[test]
+    fn sentinel_and_cluster_urls_are_accepted_and_cluster_is_db_0_only() {
+        let s = settings(&[(
+            "REDIS_URL",
+            "redis-sentinel://127.0.0.1:26379,127.0.0.1:26380/tessera/2",
+        )])
+        .unwrap();
+        let redis = s.redis.unwrap();
+        assert!(redis.url.starts_with("redis-sentinel://"));
+        assert_eq!(redis.state_url, redis.url);
+
+        let s = settings(&[("REDIS_CLUSTER_NODES", "127.0.0.1:7001, 127.0.0.1:7002")]).unwrap();
+        assert_eq!(
+            s.redis.unwrap().url,
+            "redis-cluster://127.0.0.1:7001,127.0.0.1:7002"
+        );
+        // A REDIS_URL beside the nodes gives their credentials, and must name db 0.
+        let s = settings(&[
+            ("REDIS_CLUSTER_NODES", "127.0.0.1:7001"),
+            ("REDIS_URL", "redis://:secret@127.0.0.1:6379/0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.redis.unwrap().url,
+            "redis-cluster://:secret@127.0.0.1:7001"
+        );
+        let err = settings(&[
+            ("REDIS_CLUSTER_NODES", "127.0.0.1:7001"),
+            ("REDIS_URL", "redis://127.0.0.1:6379/2"),
+        ])
+        .err()
+        .unwrap();
+        assert!(
+            err.0.contains("REDIS_CLUSTER_NODES") && err.0.contains("only db 0"),
+            "{err}"
+        );
+        let err = settings(&[("REDIS_URL", "redis-cluster://127.0.0.1:7001/3")])
+            .err()
+            .unwrap();
+        assert!(err.0.contains("only db 0"), "{err}");
+        let err = settings(&[("REDIS_URL", "redis-sentinel://127.0.0.1:26379")])
+            .err()
+            .unwrap();
+        assert!(err.0.contains("master"), "{err}");
     }
 
     #[test]

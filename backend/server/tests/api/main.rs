@@ -28,6 +28,7 @@ mod otp;
 mod outage;
 mod posts;
 mod rate_limits;
+mod redis_ha;
 mod resilience;
 mod sessions;
 mod spa;

@@ -459,6 +459,16 @@ on_cluster_and_sentinel!(
         // An entry near the end of its cache life is refreshed.
         let key = app.redis_key(&format!("file_url:{}", ids[0]));
         let _: bool = direct.query(redis::cmd("EXPIRE").arg(&key).arg(100)).await;
+        // Refresh finds it through the expiry index, which says when each entry goes.
+        let soon = chrono::Utc::now().timestamp() + 100;
+        let _: i64 = direct
+            .query(
+                redis::cmd("ZADD")
+                    .arg(app.redis_key("file_url_expiry"))
+                    .arg(soon)
+                    .arg(ids[0]),
+            )
+            .await;
         let refreshed = app.admin_cache("refresh", json!({})).await;
         assert_eq!(refreshed["refreshed_count"], 1, "{refreshed}");
         let ttl: i64 = direct.query(redis::cmd("TTL").arg(&key)).await;

@@ -13,6 +13,7 @@ use tessera_domain::accounts::otp::OtpSecret;
 use tessera_domain::files::UrlPolicy;
 use tessera_domain::shared::cached::TtlClasses;
 use tessera_infra::cache::redis::{cluster_url, parse_redis_url};
+use tessera_infra::objects::s3::S3Settings;
 use tessera_infra::sql::DbKind;
 
 /// Where the app runs: decides defaults that must be explicit in production.
@@ -55,21 +56,6 @@ pub struct LogFile {
     pub rotation: LogRotation,
     /// `LOG_MAX_FILES` (7): how many rotated files are kept; 0 keeps them all.
     pub max_files: usize,
-}
-
-/// S3 settings, present when `S3_BUCKET` is set.
-#[derive(Debug, Clone)]
-pub struct S3Config {
-    /// `S3_ENDPOINT`.
-    pub endpoint: Option<String>,
-    /// `S3_REGION`.
-    pub region: String,
-    /// `S3_BUCKET`.
-    pub bucket: String,
-    /// `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`.
-    pub credentials: Option<(String, String)>,
-    /// `S3_FORCE_PATH_STYLE`.
-    pub force_path_style: bool,
 }
 
 /// Redis settings, present when `REDIS_URL` or `REDIS_CLUSTER_NODES` is set.
@@ -125,7 +111,7 @@ pub struct Settings {
     /// (zlib); 0 turns compression off.
     pub cache_compress_min_bytes: usize,
     /// S3 settings; `None` selects the local-disk store.
-    pub s3: Option<S3Config>,
+    pub s3: Option<S3Settings>,
     /// `JWT_SECRET`; `None` generates one in the data dir (not in production).
     pub jwt_secret: Option<String>,
     /// `JWT_ACCESS_TTL`.
@@ -407,7 +393,7 @@ impl Settings {
                         )));
                     }
                 }
-                Some(S3Config {
+                Some(S3Settings {
                     endpoint,
                     region: vars.get("S3_REGION").unwrap_or("us-east-1").to_owned(),
                     bucket: bucket.to_owned(),

@@ -40,7 +40,7 @@ use tessera_infra::cache::memory::MemoryCache;
 use tessera_infra::cache::redis::{RedisCache, RedisSettings};
 use tessera_infra::cache::tiered::{TierSettings, TieredCache};
 use tessera_infra::objects::local::{derive_key, LocalObjects};
-use tessera_infra::objects::s3::{S3Objects, S3Settings};
+use tessera_infra::objects::s3::S3Objects;
 use tessera_infra::sql::SqlStore;
 use utoipa_actix_web::AppExt;
 
@@ -282,17 +282,7 @@ pub async fn build_state(settings: Settings, public_url: &str) -> anyhow::Result
 
     let (objects, local_objects): (Arc<dyn ObjectStore>, _) = match &settings.s3 {
         Some(s3) => {
-            let objects = S3Objects::new(
-                &S3Settings {
-                    endpoint: s3.endpoint.clone(),
-                    region: s3.region.clone(),
-                    bucket: s3.bucket.clone(),
-                    credentials: s3.credentials.clone(),
-                    force_path_style: s3.force_path_style,
-                },
-                Arc::clone(&clock),
-            )
-            .await;
+            let objects = S3Objects::new(s3, Arc::clone(&clock)).await;
             (Arc::new(objects), None)
         }
         None => {

@@ -16,7 +16,7 @@ use clap::Args;
 use tessera_domain::files::{GetUrlOptions, ObjectStore};
 use tessera_domain::shared::time::{Clock, SystemClock};
 use tessera_infra::objects::local::{derive_key, LocalObjects};
-use tessera_infra::objects::s3::{S3Objects, S3Settings};
+use tessera_infra::objects::s3::S3Objects;
 use tessera_infra::sql::{DbKind, SqlStore};
 
 use super::{redacted_url, EXIT_FAILURE};
@@ -660,17 +660,7 @@ async fn check_objects(report: &mut Report, settings: &Settings) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, check, todo_down): (Arc<dyn ObjectStore>, &str, String) = match &settings.s3 {
         Some(s3) => {
-            let store = S3Objects::new(
-                &S3Settings {
-                    endpoint: s3.endpoint.clone(),
-                    region: s3.region.clone(),
-                    bucket: s3.bucket.clone(),
-                    credentials: s3.credentials.clone(),
-                    force_path_style: s3.force_path_style,
-                },
-                clock,
-            )
-            .await;
+            let store = S3Objects::new(s3, clock).await;
             (
                 Arc::new(store),
                 "object store",

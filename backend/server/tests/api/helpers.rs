@@ -615,3 +615,36 @@ impl TestApp {
         format!("{}{}", self.key_prefix, key)
     }
 }
+
+/// Polls `check` every 20 ms until it holds or `limit` has passed; answers whether it held.
+/// For what another process or instance does in its own time (timings belong to the bench).
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Settings of a `RedisCache` a test builds itself over `url`, under a key prefix of its own.
+pub fn redis_settings(url: &str, prefix: &str) -> tessera_infra::cache::redis::RedisSettings {
+    tessera_infra::cache::redis::RedisSettings {
+        url: url.to_owned(),
+        key_prefix: prefix.to_owned(),
+        pool_size: 2,
+        connect_timeout: Duration::from_secs(2),
+        command_timeout: Duration::from_secs(2),
+        admin_timeout: Duration::from_secs(5),
+        forget_on_recovery: Vec::new(),
+        compress_min_bytes: 1024,
+    }
+}

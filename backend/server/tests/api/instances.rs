@@ -2,33 +2,24 @@
 //! one process) share PostgreSQL, Redis and S3, each with its in-process tier in front of
 //! Redis. What one changes, the other sees; what the other cached in-process is dropped.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_domain::shared::cache::Cache;
-use tessera_infra::cache::redis::{RedisCache, RedisSettings};
+use tessera_infra::cache::redis::RedisCache;
 use tessera_infra::cache::tiered::{TierSettings, TieredCache};
 
 use crate::helpers::{spawn_app_with, Backend, ServerProcess, Services};
 
-/// Polls `check` every 20 ms for up to two seconds; answers whether it came true. The bound is
-/// generous: the cross-instance target (100 ms) is measured by the benchmark, not asserted.
-async fn eventually<F, Fut>(mut check: F) -> bool
+/// What another instance does in its own time: two seconds is generous (the cross-instance
+/// target, 100 ms, is measured by the benchmark, not asserted).
+async fn eventually<F, Fut>(check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually(Duration::from_secs(2), check).await
 }
 
 async fn get(client: &reqwest::Client, url: String, token: &str) -> reqwest::Response {
@@ -184,17 +175,8 @@ async fn concurrent_misses_on_one_file_across_two_processes_sign_once() {
 
 fn tier(prefix: &str) -> TieredCache {
     let services = Services::from_env();
-    let remote = RedisCache::new(RedisSettings {
-        url: services.redis_url.clone(),
-        key_prefix: prefix.to_owned(),
-        pool_size: 2,
-        connect_timeout: Duration::from_secs(2),
-        command_timeout: Duration::from_secs(2),
-        admin_timeout: Duration::from_secs(5),
-        forget_on_recovery: Vec::new(),
-        compress_min_bytes: 1024,
-    })
-    .unwrap();
+    let remote =
+        RedisCache::new(crate::helpers::redis_settings(&services.redis_url, prefix)).unwrap();
     TieredCache::new(
         remote,
         TierSettings {

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_domain::posts::FlushOutcome;
 use tessera_domain::shared::cache::Cache;
-use tessera_infra::cache::redis::{RedisCache, RedisSettings};
+use tessera_infra::cache::redis::RedisCache;
 
 use crate::both_backends;
 use crate::helpers::{
@@ -985,16 +985,10 @@ async fn two_server_processes_write_each_view_back_exactly_once() {
 #[tokio::test]
 async fn redis_counts_takes_locks_and_ranks() {
     let services = Services::from_env();
-    let redis = RedisCache::new(RedisSettings {
-        url: services.redis_url.clone(),
-        key_prefix: format!("test{}:", uuid::Uuid::new_v4().simple()),
-        pool_size: 2,
-        connect_timeout: Duration::from_secs(2),
-        command_timeout: Duration::from_secs(2),
-        admin_timeout: Duration::from_secs(5),
-        forget_on_recovery: Vec::new(),
-        compress_min_bytes: 1024,
-    })
+    let redis = RedisCache::new(crate::helpers::redis_settings(
+        &services.redis_url,
+        &format!("test{}:", uuid::Uuid::new_v4().simple()),
+    ))
     .unwrap();
     assert_eq!(redis.incr_by("views:1", 1).await.unwrap(), 1);
     assert_eq!(redis.incr_by("views:1", 2).await.unwrap(), 3);

@@ -19,7 +19,9 @@ use tessera_domain::shared::cache::Cache;
 use tessera_infra::cache::redis::{RedisCache, RedisSettings};
 use tessera_infra::cache::tiered::{TierSettings, TieredCache};
 
-use crate::helpers::{png, spawn_app_with, Backend, ServerProcess, TestApp};
+use crate::helpers::{
+    eventually, png, redis_settings, spawn_app_with, Backend, ServerProcess, TestApp,
+};
 
 /// The Sentinel tests run one at a time: the failover test moves the master under everyone.
 static SENTINEL_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -97,16 +99,7 @@ impl Ha {
 }
 
 fn ha_settings(ha: Ha, prefix: &str) -> RedisSettings {
-    RedisSettings {
-        url: ha.url(),
-        key_prefix: prefix.to_owned(),
-        pool_size: 2,
-        connect_timeout: Duration::from_secs(2),
-        command_timeout: Duration::from_secs(2),
-        admin_timeout: Duration::from_secs(5),
-        forget_on_recovery: Vec::new(),
-        compress_min_bytes: 1024,
-    }
+    redis_settings(&ha.url(), prefix)
 }
 
 /// Runs a test body on the cluster and on Sentinel, as two tests.
@@ -219,24 +212,6 @@ async fn keys_per_node(ha: Ha, pattern: &str) -> Vec<usize> {
         counts.push(count);
     }
     counts
-}
-
-/// Polls `check` every 20 ms for up to `limit`; answers whether it came true.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 on_cluster_and_sentinel!(every_cache_operation_works, |ha: Ha| async move {

@@ -100,6 +100,44 @@ pub fn parse_redis_url(url: &str) -> Result<(), String> {
     Target::parse(url).map(|_| ())
 }
 
+/// The servers behind a Redis URL, each as a plain connection (for `tessera doctor`, which
+/// checks each one): the server itself; the master the sentinels name now; every master of a
+/// cluster.
+pub async fn servers(url: &str, connect_timeout: Duration) -> Result<Vec<ConnectionInfo>, String> {
+    let target = Target::parse(url)?;
+    match &target {
+        Target::Single(info) => Ok(vec![info.clone()]),
+        Target::Sentinel { .. } => Ok(vec![resolve_master(connect_timeout, &target).await?]),
+        Target::Cluster(nodes) => {
+            let mut failure = String::from("no node of the cluster answers");
+            for node in nodes {
+                let ask = async {
+                    let client = redis::Client::open(node.clone())?;
+                    let mut conn = client.get_multiplexed_async_connection().await?;
+                    redis::cmd("CLUSTER")
+                        .arg("NODES")
+                        .query_async::<String>(&mut conn)
+                        .await
+                };
+                match tokio::time::timeout(connect_timeout, ask).await {
+                    Ok(Ok(answer)) => {
+                        return Ok(parse_masters(&answer)
+                            .into_iter()
+                            .map(|(host, port)| {
+                                node.clone()
+                                    .set_addr(redis::ConnectionAddr::Tcp(host, port))
+                            })
+                            .collect())
+                    }
+                    Ok(Err(e)) => failure = e.to_string(),
+                    Err(_) => failure = "no answer from a node of the cluster".into(),
+                }
+            }
+            Err(failure)
+        }
+    }
+}
+
 /// The URL of a Redis Cluster reached through `nodes` (`host:port`, comma-separated, as in
 /// `REDIS_CLUSTER_NODES`), with the credentials of `credentials_from` (a `redis://` URL) if
 /// given. The cluster has only db 0: a `credentials_from` naming another db is refused.
@@ -729,7 +767,7 @@ impl RedisCache {
             let candidates = match &self.inner.target {
                 Target::Single(info) => vec![info.clone()],
                 Target::Sentinel { .. } => {
-                    vec![resolve_master(settings, &self.inner.target).await?]
+                    vec![resolve_master(settings.connect_timeout, &self.inner.target).await?]
                 }
                 Target::Cluster(nodes) => nodes.clone(),
             };
@@ -776,7 +814,7 @@ async fn connect(settings: &RedisSettings, target: &Target) -> Result<Link, Stri
     match target {
         Target::Single(info) => Ok(Link::Pooled(build_pool(settings, info)?)),
         Target::Sentinel { .. } => {
-            let info = resolve_master(settings, target).await?;
+            let info = resolve_master(settings.connect_timeout, target).await?;
             let pool = build_pool(settings, &info)?;
             let check = async {
                 let mut conn = pool.get().await.map_err(|e| e.to_string())?.clone();
@@ -818,7 +856,7 @@ async fn connect(settings: &RedisSettings, target: &Target) -> Result<Link, Stri
 
 /// Asks the sentinels (the first that answers) where the master is now.
 async fn resolve_master(
-    settings: &RedisSettings,
+    connect_timeout: Duration,
     target: &Target,
 ) -> Result<ConnectionInfo, String> {
     let Target::Sentinel {
@@ -839,7 +877,7 @@ async fn resolve_master(
         redis::sentinel::SentinelServerType::Master,
     )
     .map_err(|e| e.to_string())?;
-    let client = tokio::time::timeout(settings.connect_timeout, client.async_get_client())
+    let client = tokio::time::timeout(connect_timeout, client.async_get_client())
         .await
         .map_err(|_| "no answer from the sentinels".to_owned())?
         .map_err(|e| format!("the sentinels did not name a master: {e}"))?;

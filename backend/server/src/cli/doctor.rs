@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use tessera_domain::files::{GetUrlOptions, ObjectStore};
 use tessera_domain::shared::time::{Clock, SystemClock};
+use tessera_infra::cache::redis::servers as redis_servers;
 use tessera_infra::objects::local::{derive_key, LocalObjects};
 use tessera_infra::objects::s3::S3Objects;
 use tessera_infra::sql::{DbKind, SqlStore};
@@ -477,22 +478,48 @@ async fn redis_server(
 ) -> Option<RedisFacts> {
     let shown = redacted_url(url);
     let todo_down = format!("start Redis, or fix {variable} (now {shown})");
-    if url.starts_with("redis-sentinel") {
-        report.warn(
-            check,
-            format!("{variable} names a Sentinel ({shown}): doctor does not ask it directly"),
-            "check the master with redis-cli; `tessera cache stats` shows whether the server reaches it",
-        );
-        return None;
-    }
-    let client = match redis::Client::open(url) {
-        Ok(client) => client,
+    // A Sentinel URL is checked on the master the sentinels name now, a cluster on each master.
+    let servers = match redis_servers(url, ANSWER_WITHIN).await {
+        Ok(servers) if !servers.is_empty() => servers,
+        Ok(_) => {
+            report.fail(check, format!("{shown} names no server"), &todo_down);
+            return None;
+        }
         Err(e) => {
             report.fail(
                 check,
-                format!("{variable} cannot be opened: {e}"),
+                format!("cannot reach the servers of {shown}: {e}"),
                 &todo_down,
             );
+            return None;
+        }
+    };
+    let mut facts = None;
+    for server in servers {
+        let node = if url.starts_with("redis://") || url.starts_with("rediss://") {
+            shown.clone()
+        } else {
+            format!("{shown} → {}", server.addr())
+        };
+        let found = redis_node(report, check, &node, &todo_down, server, settings).await;
+        facts = facts.or(found);
+    }
+    facts
+}
+
+/// The checks of [`redis_server`] on one server.
+async fn redis_node(
+    report: &mut Report,
+    check: &str,
+    shown: &str,
+    todo_down: &str,
+    server: redis::ConnectionInfo,
+    settings: &Settings,
+) -> Option<RedisFacts> {
+    let client = match redis::Client::open(server) {
+        Ok(client) => client,
+        Err(e) => {
+            report.fail(check, format!("{shown} cannot be opened: {e}"), &todo_down);
             return None;
         }
     };
@@ -559,20 +586,31 @@ async fn redis_server(
             "upgrade Redis to 6.2 or later (7 recommended)",
         );
     }
-    // The seeds' test_redis.py: a value written, read back, given an expiry, removed.
-    let key = format!(
+    // The seeds' test_redis.py: a value written, read back, given an expiry, removed. A cluster
+    // node takes only the keys of its slots: names are tried until one is its own.
+    let name = format!(
         "{}doctor:{}",
         settings.cache_key_prefix,
         uuid::Uuid::new_v4().simple()
     );
     let round_trip: redis::RedisResult<(Option<String>, i64)> = async {
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg("doctor")
-            .arg("PX")
-            .arg(5000)
-            .query_async(&mut conn)
-            .await?;
+        let mut key = name.clone();
+        for attempt in 1..=64 {
+            let set: redis::RedisResult<()> = redis::cmd("SET")
+                .arg(&key)
+                .arg("doctor")
+                .arg("PX")
+                .arg(5000)
+                .query_async(&mut conn)
+                .await;
+            match set {
+                Err(e) if e.redirect_node().is_some() => key = format!("{name}:{attempt}"),
+                other => {
+                    other?;
+                    break;
+                }
+            }
+        }
         let value: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut conn).await?;
         let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut conn).await?;
         let _: i64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await?;

@@ -85,13 +85,20 @@ where
 
 /// A Redis URL as it may be shown: scheme, host, port and database, never the password.
 pub fn redacted_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(parsed) => {
-            let host = parsed.host_str().unwrap_or("?");
-            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!("{}://{host}{port}{}", parsed.scheme(), parsed.path())
-        }
-        Err(_) => "(unparsable URL)".to_owned(),
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(unparsable URL)".to_owned();
+    };
+    // Hosts may be several (`redis-sentinel://h1:26379,h2:26379/…`), so no URL parser.
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    // A query may carry a password (`?sentinel_password=`).
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() {
+        format!("{scheme}://{hosts}")
+    } else {
+        format!("{scheme}://{hosts}/{path}")
     }
 }
 
@@ -104,5 +111,13 @@ mod tests {
         let shown = redacted_url("redis://:s3cret@cache.internal:6380/2");
         assert_eq!(shown, "redis://cache.internal:6380/2");
         assert!(!redacted_url("rediss://user:pw@h/0").contains("pw"));
+        assert_eq!(
+            redacted_url("redis-sentinel://:pw@h1:26379,h2:26379/tessera/0?sentinel_password=x"),
+            "redis-sentinel://h1:26379,h2:26379/tessera/0"
+        );
+        assert_eq!(
+            redacted_url("redis-cluster://h1:7001,h2:7002"),
+            "redis-cluster://h1:7001,h2:7002"
+        );
     }
 }

@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use crate::helpers::{png, spawn_app, Backend, TestApp};
 
 /// What a run of the binary left behind.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Run {
@@ -27,7 +27,7 @@ impl Run {
 
 /// Runs `tessera <args>` with the test app's settings (and `extra` on top), in the app's data
 /// directory (so no `.env` of the checkout is read), and waits for it.
-async fn tessera(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Run {
+pub async fn tessera(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> Run {
     let dir = app.env["TESSERA_DATA_DIR"].clone();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args(args)

@@ -714,3 +714,30 @@ async fn a_sentinel_failover_during_reads_loses_no_request() {
         "the URL is cached on the new master {new_master}"
     );
 }
+
+on_cluster_and_sentinel!(
+    doctor_checks_every_server_behind_the_url,
+    |ha: Ha| async move {
+        let app = ha.app(&[]).await;
+        let doctor = crate::cli::tessera(&app, &["doctor"], &[]).await;
+        assert_eq!(doctor.code, 0, "{}\n{}", doctor.stdout, doctor.stderr);
+        assert!(!doctor.stdout.contains("FAIL"), "{}", doctor.stdout);
+        // One line per server: the cluster's three masters, or the master the sentinels name.
+        let servers = doctor
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("ok redis: ") || l.starts_with("warn redis: "))
+            .filter(|l| l.contains(" → 127.0.0.1:"))
+            .count();
+        let expected = match ha {
+            Ha::Cluster => 3,
+            Ha::Sentinel => 1,
+        };
+        assert_eq!(servers, expected, "{}", doctor.stdout);
+        assert!(
+            doctor.stdout.contains("ok redis read/write"),
+            "{}",
+            doctor.stdout
+        );
+    }
+);

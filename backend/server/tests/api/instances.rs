@@ -26,6 +26,21 @@ async fn get(client: &reqwest::Client, url: String, token: &str) -> reqwest::Res
     client.get(url).bearer_auth(token).send().await.unwrap()
 }
 
+async fn post(
+    client: &reqwest::Client,
+    url: String,
+    token: &str,
+    body: Value,
+) -> reqwest::Response {
+    client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn signatures(client: &reqwest::Client, server: &ServerProcess, token: &str) -> u64 {
     let body: Value = get(client, server.url("/api/admin/cache/stats"), token)
         .await
@@ -37,18 +52,20 @@ async fn signatures(client: &reqwest::Client, server: &ServerProcess, token: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
+    // Two `tessera serve` processes; the test app only sets the data up.
     let app = spawn_app_with(Backend::Services, &[]).await;
+    let one = ServerProcess::start(&app, &[]);
     let other = ServerProcess::start(&app, &[]);
     let client = &app.client;
 
-    // A logout on this instance ends the session on the other, which had it in its tier.
+    // A logout on one instance ends the session on the other, which had it in its tier.
     let (email, _) = app.create_user("user-password-1", json!({})).await;
     let access = app.login(&email, "user-password-1").await;
     for _ in 0..3 {
         let res = get(client, other.url("/api/auth/me"), &access).await;
         assert_eq!(res.status(), StatusCode::OK);
     }
-    let res = app.post_json("/api/auth/logout", &access, json!({})).await;
+    let res = post(client, one.url("/api/auth/logout"), &access, json!({})).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(
         eventually(|| async {
@@ -61,7 +78,7 @@ async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
         "the other instance still lets the logged-out token in"
     );
 
-    // A write on this instance: the other's cached member list shows it.
+    // A write on one instance: the other's cached member list shows it.
     let cell = crate::helpers::units(&app).await.a;
     let count = |body: Value| body["total"].as_i64().unwrap();
     let before = count(
@@ -71,13 +88,13 @@ async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
             .await
             .unwrap(),
     );
-    let res = app
-        .post_json(
-            "/api/members",
-            &app.admin_token,
-            json!({"name": "New Member", "org_unit_id": cell}),
-        )
-        .await;
+    let res = post(
+        client,
+        one.url("/api/members"),
+        &app.admin_token,
+        json!({"name": "New Member", "org_unit_id": cell}),
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert!(
         eventually(|| async {
@@ -92,7 +109,7 @@ async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
         "the other instance still lists the members as they were"
     );
 
-    // A clear on this instance: the other signs the file's URL anew instead of serving the
+    // A clear on one instance: the other signs the file's URL anew instead of serving the
     // URL it held in-process.
     let file = app.upload("general", "a.png", crate::helpers::png()).await;
     let path = format!("/api/files/{}", file["id"]);
@@ -108,10 +125,17 @@ async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
         signed,
         "a cached read signs nothing"
     );
-    let cleared = app
-        .admin_cache("clear", json!({"file_id": file["id"]}))
-        .await;
-    assert_eq!(cleared["cleared_count"], 1);
+    let cleared: Value = post(
+        client,
+        one.url("/api/admin/cache/clear"),
+        &app.admin_token,
+        json!({"file_id": file["id"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(cleared["cleared_count"], 1, "{cleared}");
     assert!(
         eventually(|| async {
             let res = get(client, other.url(&path), &app.admin_token).await;
@@ -123,7 +147,12 @@ async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
     );
 
     // A deleted file is gone on the other instance too.
-    let res = app.delete(&path, &app.admin_token).await;
+    let res = client
+        .delete(one.url(&path))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(
         eventually(|| async {

@@ -6,7 +6,8 @@
 //! and size as tessera's answer; `BENCH_FLOOR_BODY` replaces it, and `scripts/bench` passes the
 //! body tessera answered for a real file) when an `Authorization` header is present, and 401
 //! otherwise. Nothing is parsed, looked up or logged. Workers: actix's default, one per core,
-//! as `tessera serve`; `BENCH_FLOOR_WORKERS` overrides it.
+//! as `tessera serve`; `BENCH_FLOOR_WORKERS` overrides it. `BENCH_FLOOR_RUNTIME=tokio` starts it
+//! inside a multi-threaded tokio runtime as `tessera serve` is, to see what that costs.
 //!
 //! ```sh
 //! cargo build --release -p tessera-bench-floor
@@ -45,8 +46,22 @@ const DEFAULT_BODY: &str = concat!(
     r#""url_expires_at":"2026-12-04T03:00:00Z"}"#
 );
 
-#[actix_web::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    // `BENCH_FLOOR_RUNTIME=tokio` runs the server inside a multi-threaded tokio runtime, as
+    // `tessera serve` does (actix then starts in the existing runtime); by default it runs on
+    // actix's own runtime, as a plain actix-web program does.
+    if std::env::var("BENCH_FLOOR_RUNTIME").as_deref() == Ok("tokio") {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve())
+    } else {
+        actix_web::rt::System::new().block_on(serve())
+    }
+}
+
+/// Serves the floor until the process is stopped.
+async fn serve() -> std::io::Result<()> {
     let addr = std::env::var("BENCH_FLOOR_ADDR").unwrap_or_else(|_| "127.0.0.1:18081".into());
     let body = std::env::var("BENCH_FLOOR_BODY").unwrap_or_else(|_| DEFAULT_BODY.into());
     let body = web::Data::new(Body(web::Bytes::from(body)));

@@ -519,7 +519,7 @@ async fn redis_node(
     let client = match redis::Client::open(server) {
         Ok(client) => client,
         Err(e) => {
-            report.fail(check, format!("{shown} cannot be opened: {e}"), &todo_down);
+            report.fail(check, format!("{shown} cannot be opened: {e}"), todo_down);
             return None;
         }
     };
@@ -531,7 +531,7 @@ async fn redis_node(
     {
         Ok(Ok(conn)) => conn,
         Ok(Err(e)) => {
-            report.fail(check, format!("cannot connect to {shown}: {e}"), &todo_down);
+            report.fail(check, format!("cannot connect to {shown}: {e}"), todo_down);
             return None;
         }
         Err(_) => {
@@ -541,7 +541,7 @@ async fn redis_node(
                     "{shown} did not answer within {} s",
                     ANSWER_WITHIN.as_secs()
                 ),
-                &todo_down,
+                todo_down,
             );
             return None;
         }
@@ -551,7 +551,7 @@ async fn redis_node(
         let started = Instant::now();
         let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
         if let Err(e) = pong {
-            report.fail(check, format!("PING to {shown} failed: {e}"), &todo_down);
+            report.fail(check, format!("PING to {shown} failed: {e}"), todo_down);
             return None;
         }
         best = best.min(started.elapsed());

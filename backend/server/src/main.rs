@@ -166,15 +166,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = tessera_server::cli::runtime() else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async move {
         match command.unwrap_or(Command::Serve) {

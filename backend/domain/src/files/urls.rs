@@ -232,15 +232,20 @@ impl FileUrls {
         Ok(urls)
     }
 
-    /// Signs fresh URLs for these files and caches them, whatever is cached now (warm, refresh).
-    /// Answers how many were cached.
-    pub async fn resign(&self, files: &[StoredFile]) -> DomainResult<usize> {
+    /// Fresh URLs for these files, as cache entries keyed by file id.
+    async fn signed_entries(&self, files: &[StoredFile]) -> DomainResult<Vec<(String, CachedUrl)>> {
         let signed = self.sign_many(files).await?;
-        let entries: Vec<(String, CachedUrl)> = files
+        Ok(files
             .iter()
             .zip(&signed)
             .map(|(file, url)| (file.id.to_string(), CachedUrl::new(url, &self.policy)))
-            .collect();
+            .collect())
+    }
+
+    /// Signs fresh URLs for these files and caches them, whatever is cached now (warm, refresh).
+    /// Answers how many were cached.
+    pub async fn resign(&self, files: &[StoredFile]) -> DomainResult<usize> {
+        let entries = self.signed_entries(files).await?;
         let cached = self.cache.put_many(&FILE_URLS, &entries).await;
         if cached > 0 {
             tracing::info!(count = cached, "cached {cached} file URLs");
@@ -261,12 +266,7 @@ impl FileUrls {
         &self,
         files: &[StoredFile],
     ) -> DomainResult<(Vec<FileId>, Vec<FileId>)> {
-        let signed = self.sign_many(files).await?;
-        let entries: Vec<(String, CachedUrl)> = files
-            .iter()
-            .zip(&signed)
-            .map(|(file, url)| (file.id.to_string(), CachedUrl::new(url, &self.policy)))
-            .collect();
+        let entries = self.signed_entries(files).await?;
         let stored = self.cache.replace_many(&FILE_URLS, &entries).await;
         let mut replaced = Vec::new();
         let mut scores = Vec::new();

@@ -58,21 +58,24 @@ pub fn init_logging() {
         .try_init();
 }
 
+/// The multi-threaded runtime every command runs on; `None` (said on stderr) when it cannot
+/// start.
+pub fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .inspect_err(|e| eprintln!("error: cannot start the runtime: {e}"))
+        .ok()
+}
+
 /// Runs `work` on a runtime of its own and turns its outcome into an exit code.
 pub fn run<F>(work: F) -> ExitCode
 where
     F: std::future::Future<Output = Result<(), CliError>>,
 {
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE);
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::from(EXIT_FAILURE);
     };
     match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,9 +9,7 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::http::header;
-use actix_web::middleware::{
-    from_fn, Condition, DefaultHeaders, ErrorHandlers, NormalizePath, TrailingSlash,
-};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tessera_domain::access::rate_limit::RateLimiter;
@@ -47,6 +45,7 @@ use utoipa_actix_web::AppExt;
 use crate::http::caller::AppHandle;
 use crate::http::jwt::JwtKeys;
 use crate::http::schema::BodySchemas;
+use crate::http::slashes::MergeSlashes;
 use crate::http::{problem, rate_limit};
 use crate::jobs::{self, JobPorts};
 use crate::metrics::{self, MetricSources, Metrics};
@@ -102,7 +101,7 @@ impl Application {
                 .default_service(web::to(problem::not_found))
                 .wrap(from_fn(rate_limit::headers))
                 // `//api/users` is `/api/users`; a trailing slash stays a different path (404).
-                .wrap(NormalizePath::new(TrailingSlash::MergeOnly))
+                .wrap(MergeSlashes)
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
                 .wrap(Condition::new(
                     !cors_origins.is_empty(),

@@ -1,10 +1,12 @@
 //! Bearer access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `jti`, issuer and audience, the
-//! algorithm pinned.
+//! algorithm pinned. A token that verified once is remembered until it expires, so a client
+//! that calls again with it is not checked (HMAC, base64, claims JSON) on every request.
 
 use std::time::Duration;
 
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::sessions::SessionId;
 use tessera_domain::shared::DomainError;
@@ -12,6 +14,8 @@ use tessera_domain::shared::UserId;
 
 const ISSUER: &str = "tessera";
 const AUDIENCE: &str = "tessera-api";
+/// Clock skew allowed on `exp`, in seconds.
+const LEEWAY_SECS: u64 = 5;
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,12 +45,26 @@ pub struct AccessToken {
     pub session: SessionId,
 }
 
+/// A token that verified, and when it stops being valid (Unix seconds, leeway included).
+#[derive(Clone)]
+struct Verified {
+    access: AccessToken,
+    valid_until: i64,
+}
+
+/// How many verified tokens are remembered: beyond it the least used are checked again.
+const VERIFIED_CAPACITY: u64 = 10_000;
+
 /// Issues and checks access tokens.
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
+    /// Tokens that verified, by their exact text. Only tokens that passed every check are kept
+    /// (invented ones cost a check each, as before, and no memory); whether the token's session
+    /// still lives is not a property of the token and is checked on every request elsewhere.
+    verified: Cache<Box<str>, Verified>,
 }
 
 impl JwtKeys {
@@ -56,12 +74,16 @@ impl JwtKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
-        validation.leeway = 5;
+        validation.leeway = LEEWAY_SECS;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
             validation,
             ttl,
+            verified: Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(ttl + Duration::from_secs(LEEWAY_SECS))
+                .build(),
         })
     }
 
@@ -92,16 +114,30 @@ impl JwtKeys {
     /// What a valid token says; a bad signature, algorithm, issuer, audience or expiry is
     /// `Unauthenticated`.
     pub fn verify(&self, token: &str) -> Result<AccessToken, DomainError> {
+        let now = Utc::now().timestamp();
+        if let Some(seen) = self.verified.get(token) {
+            if now <= seen.valid_until {
+                return Ok(seen.access);
+            }
+        }
         let invalid =
             || DomainError::Unauthenticated("the access token is invalid or expired".into());
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| invalid())?
             .claims;
         let session = SessionId::parse(&claims.sid).ok_or_else(invalid)?;
-        Ok(AccessToken {
+        let access = AccessToken {
             user_id: claims.sub.parse().map(UserId).map_err(|_| invalid())?,
             session,
-        })
+        };
+        self.verified.insert(
+            token.into(),
+            Verified {
+                access: access.clone(),
+                valid_until: claims.exp.saturating_add(LEEWAY_SECS as i64),
+            },
+        );
+        Ok(access)
     }
 }
 
@@ -122,6 +158,38 @@ mod tests {
         let mut tampered = token.clone();
         tampered.pop();
         assert!(keys(1).verify(&tampered).is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let keys = keys(1);
+        let session = SessionId::parse("0123456789abcdef0123456789abcdef").unwrap();
+        let token = keys.issue(UserId(7), &session).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().user_id, UserId(7));
+        assert_eq!(
+            keys.verify(&token).unwrap().user_id,
+            UserId(7),
+            "remembered"
+        );
+        let remembered = keys.verified.get(token.as_str()).unwrap();
+        keys.verified.insert(
+            token.as_str().into(),
+            Verified {
+                valid_until: Utc::now().timestamp() - 1,
+                ..remembered
+            },
+        );
+        // Past its time the token is checked again (and here still passes: only the memo's
+        // own expiry was moved), so a remembered token is never served beyond its `exp`.
+        assert!(keys.verify(&token).is_ok());
+        assert!(keys.verified.get(token.as_str()).unwrap().valid_until > Utc::now().timestamp());
+        let mut tampered = token.clone();
+        tampered.pop();
+        assert!(
+            keys.verify(&tampered).is_err(),
+            "only the exact text is remembered"
+        );
+        assert!(keys.verified.get(tampered.as_str()).is_none());
     }
 
     #[test]

@@ -10,3 +10,4 @@ pub mod paging;
 pub mod problem;
 pub mod rate_limit;
 pub mod schema;
+pub mod slashes;

@@ -235,7 +235,11 @@ impl AuthService {
             }
             Err(_) => (None, None),
         };
-        if !self.sessions.is_live(session, user, state).await? {
+        if !self
+            .sessions
+            .is_live(session, user, state.as_deref())
+            .await?
+        {
             return Err(DomainError::Unauthenticated(
                 "the session has ended: log in again".into(),
             ));

@@ -23,6 +23,7 @@ use crate::accounts::sessions::{SessionId, SessionService};
 use crate::audit::{AuditAction, AuditLog, NewAuditEvent};
 use crate::members::MemberRepo;
 use crate::org::OrgRepo;
+use crate::shared::cache::CachedValue;
 use crate::shared::cached::{CacheLayer, Cacheable, Invalidation, Namespace, TtlClass};
 use crate::shared::events::{Event, Events, Listener};
 use crate::shared::validation::Email;
@@ -387,7 +388,7 @@ impl AccountService {
     /// the request's one cache round trip under [`AccountService::profile_cache_key`]) or the
     /// database, caching it then unless a change just left a tombstone. An inactive or missing
     /// user is `NotFound`. The user carries no password hash or secret.
-    pub async fn profile(&self, id: UserId, cached: Option<String>) -> DomainResult<User> {
+    pub async fn profile(&self, id: UserId, cached: Option<CachedValue>) -> DomainResult<User> {
         let profile = self
             .cache
             .lookup_read(&PROFILES, &profile_key(id), cached, || async {

@@ -253,9 +253,9 @@ impl SessionService {
         &self,
         session: &SessionId,
         user: UserId,
-        cached: Option<String>,
+        cached: Option<&str>,
     ) -> DomainResult<bool> {
-        match cached.as_deref() {
+        match cached {
             Some(ENDED) => return Ok(false),
             Some(owner) => return Ok(owner.parse::<i64>().ok() == Some(user.0)),
             None => {}

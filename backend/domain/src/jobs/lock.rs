@@ -102,7 +102,7 @@ impl Lease {
     /// Whether the lock still holds this token (it has not expired and been taken by another).
     /// A store that does not answer counts as lost: writing on would be a guess.
     pub async fn still_held(&self) -> bool {
-        matches!(self.lock.state.get(&lock_key(self.fence.job)).await, Ok(Some(v)) if v == self.value)
+        matches!(self.lock.state.get(&lock_key(self.fence.job)).await, Ok(Some(v)) if *v == self.value)
     }
 
     /// Releases the lock if it still holds this token (compare and delete).

@@ -1,6 +1,10 @@
 //! The cache port: Redis, or the in-process cache when there is no Redis. Every context that
 //! caches (profiles, member lists, file URLs, sessions, rate limits) uses this one interface.
 
+use std::any::Any;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -69,6 +73,91 @@ pub struct RedisInfo {
     pub keyspace_misses: u64,
 }
 
+/// A value read from the cache: its text, and room for what that text decodes to. An
+/// in-process store hands out the very value it keeps (a clone of one `Arc`), so a value read
+/// many times is decoded once: the cache-aside helper keeps the decoded value beside the text,
+/// and a new text is a new `CachedValue`, so the two never disagree.
+#[derive(Clone)]
+pub struct CachedValue(Arc<Stored>);
+
+struct Stored {
+    text: Box<str>,
+    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl CachedValue {
+    /// A value with this text, not decoded yet.
+    pub fn new(text: impl Into<Box<str>>) -> Self {
+        Self(Arc::new(Stored {
+            text: text.into(),
+            decoded: OnceLock::new(),
+        }))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0.text
+    }
+
+    /// What the text decodes to as a `T`: decoded by `decode` the first time, kept beside the
+    /// text after that. A text that does not decode is not remembered (it is decoded, and
+    /// refused, each time); a value kept as another type is decoded afresh and not kept.
+    pub fn decoded<T, F>(&self, decode: F) -> Option<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(&str) -> Option<T>,
+    {
+        if let Some(kept) = self.0.decoded.get() {
+            return match kept.downcast_ref::<T>() {
+                Some(value) => Some(value.clone()),
+                None => decode(&self.0.text),
+            };
+        }
+        let value = decode(&self.0.text)?;
+        // Two readers may decode at once; either result is the same value.
+        let _ = self.0.decoded.set(Arc::new(value.clone()));
+        Some(value)
+    }
+}
+
+impl Deref for CachedValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for CachedValue {
+    fn from(text: String) -> Self {
+        Self::new(text)
+    }
+}
+
+impl From<&str> for CachedValue {
+    fn from(text: &str) -> Self {
+        Self::new(text)
+    }
+}
+
+impl PartialEq for CachedValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl fmt::Display for CachedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for CachedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// A key-value cache with per-entry TTLs. Keys are given without any deployment prefix;
 /// the implementation adds its configured prefix. Every call is time-bounded and fails fast
 /// while the backend is degraded.
@@ -81,9 +170,9 @@ pub trait Cache: Send + Sync {
     /// Checks the backend answers.
     async fn ping(&self) -> Result<(), CacheError>;
     /// The value under `key`.
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError>;
+    async fn get(&self, key: &str) -> Result<Option<CachedValue>, CacheError>;
     /// The values under `keys`, in order (one round trip).
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError>;
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<CachedValue>>, CacheError>;
     /// Stores `value` under `key` for `ttl`.
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError>;
     /// Stores many entries, each for its own TTL (one pipeline).

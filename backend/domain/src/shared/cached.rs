@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::shared::cache::{Cache, CacheBackend};
+use crate::shared::cache::{Cache, CacheBackend, CachedValue};
 use crate::shared::counters::NamespaceCounters;
 use crate::shared::time::Clock;
 use crate::shared::{DomainError, DomainResult};
@@ -278,7 +278,7 @@ impl CacheLayer {
         &self,
         ns: &'static Namespace,
         key: &str,
-        read: Option<String>,
+        read: Option<CachedValue>,
         load: F,
     ) -> DomainResult<Found<T>>
     where
@@ -314,8 +314,8 @@ impl CacheLayer {
         let mut found: Vec<Option<Found<T>>> = (0..keys.len())
             .map(|i| {
                 read.get(i)
-                    .and_then(Option::as_deref)
-                    .and_then(|raw| decode::<T>(raw, now))
+                    .and_then(Option::as_ref)
+                    .and_then(|value| decode::<T>(value, now))
                     .map(|value| Found { value, hit: true })
             })
             .collect();
@@ -492,7 +492,7 @@ impl CacheLayer {
         &self,
         ns: &'static Namespace,
         full: String,
-        cached: Option<String>,
+        cached: Option<CachedValue>,
         load: F,
     ) -> DomainResult<Found<T>>
     where
@@ -502,8 +502,8 @@ impl CacheLayer {
     {
         let counters = self.counters(ns);
         if let Some(value) = cached
-            .as_deref()
-            .and_then(|raw| decode(raw, self.clock.now()))
+            .as_ref()
+            .and_then(|cached| decode(cached, self.clock.now()))
         {
             counters.hit();
             return Ok(Found { value, hit: true });
@@ -666,13 +666,15 @@ fn version_key(ns: &Namespace) -> String {
 }
 
 /// A cached value, if the entry holds one that may still be served (not a tombstone, not
-/// unreadable after a change of shape, not stale by itself).
-fn decode<T: Cacheable>(raw: &str, now: DateTime<Utc>) -> Option<T> {
-    if raw == TOMBSTONE {
+/// unreadable after a change of shape, not stale by itself). The JSON is parsed once per value
+/// an in-process store keeps ([`CachedValue::decoded`]); whether it may be served is asked on
+/// every read, since a signed URL goes stale by itself.
+fn decode<T: Cacheable>(cached: &CachedValue, now: DateTime<Utc>) -> Option<T> {
+    if cached.as_str() == TOMBSTONE {
         return None;
     }
-    serde_json::from_str::<T>(raw)
-        .ok()
+    cached
+        .decoded(|text| serde_json::from_str::<T>(text).ok())
         .filter(|v| v.usable(now))
 }
 

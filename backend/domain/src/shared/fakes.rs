@@ -44,12 +44,15 @@ impl Cache for MapCache {
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())
     }
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
-        Ok(self.value(key))
+    async fn get(&self, key: &str) -> Result<Option<CachedValue>, CacheError> {
+        Ok(self.value(key).map(CachedValue::from))
     }
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<CachedValue>>, CacheError> {
         let map = self.0.lock().unwrap();
-        Ok(keys.iter().map(|k| map.get(k).cloned()).collect())
+        Ok(keys
+            .iter()
+            .map(|k| map.get(k).map(|v| CachedValue::from(v.as_str())))
+            .collect())
     }
     async fn set(&self, key: &str, value: &str, _ttl: Duration) -> Result<(), CacheError> {
         self.0

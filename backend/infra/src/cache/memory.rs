@@ -11,11 +11,11 @@ use async_trait::async_trait;
 use moka::future::Cache as Moka;
 use moka::ops::compute::{CompResult, Op};
 use moka::Expiry;
-use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo};
+use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
 
 #[derive(Clone)]
 struct Entry {
-    value: Arc<str>,
+    value: CachedValue,
     expires_at: Instant,
 }
 
@@ -217,16 +217,16 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<CachedValue>, CacheError> {
         Ok(self
             .entries
             .get(key)
             .await
             .and_then(|e| self.live(e))
-            .map(|e| e.value.to_string()))
+            .map(|e| e.value))
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<CachedValue>>, CacheError> {
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
             values.push(self.get(key).await?);
@@ -236,7 +236,7 @@ impl Cache for MemoryCache {
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         let entry = Entry {
-            value: Arc::from(value),
+            value: CachedValue::from(value),
             expires_at: Instant::now() + ttl,
         };
         self.entries.insert(key.to_owned(), entry).await;
@@ -257,7 +257,7 @@ impl Cache for MemoryCache {
         ttl: Duration,
     ) -> Result<bool, CacheError> {
         let entry = Entry {
-            value: Arc::from(value),
+            value: CachedValue::from(value),
             expires_at: Instant::now() + ttl,
         };
         // One atomic step: concurrent callers see exactly one fresh insert.
@@ -307,7 +307,7 @@ impl Cache for MemoryCache {
                     members.push(member.to_owned());
                 }
                 std::future::ready(Op::Put(Entry {
-                    value: Arc::from(members.join(MEMBER_SEPARATOR)),
+                    value: CachedValue::from(members.join(MEMBER_SEPARATOR)),
                     expires_at,
                 }))
             })
@@ -337,7 +337,7 @@ impl Cache for MemoryCache {
                             Op::Remove
                         } else {
                             Op::Put(Entry {
-                                value: Arc::from(members.join(MEMBER_SEPARATOR)),
+                                value: CachedValue::from(members.join(MEMBER_SEPARATOR)),
                                 expires_at: entry.expires_at,
                             })
                         }
@@ -363,13 +363,13 @@ impl Cache for MemoryCache {
             .and_compute_with(|current| {
                 let entry = match current.map(|e| e.into_value()).and_then(|e| self.live(e)) {
                     Some(entry) => Entry {
-                        value: Arc::from(
+                        value: CachedValue::from(
                             (entry.value.parse::<u64>().unwrap_or(0) + hits).to_string(),
                         ),
                         expires_at: entry.expires_at,
                     },
                     None => Entry {
-                        value: Arc::from(hits.to_string()),
+                        value: CachedValue::from(hits.to_string()),
                         expires_at: now + window,
                     },
                 };
@@ -399,11 +399,11 @@ impl Cache for MemoryCache {
                         Op::Nop
                     }
                     Some(Ok(n)) => Op::Put(Entry {
-                        value: Arc::from(n.saturating_add(by).to_string()),
+                        value: CachedValue::from(n.saturating_add(by).to_string()),
                         expires_at: current.map_or_else(never, |e| e.expires_at),
                     }),
                     None => Op::Put(Entry {
-                        value: Arc::from(by.to_string()),
+                        value: CachedValue::from(by.to_string()),
                         expires_at: never(),
                     }),
                 };
@@ -582,7 +582,7 @@ impl Cache for MemoryCache {
                         .is_some();
                     std::future::ready(if present {
                         Op::Put(Entry {
-                            value: Arc::from(value.as_str()),
+                            value: CachedValue::from(value.as_str()),
                             expires_at,
                         })
                     } else {

@@ -33,7 +33,9 @@ use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, ConnectionInfo, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
-use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, RedisInfo};
+use tessera_domain::shared::cache::{
+    Cache, CacheBackend, CacheError, CacheInfo, CachedValue, RedisInfo,
+};
 
 /// How the Redis cache connects and bounds its calls.
 #[derive(Debug, Clone)]
@@ -1025,15 +1027,15 @@ impl Cache for RedisCache {
             .map(|_| ())
     }
 
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<CachedValue>, CacheError> {
         let key = self.key(key);
         let raw: Option<Vec<u8>> = self
             .fast(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
             .await?;
-        Ok(raw.and_then(decode))
+        Ok(raw.and_then(decode).map(CachedValue::from))
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<CachedValue>>, CacheError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -1041,7 +1043,10 @@ impl Cache for RedisCache {
         let raw: Vec<Option<Vec<u8>>> = self
             .fast(|mut c| async move { redis::cmd("MGET").arg(keys).query_async(&mut c).await })
             .await?;
-        Ok(raw.into_iter().map(|v| v.and_then(decode)).collect())
+        Ok(raw
+            .into_iter()
+            .map(|v| v.and_then(decode).map(CachedValue::from))
+            .collect())
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {

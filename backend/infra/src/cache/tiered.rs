@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use moka::sync::Cache as Moka;
 use serde::{Deserialize, Serialize};
-use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo};
+use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
 use tokio::sync::oneshot;
 
 use crate::cache::redis::RedisCache;
@@ -113,7 +113,7 @@ pub struct TieredCache {
 
 struct Inner {
     remote: RedisCache,
-    local: Moka<String, Option<Arc<str>>>,
+    local: Moka<String, Option<CachedValue>>,
     /// Moved by every invalidation; see the module docs.
     epoch: AtomicU64,
     /// Fills take it shared, invalidations exclusive.
@@ -142,7 +142,7 @@ impl TieredCache {
         let (stop, stopped) = oneshot::channel();
         let local = Moka::builder()
             .max_capacity(settings.max_bytes)
-            .weigher(|key: &String, value: &Option<Arc<str>>| {
+            .weigher(|key: &String, value: &Option<CachedValue>| {
                 let size = 64 + key.len() + value.as_ref().map_or(0, |v| v.len());
                 u32::try_from(size).unwrap_or(u32::MAX)
             })
@@ -289,10 +289,10 @@ impl Inner {
     }
 
     /// Keeps what Redis answered for `key`, unless an invalidation came since `epoch`.
-    fn fill(&self, epoch: u64, key: &str, value: Option<&str>) {
+    fn fill(&self, epoch: u64, key: &str, value: Option<&CachedValue>) {
         let _shared = self.fill.read().unwrap_or_else(PoisonError::into_inner);
         if self.epoch.load(Ordering::Acquire) == epoch && self.subscribed.load(Ordering::Acquire) {
-            self.local.insert(key.to_owned(), value.map(Arc::from));
+            self.local.insert(key.to_owned(), value.cloned());
         }
     }
 
@@ -427,7 +427,7 @@ impl Cache for TieredCache {
         self.inner.remote.ping().await
     }
 
-    async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<CachedValue>, CacheError> {
         let inner = &self.inner;
         if !tiered(key) {
             return inner.remote.get(key).await;
@@ -436,26 +436,26 @@ impl Cache for TieredCache {
         if trusted {
             if let Some(value) = inner.local.get(key) {
                 inner.count(key, true);
-                return Ok(value.map(|v| v.to_string()));
+                return Ok(value);
             }
         }
         inner.count(key, false);
         let epoch = inner.epoch.load(Ordering::Acquire);
         let value = inner.remote.get(key).await?;
         if trusted {
-            inner.fill(epoch, key, value.as_deref());
+            inner.fill(epoch, key, value.as_ref());
         }
         Ok(value)
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<CachedValue>>, CacheError> {
         let inner = &self.inner;
         let trusted = inner.trusted();
-        let mut found: Vec<Option<Option<String>>> = vec![None; keys.len()];
+        let mut found: Vec<Option<Option<CachedValue>>> = vec![None; keys.len()];
         if trusted {
             for (slot, key) in found.iter_mut().zip(keys) {
                 if tiered(key) {
-                    *slot = inner.local.get(key).map(|v| v.map(|v| v.to_string()));
+                    *slot = inner.local.get(key);
                 }
             }
         }
@@ -471,7 +471,7 @@ impl Cache for TieredCache {
             let answered = inner.remote.get_many(&asked).await?;
             for (i, value) in missing.into_iter().zip(answered) {
                 if trusted && tiered(&keys[i]) {
-                    inner.fill(epoch, &keys[i], value.as_deref());
+                    inner.fill(epoch, &keys[i], value.as_ref());
                 }
                 found[i] = Some(value);
             }

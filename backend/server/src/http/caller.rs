@@ -313,7 +313,9 @@ guarded_args!(A, B, C, D, E);
 
 /// The bearer token of a request, if it has one.
 fn bearer(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    // UTF-8, not `to_str`'s byte-by-byte visible-ASCII check: a token with any other byte
+    // fails its own check anyway, and this runs on every request.
+    let value = std::str::from_utf8(req.headers().get(header::AUTHORIZATION)?.as_bytes()).ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -27,11 +27,15 @@ use crate::routes::Routes;
 
 /// The routes of `/api/files`.
 pub fn scope() -> Scope<impl Routes> {
+    // The router tries resources in order, and a `{id}` costs a regex match: the cached read,
+    // the hottest route of all, is the first with one. `/uploads` stays before it (a resource
+    // that matches the path but not the method answers 405, it does not fall through), and
+    // `/{id}` never matches `/{id}/complete`.
     utoipa_actix_web::scope("/api/files")
         .service(endpoints![upload_file, list_files])
         .service(endpoints![start_upload])
-        .service(endpoints![complete_upload])
         .service(endpoints![get_file, delete_file])
+        .service(endpoints![complete_upload])
 }
 
 /// What a file is for; it decides which content types are accepted.

@@ -53,7 +53,9 @@ pub fn mount<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    app.configure(health::configure)
+    // The router tries scopes in order: the cached file read, the hottest route, first.
+    app.service(files::scope())
+        .configure(health::configure)
         .service(auth::scope())
         .service(tokens::scope())
         .service(audit::scope())
@@ -65,7 +67,6 @@ where
         .service(posts::scope())
         .service(material_types::scope())
         .service(materials::scope())
-        .service(files::scope())
         .service(dashboard::scope())
         .service(dashboard::admin_scope())
         .service(admin_cache::scope())

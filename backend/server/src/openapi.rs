@@ -1,6 +1,6 @@
 //! The OpenAPI document. Each route brings its own entry when it is registered
 //! (`crate::http::endpoint`), so the document is built by mounting the routes on an app and
-//! keeping the spec; this module adds what they share: title, version, tags, the two ways to
+//! keeping the spec (once, at start: [`spec`]); this module adds what they share: title, version, tags, the two ways to
 //! authenticate and the problem answers every route refers to. `tessera openapi` writes it to
 //! `openapi/openapi.json`; a test fails when the committed file differs from the code.
 
@@ -13,6 +13,7 @@ use utoipa::openapi::{Content, Ref};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
+use crate::http::endpoint;
 use crate::http::problem::{FieldProblem, Problem, PROBLEM_JSON};
 use crate::routes;
 
@@ -111,18 +112,27 @@ impl Modify for Shared {
     }
 }
 
-/// The document, as the routes declare it.
+/// The document, as the routes declare it: they are mounted on a throwaway app while
+/// [`endpoint::describing`], and the app is dropped. Built once at start (and by
+/// `tessera openapi`); the workers' apps carry no documentation.
 pub fn spec() -> utoipa::openapi::OpenApi {
-    let app = App::new().into_utoipa_app().openapi(Shared::openapi());
-    let (_, spec) = routes::mount(app).split_for_parts();
+    let (_, spec) = endpoint::describing(|| {
+        let app = App::new().into_utoipa_app().openapi(Shared::openapi());
+        routes::mount(app).split_for_parts()
+    });
     spec
+}
+
+/// `spec` as pretty JSON with a trailing newline, exactly as committed and served.
+pub fn to_json(spec: &utoipa::openapi::OpenApi) -> String {
+    let mut json = spec.to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
 }
 
 /// The document as pretty JSON with a trailing newline, exactly as committed.
 pub fn spec_json() -> String {
-    let mut json = spec().to_pretty_json().unwrap_or_default();
-    json.push('\n');
-    json
+    to_json(&spec())
 }
 
 /// The document as served at `/api/openapi.json` (made once at start).

@@ -86,9 +86,12 @@ impl Application {
         let frontend_dir = state.settings.frontend_dir.clone();
         let cors_origins = state.settings.cors_origins.clone();
         let json_limit = 64 * 1024;
-        let spec = web::Data::new(SpecJson(openapi::spec_json()));
+        // The document is built once, here; the workers mount the routes without it.
+        let document = openapi::spec();
+        let spec = web::Data::new(SpecJson(openapi::to_json(&document)));
         // Bodies are checked against the schemas of the document served.
-        let schemas = web::Data::new(BodySchemas::from_spec(&openapi::spec())?);
+        let schemas = web::Data::new(BodySchemas::from_spec(&document)?);
+        drop(document);
         let server = HttpServer::new(move || {
             let (app, _) = routes::mount(App::new().into_utoipa_app()).split_for_parts();
             app.app_data(AppHandle::new(server_state.clone()))

@@ -7,6 +7,12 @@
 //! does not compile here. That same argument writes the operation's `security` and its shared
 //! problem answers (401, 403, 429) into the spec; a JSON body adds 400, 413, 415 and 422, path
 //! parameters 404. What a handler declares itself wins over these defaults.
+//!
+//! Routes write their operations only inside [`describing`] (what `crate::openapi::spec` does,
+//! once at start): every actix worker mounts the same routes, and building the whole document
+//! in each of them left megabytes of heap per worker for a spec the worker never reads.
+
+use std::cell::Cell;
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
@@ -18,6 +24,32 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa_actix_web::OpenApiFactory;
 
 use crate::http::caller::{Access, GuardedArgs};
+
+thread_local! {
+    /// Whether routes registered on this thread write their OpenAPI operations.
+    static DESCRIBING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the routes it registers (on this thread) writing their OpenAPI operations and
+/// schemas: how the document is built. Outside it routes only serve.
+pub fn describing<R>(f: impl FnOnce() -> R) -> R {
+    /// Puts the flag back as it was, even when `f` panics.
+    struct Restore(bool);
+
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DESCRIBING.with(|flag| flag.set(self.0));
+        }
+    }
+
+    let _restore = Restore(DESCRIBING.with(|flag| flag.replace(true)));
+    f()
+}
+
+/// Whether [`describing`] is running on this thread.
+fn is_describing() -> bool {
+    DESCRIBING.with(Cell::get)
+}
 
 /// The handlers of one path: one actix resource, and their operations for the spec.
 pub struct Endpoints {
@@ -53,7 +85,8 @@ impl Endpoints {
         self
     }
 
-    /// Adds a handler, described by `op` (the struct `#[utoipa::path]` made for it).
+    /// Adds a handler, described by `op` (the struct `#[utoipa::path]` made for it); the
+    /// description is kept only inside [`describing`].
     ///
     /// # Panics
     /// At start-up, when two handlers of one resource declare different paths.
@@ -84,23 +117,25 @@ impl Endpoints {
                 },
             ));
         }
-        let mut paths = op.paths();
-        for item in paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                describe_shared_answers(operation, Args::ACCESS);
+        if is_describing() {
+            let mut paths = op.paths();
+            for item in paths.paths.values_mut() {
+                for operation in [
+                    &mut item.get,
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.delete,
+                    &mut item.patch,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    describe_shared_answers(operation, Args::ACCESS);
+                }
             }
+            self.paths.merge(paths);
+            op.schemas(&mut self.schemas);
         }
-        self.paths.merge(paths);
-        op.schemas(&mut self.schemas);
         self
     }
 }
@@ -202,3 +237,34 @@ macro_rules! endpoints {
 }
 
 pub(crate) use endpoints;
+
+#[cfg(test)]
+mod tests {
+    use actix_web::App;
+    use utoipa_actix_web::AppExt;
+
+    use super::*;
+    use crate::routes;
+
+    #[test]
+    fn routes_write_their_operations_only_while_describing() {
+        let (_, served) = routes::mount(App::new().into_utoipa_app()).split_for_parts();
+        assert!(served.paths.paths.is_empty());
+        assert!(served
+            .components
+            .is_none_or(|components| components.schemas.is_empty()));
+
+        let (_, described) =
+            describing(|| routes::mount(App::new().into_utoipa_app()).split_for_parts());
+        assert!(described.paths.paths.contains_key("/readyz"));
+        assert!(described.paths.paths.contains_key("/api/auth/login"));
+        assert!(!is_describing(), "the flag is put back afterwards");
+    }
+
+    #[test]
+    fn describing_is_put_back_after_a_panic() {
+        let panicked = std::panic::catch_unwind(|| describing(|| panic!("while describing")));
+        assert!(panicked.is_err());
+        assert!(!is_describing());
+    }
+}

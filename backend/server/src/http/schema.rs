@@ -16,13 +16,15 @@ use crate::http::problem::ApiError;
 /// The most field errors one answer lists.
 const MAX_ERRORS: usize = 10;
 
-/// A validator for each schema of the document's components, by name.
+/// A validator for each schema a request body of the document uses, by name.
 pub struct BodySchemas {
     validators: HashMap<String, Validator>,
 }
 
 impl BodySchemas {
-    /// Compiles the components of `spec` (the document the server serves).
+    /// Compiles the components that the request bodies of `spec` (the document the server
+    /// serves) refer to, directly or through other components: only a body is ever checked,
+    /// and a validator for every response schema too cost megabytes for nothing.
     pub fn from_spec(spec: &utoipa::openapi::OpenApi) -> anyhow::Result<Self> {
         let document = serde_json::to_value(spec)?;
         let schemas = document
@@ -30,14 +32,15 @@ impl BodySchemas {
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        let mut validators = HashMap::with_capacity(schemas.len());
-        for name in schemas.keys() {
+        let bodies = reachable(body_schema_names(&document), &schemas);
+        let mut validators = HashMap::with_capacity(bodies.len());
+        for name in bodies.keys() {
             // The component itself, beside the components its `$ref`s reach and no others: a
             // validator keeps its whole document, and every component beside every other cost
             // some 60 MiB of resident memory for nothing.
             let schema = serde_json::json!({
                 "$ref": format!("#/components/schemas/{name}"),
-                "components": { "schemas": reachable(name, &schemas) },
+                "components": { "schemas": reachable(vec![name.clone()], &schemas) },
             });
             let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft202012)
@@ -50,8 +53,7 @@ impl BodySchemas {
     }
 
     /// Checks a body against the schema named `name`; answers it with whole numbers as integers.
-    /// A schema the document does not have checks nothing (every body type is in it: a test
-    /// says so).
+    /// A schema no request body uses checks nothing (every body type is one: a test says so).
     pub fn check(&self, name: &str, mut body: Value) -> Result<Value, ApiError> {
         if let Some(validator) = self.validators.get(name) {
             let mut errors: Vec<FieldError> = Vec::new();
@@ -70,16 +72,29 @@ impl BodySchemas {
         Ok(body)
     }
 
-    /// Whether the document has a schema of this name.
+    /// Whether a body of this schema is checked (a request body of the document uses it).
     pub fn knows(&self, name: &str) -> bool {
         self.validators.contains_key(name)
     }
 }
 
-/// The component `name` and every component its `$ref`s reach, directly or through others.
-fn reachable(name: &str, schemas: &Map<String, Value>) -> Map<String, Value> {
+/// The components the request bodies of `document` name in their `$ref`s.
+fn body_schema_names(document: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let paths = document.get("paths").and_then(Value::as_object);
+    for item in paths.into_iter().flat_map(Map::values) {
+        let operations = item.as_object().into_iter().flat_map(Map::values);
+        for body in operations.filter_map(|operation| operation.get("requestBody")) {
+            refs_in(body, &mut names);
+        }
+    }
+    names
+}
+
+/// The components `names` and every component their `$ref`s reach, directly or through others.
+fn reachable(names: Vec<String>, schemas: &Map<String, Value>) -> Map<String, Value> {
     let mut found = Map::new();
-    let mut pending = vec![name.to_owned()];
+    let mut pending = names;
     while let Some(next) = pending.pop() {
         if found.contains_key(&next) {
             continue;
@@ -218,7 +233,7 @@ mod tests {
             "C": {"properties": {"a": {"$ref": "#/components/schemas/A"}}},
             "D": {"type": "integer"},
         });
-        let found = reachable("A", schemas.as_object().unwrap());
+        let found = reachable(vec!["A".to_owned()], schemas.as_object().unwrap());
         let mut names: Vec<&str> = found.keys().map(String::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["A", "B", "C"]);
@@ -246,5 +261,80 @@ mod tests {
             beyond[0].is_f64(),
             "beyond i64 stays a float, so i64 refuses it"
         );
+    }
+
+    /// A document whose one request body is `Body`, which refers to `Name`; `Answer` is a
+    /// response only, and `Unused` nothing at all.
+    fn small_spec() -> utoipa::openapi::OpenApi {
+        serde_json::from_value(serde_json::json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/things": {"post": {
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Body"}]
+                }}}},
+                "responses": {"200": {"description": "ok", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Answer"}
+                }}}},
+            }}},
+            "components": {"schemas": {
+                "Body": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"$ref": "#/components/schemas/Name"}},
+                    "additionalProperties": false,
+                },
+                "Name": {"type": "string", "minLength": 1},
+                "Answer": {"type": "object", "properties": {"id": {"type": "integer"}}},
+                "Unused": {"type": "integer"},
+            }},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_the_components_request_bodies_use_get_a_validator() {
+        let bodies = BodySchemas::from_spec(&small_spec()).unwrap();
+        assert!(bodies.knows("Body"));
+        assert!(bodies.knows("Name"), "reached through the body's $ref");
+        assert!(
+            !bodies.knows("Answer"),
+            "a response schema is never checked"
+        );
+        assert!(!bodies.knows("Unused"));
+        assert_eq!(bodies.validators.len(), 2);
+    }
+
+    #[test]
+    fn a_body_is_checked_against_its_schema() {
+        let bodies = BodySchemas::from_spec(&small_spec()).unwrap();
+        let checked = bodies.check("Body", serde_json::json!({"name": "x"}));
+        assert_eq!(checked.unwrap(), serde_json::json!({"name": "x"}));
+        assert!(bodies
+            .check("Body", serde_json::json!({"name": ""}))
+            .is_err());
+        assert!(bodies
+            .check("Body", serde_json::json!({"other": 1}))
+            .is_err());
+        // No validator: nothing to check it against.
+        assert!(bodies
+            .check("Answer", serde_json::json!("not an object"))
+            .is_ok());
+    }
+
+    #[test]
+    fn the_served_document_checks_every_request_body_and_no_response() {
+        let spec = crate::openapi::spec();
+        let document = serde_json::to_value(&spec).unwrap();
+        let bodies = BodySchemas::from_spec(&spec).unwrap();
+        let direct = body_schema_names(&document);
+        assert!(direct.iter().any(|name| name == "LoginRequest"));
+        for name in &direct {
+            assert!(bodies.knows(name), "{name} is a request body");
+        }
+        assert!(!bodies.knows("LivenessDto"), "a response only");
+        assert!(!bodies.knows("Problem"), "a response only");
+        let components = document["components"]["schemas"].as_object().unwrap().len();
+        assert!(bodies.validators.len() < components / 2);
     }
 }

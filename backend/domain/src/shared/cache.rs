@@ -257,3 +257,53 @@ pub trait Cache: Send + Sync {
         entries: &[(String, String, Duration)],
     ) -> Result<Vec<bool>, CacheError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::CachedValue;
+
+    #[test]
+    fn a_value_is_decoded_once_and_shared_by_its_clones() {
+        let value = CachedValue::new("42");
+        let kept = value.clone();
+        let parses = Cell::new(0);
+        let parse = |text: &str| {
+            parses.set(parses.get() + 1);
+            text.parse::<u32>().ok()
+        };
+        assert_eq!(value.decoded(parse), Some(42));
+        assert_eq!(kept.decoded(parse), Some(42));
+        assert_eq!(parses.get(), 1, "the clone found the decoded value");
+        // A new text is a new value: it is decoded afresh.
+        assert_eq!(CachedValue::new("7").decoded(parse), Some(7));
+        assert_eq!(parses.get(), 2);
+    }
+
+    #[test]
+    fn a_text_that_does_not_decode_is_tried_each_time_and_another_type_is_not_kept() {
+        let value = CachedValue::new("not a number");
+        let parses = Cell::new(0);
+        let parse = |text: &str| {
+            parses.set(parses.get() + 1);
+            text.parse::<u32>().ok()
+        };
+        assert_eq!(value.decoded(parse), None);
+        assert_eq!(value.decoded(parse), None);
+        assert_eq!(parses.get(), 2);
+
+        let number = CachedValue::new("5");
+        assert_eq!(number.decoded(|t| t.parse::<u32>().ok()), Some(5));
+        assert_eq!(
+            number.decoded(|t| Some(t.to_owned())),
+            Some("5".to_owned()),
+            "a value kept as u32 is decoded afresh as a String"
+        );
+        assert_eq!(
+            number.decoded(|_| None::<u32>),
+            Some(5),
+            "still kept as u32"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::audit::{AuditEvent, AuditFilter, AuditRepo, NewAuditEvent};
-use crate::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo};
+use crate::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
 use crate::shared::{DomainResult, Page, PageRequest};
 
 /// A cache in a map, without TTLs. `.1` makes it say it is Redis: a cache shared by several

@@ -249,7 +249,7 @@ on_cluster_and_sentinel!(every_cache_operation_works, |ha: Ha| async move {
     // A long value is stored compressed and read back as written.
     let long = "x".repeat(5000);
     cache.set("ns:long", &long, ttl).await.unwrap();
-    assert_eq!(cache.get("ns:long").await.unwrap(), Some(long));
+    assert_eq!(cache.get("ns:long").await.unwrap(), Some(long.into()));
     assert_eq!(cache.delete(&keys).await.unwrap(), 60);
     assert!(cache
         .get_many(&keys)

@@ -15,12 +15,9 @@ use std::time::{Duration, SystemTime};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SessionTokenMode, SignableBody,
-    SignableRequest, SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
 use aws_sigv4::sign::v4;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use sha2::{Digest, Sha256};
 use tessera_domain::files::GetUrlOptions;
 
 /// What the SDK percent-encodes in a query parameter (aws-smithy-http's `BASE_SET`): the URL
@@ -77,10 +74,23 @@ pub fn probe_options() -> GetUrlOptions {
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 
 /// Signs GET URLs for one bucket as the SDK's presigner would.
+///
+/// The canonical request of a presigned GetObject is always the same shape (one signed header,
+/// `host`; an unsigned payload; the same nine query parameters, whose sorted order is fixed), so
+/// it is written out here and hashed as it is written, rather than built by `aws-sigv4`'s
+/// general request signer, which parses the URL again, decodes, re-encodes and sorts the
+/// parameters and allocates for each part: that was most of the cost of a URL. The signing key,
+/// which depends only on the day, region and secret, is derived once per batch. `aws-sigv4`
+/// still derives the key and computes the signature; the tests compare every byte with the
+/// SDK's own URLs, and `S3Objects` does once at run time.
 #[derive(Debug, Clone)]
 pub struct GetSigner {
     /// Everything before `/<key>`: scheme, host and, path-style, the bucket.
     base: String,
+    /// The path part of `base` (`/bucket`, or empty), which starts the canonical path.
+    base_path: String,
+    /// The `host` header as signed: the authority, less a default port.
+    host: String,
     /// The signing region, from the probe's credential scope.
     region: String,
     /// The signing name (`s3`), from the probe's credential scope.
@@ -107,6 +117,20 @@ impl GetSigner {
         let (path, query) = probe_url.split_once('?')?;
         let encoded_key = utf8_percent_encode(PROBE_KEY, OBJECT_KEY).to_string();
         let base = path.strip_suffix(&encoded_key)?.strip_suffix('/')?;
+        let (scheme, rest) = base.split_once("://")?;
+        let (authority, base_path) = match rest.find('/') {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        let default_port = match scheme {
+            "http" => ":80",
+            "https" => ":443",
+            _ => return None,
+        };
+        let host = authority.strip_suffix(default_port).unwrap_or(authority);
+        if host.is_empty() || host.contains('@') {
+            return None;
+        }
         let credential = query
             .split('&')
             .find_map(|pair| pair.strip_prefix("X-Amz-Credential="))?;
@@ -116,8 +140,9 @@ impl GetSigner {
             return None;
         };
         let plain = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if *terminator != "aws4_request" || !plain(region) || !plain(service) {
             return None;
@@ -129,6 +154,8 @@ impl GetSigner {
         }
         Some(Self {
             base: base.to_owned(),
+            base_path: base_path.to_owned(),
+            host: host.to_owned(),
             region: (*region).to_owned(),
             service: (*service).to_owned(),
         })
@@ -143,70 +170,133 @@ impl GetSigner {
         expires: Duration,
         objects: impl IntoIterator<Item = (&'a str, &'a GetUrlOptions)>,
     ) -> Result<Vec<String>, SignError> {
-        let identity = credentials.clone().into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name(&self.service)
-            .time(at)
-            .settings(s3_settings(expires))
-            .build()
-            .map_err(|e| SignError(e.to_string()))?
-            .into();
-        objects
+        let batch = Batch::new(self, credentials, at, expires)?;
+        Ok(objects
             .into_iter()
-            .map(|(key, options)| {
-                let mut url = self.unsigned(key, options);
-                let request = SignableRequest::new(
-                    "GET",
-                    url.as_str(),
-                    std::iter::empty(),
-                    SignableBody::UnsignedPayload,
-                )
-                .map_err(|e| SignError(e.to_string()))?;
-                let (instructions, _) = sign(request, &params)
-                    .map_err(|e| SignError(e.to_string()))?
-                    .into_parts();
-                for (name, value) in instructions.params() {
-                    url.push('&');
-                    url.extend(utf8_percent_encode(name, QUERY_VALUE));
-                    url.push('=');
-                    url.extend(utf8_percent_encode(value, QUERY_VALUE));
-                }
-                Ok(url)
-            })
-            .collect()
-    }
-
-    /// The URL before signing, as the SDK serialises a GetObject: the key, then `x-id` and the
-    /// response headers in the order of its model.
-    fn unsigned(&self, key: &str, options: &GetUrlOptions) -> String {
-        let mut url = String::with_capacity(self.base.len() + key.len() * 3 + 640);
-        url.push_str(&self.base);
-        url.push('/');
-        url.extend(utf8_percent_encode(key, OBJECT_KEY));
-        url.push_str("?x-id=GetObject&response-content-disposition=");
-        url.extend(utf8_percent_encode(
-            &options.content_disposition,
-            QUERY_VALUE,
-        ));
-        url.push_str("&response-content-type=");
-        url.extend(utf8_percent_encode(&options.content_type, QUERY_VALUE));
-        url
+            .map(|(key, options)| batch.url(key, options))
+            .collect())
     }
 }
 
-/// S3's signing rules, as the SDK applies them to a presigned request: the path signed as sent
-/// (no second encoding, no normalisation), the payload unsigned, the signature in the query.
-fn s3_settings(expires: Duration) -> SigningSettings {
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.session_token_mode = SessionTokenMode::Include;
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(expires);
-    settings
+/// What every URL of one batch shares: the signing key, the credential scope, the query
+/// parameters of the signature.
+struct Batch<'a> {
+    signer: &'a GetSigner,
+    signing_key: Vec<u8>,
+    /// `X-Amz-Algorithm=…&…&X-Amz-SignedHeaders=host&` in canonical (sorted) order, the
+    /// session token included: the start of every canonical query.
+    canonical_query_start: String,
+    /// `&X-Amz-Algorithm=…&X-Amz-SignedHeaders=host&X-Amz-Signature=` as the SDK appends them.
+    url_signature_start: String,
+    /// `&X-Amz-Security-Token=…`, which the SDK appends after the signature; or empty.
+    url_token: String,
+    /// The string to sign up to the hash of the canonical request.
+    string_to_sign_start: String,
+}
+
+impl<'a> Batch<'a> {
+    fn new(
+        signer: &'a GetSigner,
+        credentials: &Credentials,
+        at: SystemTime,
+        expires: Duration,
+    ) -> Result<Self, SignError> {
+        let expires = expires.as_secs();
+        if expires == 0 {
+            return Err(SignError(
+                "a URL must be valid for at least a second".into(),
+            ));
+        }
+        let date_time = chrono::DateTime::<chrono::Utc>::from(at)
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string();
+        let date = &date_time[..8];
+        let scope = format!("{date}/{}/{}/aws4_request", signer.region, signer.service);
+        let credential = utf8_percent_encode(
+            &format!("{}/{scope}", credentials.access_key_id()),
+            QUERY_VALUE,
+        )
+        .to_string();
+        let token = credentials
+            .session_token()
+            .map(|t| utf8_percent_encode(t, QUERY_VALUE).to_string());
+        let common = format!(
+            "X-Amz-Algorithm={ALGORITHM}&X-Amz-Credential={credential}&X-Amz-Date={date_time}&X-Amz-Expires={expires}"
+        );
+        let canonical_query_start = match &token {
+            Some(token) => {
+                format!("{common}&X-Amz-Security-Token={token}&X-Amz-SignedHeaders=host&")
+            }
+            None => format!("{common}&X-Amz-SignedHeaders=host&"),
+        };
+        let signing_key = v4::generate_signing_key(
+            credentials.secret_access_key(),
+            at,
+            &signer.region,
+            &signer.service,
+        )
+        .as_ref()
+        .to_vec();
+        Ok(Self {
+            signer,
+            signing_key,
+            canonical_query_start,
+            url_signature_start: format!("&{common}&X-Amz-SignedHeaders=host&X-Amz-Signature="),
+            url_token: token
+                .map(|t| format!("&X-Amz-Security-Token={t}"))
+                .unwrap_or_default(),
+            string_to_sign_start: format!("{ALGORITHM}\n{date_time}\n{scope}\n"),
+        })
+    }
+
+    /// One URL: the request as the SDK serialises it, then the signature's parameters.
+    fn url(&self, key: &str, options: &GetUrlOptions) -> String {
+        let signer = self.signer;
+        let key = utf8_percent_encode(key, OBJECT_KEY);
+        let disposition = utf8_percent_encode(&options.content_disposition, QUERY_VALUE);
+        let content_type = utf8_percent_encode(&options.content_type, QUERY_VALUE);
+
+        // The canonical request, hashed as it is written.
+        let mut hash = Sha256::new();
+        hash.update(b"GET\n");
+        hash.update(signer.base_path.as_bytes());
+        hash.update(b"/");
+        for part in key.clone() {
+            hash.update(part.as_bytes());
+        }
+        hash.update(b"\n");
+        hash.update(self.canonical_query_start.as_bytes());
+        hash.update(b"response-content-disposition=");
+        for part in disposition.clone() {
+            hash.update(part.as_bytes());
+        }
+        hash.update(b"&response-content-type=");
+        for part in content_type.clone() {
+            hash.update(part.as_bytes());
+        }
+        hash.update(b"&x-id=GetObject\nhost:");
+        hash.update(signer.host.as_bytes());
+        hash.update(b"\n\nhost\nUNSIGNED-PAYLOAD");
+        let mut string_to_sign = String::with_capacity(self.string_to_sign_start.len() + 64);
+        string_to_sign.push_str(&self.string_to_sign_start);
+        string_to_sign.push_str(&hex::encode(hash.finalize()));
+        let signature = v4::calculate_signature(&self.signing_key, string_to_sign.as_bytes());
+
+        let mut url = String::with_capacity(
+            signer.base.len() + self.url_signature_start.len() + self.url_token.len() + 512,
+        );
+        url.push_str(&signer.base);
+        url.push('/');
+        url.extend(key);
+        url.push_str("?x-id=GetObject&response-content-disposition=");
+        url.extend(disposition);
+        url.push_str("&response-content-type=");
+        url.extend(content_type);
+        url.push_str(&self.url_signature_start);
+        url.push_str(&signature);
+        url.push_str(&self.url_token);
+        url
+    }
 }
 
 /// How long credentials read from the provider are reused.

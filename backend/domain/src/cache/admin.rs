@@ -214,9 +214,12 @@ impl CacheAdmin {
                         format!("at most {WARM_MAX_IDS} ids at a time"),
                     ));
                 }
-                let mut files = self.files.files_by_ids(&ids).await?;
+                // The cache's ping goes out while the rows are read: one round trip less.
+                let (files, ()) =
+                    futures::try_join!(self.files.files_by_ids(&ids), self.ensure_cache_up())?;
+                let mut files = files;
                 files.retain(|f| file_type.is_none_or(|t| f.file_type == t));
-                files
+                return self.urls.resign(&files).await;
             }
         };
         self.ensure_cache_up().await?;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 
 use crate::shared::{DomainError, DomainResult};
 
@@ -56,6 +57,26 @@ pub trait ObjectStore: Send + Sync {
         expires: Duration,
         options: &GetUrlOptions,
     ) -> DomainResult<SignedUrl>;
+    /// URLs that GET these objects (key and response headers) for `expires`, in the order
+    /// given: what warming and refreshing many cached URLs call. The default asks
+    /// [`ObjectStore::presign_get`] for each (16 at a time); a store that can sign a batch more
+    /// cheaply overrides it.
+    async fn presign_gets(
+        &self,
+        objects: &[(&str, GetUrlOptions)],
+        expires: Duration,
+    ) -> DomainResult<Vec<SignedUrl>> {
+        const PARALLEL_SIGNING: usize = 16;
+        // By index: a closure over `&(&str, …)` items makes the future not `Send` (rustc's
+        // higher-ranked lifetime limitation), which every caller needs.
+        futures::stream::iter(0..objects.len())
+            .map(|i| self.presign_get(objects[i].0, expires, &objects[i].1))
+            .buffered(PARALLEL_SIGNING)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
     /// A URL that PUTs the object for `expires`; the PUT must carry exactly this `Content-Type`
     /// and a `Content-Length` of exactly `size`, both covered by the signature.
     ///

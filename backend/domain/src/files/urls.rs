@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::files::content_type;
@@ -246,15 +245,20 @@ impl FileUrls {
     /// Answers how many were cached.
     pub async fn resign(&self, files: &[StoredFile]) -> DomainResult<usize> {
         let entries = self.signed_entries(files).await?;
-        let cached = self.cache.put_many(&FILE_URLS, &entries).await;
+        let scores: Vec<(FileId, i64)> = files
+            .iter()
+            .zip(&entries)
+            .map(|(file, (_, url))| (file.id, url.leaves_cache_at(&self.policy)))
+            .collect();
+        // The entries and their places in the expiry index are written side by side, not one
+        // round trip after the other (warm writes 1000 of each per call). An index member whose
+        // entry could not be written costs nothing: refresh finds no entry and drops it.
+        let (cached, ()) = futures::join!(
+            self.cache.put_many(&FILE_URLS, &entries),
+            self.index(&scores)
+        );
         if cached > 0 {
             tracing::info!(count = cached, "cached {cached} file URLs");
-            let scores: Vec<(FileId, i64)> = files
-                .iter()
-                .zip(&entries)
-                .map(|(file, (_, url))| (file.id, url.leaves_cache_at(&self.policy)))
-                .collect();
-            self.index(&scores).await;
         }
         Ok(cached)
     }
@@ -358,17 +362,24 @@ impl FileUrls {
             })
     }
 
-    /// Signs many URLs in parallel (bounded), in the order of `files`.
+    /// Signs many URLs in one call to the store (which may sign a batch far more cheaply than
+    /// one URL at a time), in the order of `files`.
     async fn sign_many(&self, files: &[StoredFile]) -> DomainResult<Vec<SignedUrl>> {
-        const PARALLEL_SIGNING: usize = 16;
-        // Owned files, so the future is `Send` for every caller (a spawned job included).
-        stream::iter(files.to_vec())
-            .map(|file| async move { self.sign(&file).await })
-            .buffered(PARALLEL_SIGNING)
-            .collect::<Vec<_>>()
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let objects: Vec<(&str, GetUrlOptions)> = files
+            .iter()
+            .map(|f| (f.object_key.as_str(), view_options(f)))
+            .collect();
+        self.signatures
+            .fetch_add(files.len() as u64, Ordering::Relaxed);
+        self.objects
+            .presign_gets(&objects, self.policy.url_expires)
             .await
-            .into_iter()
-            .collect()
+            .inspect_err(|e| {
+                tracing::error!(count = files.len(), error = %e, "failed to generate signed URLs for {} files", files.len());
+            })
     }
 }
 

@@ -1,6 +1,9 @@
 //! The S3 object store: any S3-compatible service through aws-sdk-s3 (AWS, Aliyun OSS's S3
 //! endpoint, MinIO, Garage, s3s-fs…). URLs are SigV4 presigned; a URL signed with temporary
-//! credentials is reported to expire when those credentials do, if that comes first.
+//! credentials is reported to expire when those credentials do, if that comes first. GET URLs
+//! are signed directly with `aws-sigv4` once a probe shows that gives the SDK's very URLs
+//! ([`super::presign`]); upload URLs, and GET URLs when the probe disagrees, go through the
+//! SDK's presigner.
 //!
 //! A presigned PUT cannot be made single-use: until it expires it replaces the object as often as
 //! it is used. So a completed direct upload is sealed by copying it to a key no URL was issued for
@@ -12,7 +15,6 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::Region;
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -25,7 +27,9 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use tessera_domain::files::{GetUrlOptions, ObjectMeta, ObjectStore, SignedUrl};
 use tessera_domain::shared::time::{after, Clock};
 use tessera_domain::shared::{DomainError, DomainResult};
-use tokio::sync::Mutex;
+use tokio::sync::OnceCell;
+
+use super::presign::{probe_options, CredentialCache, GetSigner, PROBE_KEY};
 
 /// Where and how to reach the S3-compatible service.
 #[derive(Clone)]
@@ -59,20 +63,16 @@ impl std::fmt::Debug for S3Settings {
 pub struct S3Objects {
     client: Client,
     bucket: String,
-    credentials: Option<SharedCredentialsProvider>,
-    /// The last credential expiry seen and when it was read, so signing does not ask the chain every time.
-    expiry_memo: Arc<Mutex<Option<ExpiryMemo>>>,
+    /// The credentials signing uses, read from the chain at most once a minute.
+    credentials: Option<Arc<CredentialCache>>,
+    /// The direct GET signer once the probe has run: `None` inside when the probe showed URLs
+    /// signed here would differ from the SDK's (then the SDK presigns every URL).
+    direct: Arc<OnceCell<Option<GetSigner>>>,
     clock: Arc<dyn Clock>,
 }
 
-/// A credential expiry (`None`: never) and when it was read.
-#[derive(Clone, Copy)]
-struct ExpiryMemo {
-    expiry: Option<SystemTime>,
-    read_at: SystemTime,
-}
-
-const EXPIRY_MEMO_FOR: Duration = Duration::from_secs(60);
+/// How long the probe URL is valid for: any value does, nothing fetches it.
+const PROBE_EXPIRES: Duration = Duration::from_secs(3600);
 
 impl S3Objects {
     /// A client for `settings`. Does not call the service.
@@ -98,35 +98,102 @@ impl S3Objects {
         Self {
             client: Client::from_conf(config),
             bucket: settings.bucket.clone(),
-            credentials: shared.credentials_provider(),
-            expiry_memo: Arc::default(),
+            credentials: shared
+                .credentials_provider()
+                .map(|provider| Arc::new(CredentialCache::new(provider))),
+            direct: Arc::default(),
             clock,
         }
     }
 
     /// When the credentials used for signing expire (`None`: they do not).
     async fn credential_expiry(&self) -> Option<SystemTime> {
-        let provider = self.credentials.as_ref()?;
-        let mut memo = self.expiry_memo.lock().await;
-        let now = SystemTime::now();
-        if let Some(seen) = *memo {
-            if now
-                .duration_since(seen.read_at)
-                .is_ok_and(|age| age < EXPIRY_MEMO_FOR)
-            {
-                return seen.expiry;
-            }
-        }
-        let expiry = provider
-            .provide_credentials()
+        self.credentials.as_ref()?.get().await.ok()?.expiry()
+    }
+
+    /// The direct GET signer, probing for it on first use; `None` when GET URLs must come from
+    /// the SDK. A probe that fails for want of credentials is tried again on the next call.
+    async fn direct_signer(&self) -> Option<&GetSigner> {
+        self.direct
+            .get_or_try_init(|| self.probe())
             .await
-            .ok()
-            .and_then(|c| c.expiry());
-        *memo = Some(ExpiryMemo {
-            expiry,
-            read_at: now,
-        });
-        expiry
+            .ok()?
+            .as_ref()
+    }
+
+    /// Has the SDK presign [`PROBE_KEY`] with the cached credentials at a fixed time, learns
+    /// the direct signer from its URL and keeps it only if it signs that very URL itself.
+    /// Nothing is sent to the service, and no URL is logged.
+    async fn probe(&self) -> Result<Option<GetSigner>, ()> {
+        let Some(cache) = &self.credentials else {
+            tracing::info!("S3 GET URLs are presigned by the SDK: no credentials provider");
+            return Ok(None);
+        };
+        let credentials = cache.get().await.map_err(|e| {
+            tracing::warn!(error = %e, "could not read S3 credentials to sign URLs");
+        })?;
+        let at = SystemTime::now();
+        let options = probe_options();
+        let config = PresigningConfig::builder()
+            .start_time(at)
+            .expires_in(PROBE_EXPIRES)
+            .build()
+            .map_err(|e| tracing::warn!(error = %e, "S3 presigning probe not configured"))?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(PROBE_KEY)
+            .response_content_type(&options.content_type)
+            .response_content_disposition(&options.content_disposition)
+            .customize()
+            .config_override(
+                aws_sdk_s3::config::Builder::default().credentials_provider(credentials.clone()),
+            )
+            .presigned(config)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "S3 presigning probe failed");
+            })?;
+        let expected = presigned.uri();
+        let signer = GetSigner::from_probe(expected)
+            .filter(|_| presigned.headers().next().is_none())
+            .filter(|signer| {
+                signer
+                    .sign(&credentials, at, PROBE_EXPIRES, [(PROBE_KEY, &options)])
+                    .is_ok_and(|ours| ours.first().map(String::as_str) == Some(expected))
+            });
+        if signer.is_some() {
+            tracing::debug!("S3 GET URLs are signed directly");
+        } else {
+            tracing::warn!("S3 GET URLs are presigned by the SDK: its URLs differ from those signed directly (another endpoint type or SDK version?)");
+        }
+        Ok(signer)
+    }
+
+    /// A GET URL from the SDK's presigner.
+    async fn sdk_presign_get(
+        &self,
+        key: &str,
+        expires: Duration,
+        options: &GetUrlOptions,
+    ) -> DomainResult<SignedUrl> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(&options.content_type)
+            .response_content_disposition(&options.content_disposition)
+            .presigned(presigning(expires)?)
+            .await
+            .map_err(|e| {
+                s3_error(
+                    "presigning GET",
+                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
+                )
+            })?;
+        Ok(self.signed(request.uri().to_owned(), expires).await)
     }
 
     async fn signed(&self, uri: String, expires: Duration) -> SignedUrl {
@@ -264,22 +331,49 @@ impl ObjectStore for S3Objects {
         expires: Duration,
         options: &GetUrlOptions,
     ) -> DomainResult<SignedUrl> {
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .response_content_type(&options.content_type)
-            .response_content_disposition(&options.content_disposition)
-            .presigned(presigning(expires)?)
+        let mut urls = self
+            .presign_gets(&[(key, options.clone())], expires)
+            .await?;
+        urls.pop()
+            .ok_or_else(|| DomainError::Unexpected(anyhow::anyhow!("no URL was signed")))
+    }
+
+    /// Signs the whole batch directly with one read of the credentials and one signing time;
+    /// through the SDK, one by one, when the probe said so.
+    async fn presign_gets(
+        &self,
+        objects: &[(&str, GetUrlOptions)],
+        expires: Duration,
+    ) -> DomainResult<Vec<SignedUrl>> {
+        let (Some(signer), Some(cache)) = (self.direct_signer().await, &self.credentials) else {
+            let mut urls = Vec::with_capacity(objects.len());
+            for (key, options) in objects {
+                urls.push(self.sdk_presign_get(key, expires, options).await?);
+            }
+            return Ok(urls);
+        };
+        let credentials = cache
+            .get()
             .await
-            .map_err(|e| {
-                s3_error(
-                    "presigning GET",
-                    aws_sdk_s3::error::DisplayErrorContext(e).to_string_error(),
-                )
-            })?;
-        Ok(self.signed(request.uri().to_owned(), expires).await)
+            .map_err(|e| s3_error("reading credentials", e))?;
+        // Checked as the SDK's presigner does, which refuses more than a week.
+        presigning(expires)?;
+        let urls = signer
+            .sign(
+                &credentials,
+                SystemTime::now(),
+                expires,
+                objects.iter().map(|(key, options)| (*key, options)),
+            )
+            .map_err(|e| s3_error("presigning GET", e))?;
+        let mut expires_at = after(self.clock.now(), expires);
+        if let Some(credential_expiry) = credentials.expiry() {
+            expires_at = expires_at.min(DateTime::<Utc>::from(credential_expiry));
+        }
+        Ok(urls
+            .into_iter()
+            .map(|url| SignedUrl { url, expires_at })
+            .collect())
     }
 
     async fn presign_upload(

@@ -693,3 +693,99 @@ both_backends!(
         assert_eq!(listed["total"], 0);
     }
 );
+
+/// `url` with the value of query parameter `name` passed through `change`.
+fn with_param(url: &str, name: &str, change: impl Fn(&str) -> String) -> String {
+    let (path, query) = url.split_once('?').unwrap();
+    let mut found = false;
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((n, v)) if n == name => {
+                found = true;
+                format!("{n}={}", change(v))
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    assert!(found, "no {name} in the URL");
+    format!("{path}?{}", query.join("&"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_url_with_any_signed_part_changed_is_refused_while_the_original_works() {
+    let app = crate::helpers::spawn_app(Backend::Services).await;
+    let bytes = pdf();
+    let file = app
+        .upload("material", "relatório a+b.pdf", bytes.clone())
+        .await;
+    app.post_json("/api/admin/cache/clear", &app.admin_token, json!({}))
+        .await;
+    // Signed on a miss, and by a warm (the batch path): both URLs must work and resist tampering.
+    let read = app.get_file(file["id"].as_i64().unwrap()).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post_json(
+            "/api/admin/cache/warm",
+            &app.admin_token,
+            json!({"file_ids": [file["id"]]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let warmed = app.get_file(file["id"].as_i64().unwrap()).await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for url in [read, warmed] {
+        let flip = |v: &str| {
+            let mut v = v.to_owned();
+            let last = v.pop().unwrap();
+            v.push(if last == '0' { '1' } else { '0' });
+            v
+        };
+        let (path, query) = url.split_once('?').unwrap();
+        let tampered = [
+            ("signature", with_param(&url, "X-Amz-Signature", flip)),
+            (
+                "expiry",
+                with_param(&url, "X-Amz-Expires", |v| format!("{v}0")),
+            ),
+            (
+                "signing time",
+                // Seconds off: …T123042Z → …T123040Z, …T123040Z → …T123041Z.
+                with_param(&url, "X-Amz-Date", |v| {
+                    format!("{}Z", flip(v.strip_suffix('Z').unwrap()))
+                }),
+            ),
+            (
+                "credential: key id",
+                with_param(&url, "X-Amz-Credential", |v| format!("x{v}")),
+            ),
+            (
+                "credential: region",
+                with_param(&url, "X-Amz-Credential", |v| {
+                    // <key id>/<date>/<region>/s3/aws4_request
+                    let mut scope: Vec<String> = v.split("%2F").map(str::to_owned).collect();
+                    scope[2].push('x');
+                    scope.join("%2F")
+                }),
+            ),
+            ("key", format!("{}x?{query}", path)),
+            (
+                "response type",
+                with_param(&url, "response-content-type", |_| "text%2Fhtml".into()),
+            ),
+        ];
+        for (what, changed) in tampered {
+            assert_ne!(changed, url, "{what} was not changed");
+            let res = app.client.get(&changed).send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what} changed");
+        }
+        let res = app.client.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/pdf");
+        assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);
+    }
+}

@@ -261,19 +261,13 @@ impl<'a> Batch<'a> {
         hash.update(b"GET\n");
         hash.update(signer.base_path.as_bytes());
         hash.update(b"/");
-        for part in key.clone() {
-            hash.update(part.as_bytes());
-        }
+        hash_encoded(&mut hash, key.clone());
         hash.update(b"\n");
         hash.update(self.canonical_query_start.as_bytes());
         hash.update(b"response-content-disposition=");
-        for part in disposition.clone() {
-            hash.update(part.as_bytes());
-        }
+        hash_encoded(&mut hash, disposition.clone());
         hash.update(b"&response-content-type=");
-        for part in content_type.clone() {
-            hash.update(part.as_bytes());
-        }
+        hash_encoded(&mut hash, content_type.clone());
         hash.update(b"&x-id=GetObject\nhost:");
         hash.update(signer.host.as_bytes());
         hash.update(b"\n\nhost\nUNSIGNED-PAYLOAD");
@@ -356,12 +350,49 @@ impl CredentialCache {
     }
 }
 
+/// Hashes a percent-encoded value as it is written, without collecting it first.
+fn hash_encoded<'a>(hash: &mut Sha256, encoded: impl Iterator<Item = &'a str>) {
+    for part in encoded {
+        hash.update(part.as_bytes());
+    }
+}
+
+/// The SDK's presigned GET of `key` as of `at` with these credentials: what the probe compares
+/// a URL signed here against.
+pub(crate) async fn sdk_presigned_get(
+    client: &aws_sdk_s3::Client,
+    credentials: &Credentials,
+    bucket: &str,
+    key: &str,
+    options: &GetUrlOptions,
+    at: SystemTime,
+    expires: Duration,
+) -> Result<aws_sdk_s3::presigning::PresignedRequest, String> {
+    let config = aws_sdk_s3::presigning::PresigningConfig::builder()
+        .start_time(at)
+        .expires_in(expires)
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .response_content_type(&options.content_type)
+        .response_content_disposition(&options.content_disposition)
+        .customize()
+        .config_override(
+            aws_sdk_s3::config::Builder::default().credentials_provider(credentials.clone()),
+        )
+        .presigned(config)
+        .await
+        .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(e).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use aws_sdk_s3::config::{BehaviorVersion, Region};
-    use aws_sdk_s3::presigning::PresigningConfig;
 
     fn client(endpoint: Option<&str>, region: &str, path_style: bool) -> aws_sdk_s3::Client {
         let mut config = aws_sdk_s3::config::Builder::new()
@@ -383,22 +414,7 @@ mod tests {
         at: SystemTime,
         expires: Duration,
     ) -> String {
-        let config = PresigningConfig::builder()
-            .start_time(at)
-            .expires_in(expires)
-            .build()
-            .unwrap();
-        client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .response_content_type(&options.content_type)
-            .response_content_disposition(&options.content_disposition)
-            .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().credentials_provider(credentials.clone()),
-            )
-            .presigned(config)
+        sdk_presigned_get(client, credentials, bucket, key, options, at, expires)
             .await
             .unwrap()
             .uri()

@@ -29,7 +29,7 @@ use tessera_domain::shared::time::{after, Clock};
 use tessera_domain::shared::{DomainError, DomainResult};
 use tokio::sync::OnceCell;
 
-use super::presign::{probe_options, CredentialCache, GetSigner, PROBE_KEY};
+use super::presign::{probe_options, sdk_presigned_get, CredentialCache, GetSigner, PROBE_KEY};
 
 /// Where and how to reach the S3-compatible service.
 #[derive(Clone)]
@@ -134,27 +134,17 @@ impl S3Objects {
         })?;
         let at = SystemTime::now();
         let options = probe_options();
-        let config = PresigningConfig::builder()
-            .start_time(at)
-            .expires_in(PROBE_EXPIRES)
-            .build()
-            .map_err(|e| tracing::warn!(error = %e, "S3 presigning probe not configured"))?;
-        let presigned = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(PROBE_KEY)
-            .response_content_type(&options.content_type)
-            .response_content_disposition(&options.content_disposition)
-            .customize()
-            .config_override(
-                aws_sdk_s3::config::Builder::default().credentials_provider(credentials.clone()),
-            )
-            .presigned(config)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %aws_sdk_s3::error::DisplayErrorContext(e), "S3 presigning probe failed");
-            })?;
+        let presigned = sdk_presigned_get(
+            &self.client,
+            &credentials,
+            &self.bucket,
+            PROBE_KEY,
+            &options,
+            at,
+            PROBE_EXPIRES,
+        )
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "S3 presigning probe failed"))?;
         let expected = presigned.uri();
         let signer = GetSigner::from_probe(expected)
             .filter(|_| presigned.headers().next().is_none())

@@ -11,7 +11,9 @@ use tessera_domain::shared::{
     DomainError, DomainResult, FileId, OrgUnitId, Page, PageRequest, UserId,
 };
 
-use super::{corrupt, db_error, get, id_of, now_ms, scope_args, time, Arg, List, SqlStore};
+use super::{
+    corrupt, db_error, get, id_list, id_of, now_ms, scope_args, time, Arg, List, SqlStore,
+};
 
 /// Files with their org unit's path, for scope checks.
 const FILE_COLUMNS: &str = "f.id, f.file_type, f.object_key, f.original_name, f.content_type, \
@@ -71,24 +73,19 @@ impl FileRepo for SqlStore {
     }
 
     async fn files_by_ids(&self, ids: &[FileId]) -> DomainResult<Vec<StoredFile>> {
-        let mut files = Vec::with_capacity(ids.len());
-        // One statement for a whole warm call (at most 1000 ids); chunks keep each statement
-        // far below both databases' parameter limits (65 535 and 32 766).
-        for chunk in ids.chunks(1000) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {FILE_COLUMNS} FROM {FILE_FROM} WHERE f.status = 'uploaded' AND f.id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.0);
-            }
-            for row in query.fetch_all(&self.pool).await.map_err(db_error)? {
-                files.push(file_from_row(&row)?);
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(files)
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM {FILE_FROM} WHERE f.status = 'uploaded' AND {}",
+            self.one_of("f.id", 1)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(id_list(ids.iter().map(|id| id.0)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(file_from_row).collect()
     }
 
     async fn list_files(

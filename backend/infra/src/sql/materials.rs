@@ -14,8 +14,8 @@ use tessera_domain::shared::{
 };
 
 use super::{
-    bind, db_error, get, id_of, is_unique_violation, now_ms, scope_args, time, Arg, List, SqlStore,
-    IN_SCOPE,
+    bind, db_error, get, id_list, id_of, is_unique_violation, now_ms, scope_args, time, Arg, List,
+    SqlStore, IN_SCOPE,
 };
 
 const TYPE_COLUMNS: &str = "t.id, t.name, t.description, t.created_at";
@@ -248,20 +248,16 @@ impl MaterialRepo for SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // At most a page of ids (100): one bind each.
-        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
         let sql = format!(
             "SELECT s.material_id, s.org_unit_id, s.quantity, ou.path AS unit_path \
              FROM material_stock s JOIN org_units ou ON ou.id = s.org_unit_id \
-             WHERE {IN_SCOPE} AND s.material_id IN ({}) \
+             WHERE {IN_SCOPE} AND {} \
              ORDER BY s.material_id, s.org_unit_id",
-            placeholders.join(", ")
+            self.one_of("s.material_id", 4)
         );
         let [all, start, end] = scope_args(scope);
-        let query = ids.iter().fold(
-            bind(sqlx::query(AssertSqlSafe(sql)), &[all, start, end]),
-            |q, id| q.bind(id.0),
-        );
+        let query = bind(sqlx::query(AssertSqlSafe(sql)), &[all, start, end])
+            .bind(id_list(ids.iter().map(|id| id.0)));
         let rows = query.fetch_all(&self.pool).await.map_err(db_error)?;
         rows.iter().map(stock_from_row).collect()
     }

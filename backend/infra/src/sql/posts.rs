@@ -14,7 +14,9 @@ use tessera_domain::shared::{
     DomainError, DomainResult, FileId, OrgUnitId, Page, PageRequest, PostId, UserId,
 };
 
-use super::{bind, db_error, get, get_bool, id_of, now_ms, scope_args, time, Arg, List, SqlStore};
+use super::{
+    bind, db_error, get, get_bool, id_list, id_of, now_ms, scope_args, time, Arg, List, SqlStore,
+};
 
 const POST_COLUMNS: &str = "p.id, p.org_unit_id, ou.name AS org_unit_name, ou.path AS unit_path, \
      p.author_id, u.name AS author_name, p.title, p.body, p.pinned, p.view_count, p.created_at, \
@@ -58,26 +60,26 @@ fn post_from_row(row: &AnyRow) -> DomainResult<Post> {
 }
 
 impl SqlStore {
-    /// Fills in the images of `posts`, in order (one query per 500 posts).
+    /// Fills in the images of `posts`, in order (one query).
     async fn with_images(&self, mut posts: Vec<Post>) -> DomainResult<Vec<Post>> {
+        if posts.is_empty() {
+            return Ok(posts);
+        }
         let mut images: HashMap<PostId, Vec<FileId>> = HashMap::new();
-        for chunk in posts.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT post_id, file_id FROM post_images WHERE post_id IN ({}) \
-                 ORDER BY post_id, position",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for post in chunk {
-                query = query.bind(post.id.0);
-            }
-            for row in query.fetch_all(&self.pool).await.map_err(db_error)? {
-                images
-                    .entry(PostId(get(&row, "post_id")?))
-                    .or_default()
-                    .push(FileId(get(&row, "file_id")?));
-            }
+        let sql = format!(
+            "SELECT post_id, file_id FROM post_images WHERE {} ORDER BY post_id, position",
+            self.one_of("post_id", 1)
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(id_list(posts.iter().map(|post| post.id.0)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        for row in rows {
+            images
+                .entry(PostId(get(&row, "post_id")?))
+                .or_default()
+                .push(FileId(get(&row, "file_id")?));
         }
         for post in &mut posts {
             post.image_file_ids = images.remove(&post.id).unwrap_or_default();
@@ -172,21 +174,22 @@ impl PostRepo for SqlStore {
     }
 
     async fn posts_by_ids(&self, scope: &BoardScope, ids: &[PostId]) -> DomainResult<Vec<Post>> {
-        let mut posts = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let placeholders: Vec<String> = (5..5 + chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {POST_COLUMNS} FROM {POST_FROM} WHERE {READS} AND p.id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = bind(sqlx::query(AssertSqlSafe(sql)), &board_args(scope));
-            for id in chunk {
-                query = query.bind(id.0);
-            }
-            for row in query.fetch_all(&self.pool).await.map_err(db_error)? {
-                posts.push(post_from_row(&row)?);
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
+        let sql = format!(
+            "SELECT {POST_COLUMNS} FROM {POST_FROM} WHERE {READS} AND {}",
+            self.one_of("p.id", 5)
+        );
+        let rows = bind(sqlx::query(AssertSqlSafe(sql)), &board_args(scope))
+            .bind(id_list(ids.iter().map(|id| id.0)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let posts = rows
+            .iter()
+            .map(post_from_row)
+            .collect::<DomainResult<_>>()?;
         self.with_images(posts).await
     }
 

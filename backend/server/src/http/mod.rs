@@ -1,5 +1,6 @@
 //! What every route shares: who the caller is, how a route is declared with its OpenAPI entry,
-//! problem+json errors, paging, optional bodies, the client's address and access tokens.
+//! problem+json errors, paging, optional bodies, the client's address, access tokens and
+//! timestamps in bodies.
 
 pub mod caller;
 pub mod client_ip;
@@ -11,3 +12,4 @@ pub mod problem;
 pub mod rate_limit;
 pub mod schema;
 pub mod slashes;
+pub mod timestamp;

@@ -23,6 +23,7 @@ use crate::http::endpoint::endpoints;
 use crate::http::extract::{Json, Query};
 use crate::http::paging::{Page, PageQuery};
 use crate::http::problem::{ApiError, Problem};
+use crate::http::timestamp;
 use crate::routes::Routes;
 
 /// The routes of `/api/files`.
@@ -117,10 +118,12 @@ pub struct FileDto {
     /// The org unit it belongs to.
     pub org_unit_id: Option<i64>,
     /// When it was created.
+    #[serde(serialize_with = "timestamp::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// A signed URL that shows the file (null while pending). Valid until `url_expires_at`.
     pub url: Option<String>,
     /// When `url` stops working.
+    #[serde(serialize_with = "timestamp::rfc3339_opt")]
     pub url_expires_at: Option<DateTime<Utc>>,
 }
 

@@ -76,8 +76,11 @@ impl FileRepo for SqlStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        // Only uploaded files, checked here rather than in SQL: SQLite, without statistics,
+        // would find the rows through the status index (every uploaded file, 25 ms among
+        // 100,000) rather than by their ids (under 1 ms).
         let sql = format!(
-            "SELECT {FILE_COLUMNS} FROM {FILE_FROM} WHERE f.status = 'uploaded' AND {}",
+            "SELECT {FILE_COLUMNS} FROM {FILE_FROM} WHERE {}",
             self.one_of("f.id", 1)
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -85,7 +88,14 @@ impl FileRepo for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        rows.iter().map(file_from_row).collect()
+        let mut files = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let file = file_from_row(row)?;
+            if file.status == FileStatus::Uploaded {
+                files.push(file);
+            }
+        }
+        Ok(files)
     }
 
     async fn list_files(

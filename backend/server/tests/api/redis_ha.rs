@@ -1,8 +1,8 @@
 //! Redis Sentinel and Redis Cluster, on real local servers that `scripts/services up` starts (a
 //! 3-master cluster on 127.0.0.1:7001–7003; a master, a replica and three sentinels watching
 //! `tessera`): every cache operation, file URLs and the admin endpoints (clear visits every
-//! master), sessions, rate limits, the in-process tier's cross-instance invalidation, and a
-//! Sentinel failover during reads.
+//! master), sessions, rate limits, the in-process tier's cross-instance invalidation (and what
+//! it does when its subscription breaks), and a Sentinel failover during reads.
 //!
 //! The Sentinel tests take turns (a failover would otherwise open the breaker of a neighbour);
 //! keys of concurrent tests are kept apart by their `CACHE_KEY_PREFIX`.
@@ -374,6 +374,73 @@ on_cluster_and_sentinel!(
             "the other instance still serves the old value from its tier"
         );
         one.delete(&["profile:1".into()]).await.unwrap();
+    }
+);
+
+on_cluster_and_sentinel!(
+    an_instance_whose_subscription_breaks_reads_through_until_it_is_back,
+    |ha: Ha| async move {
+        let prefix = format!("ha{}:", uuid::Uuid::new_v4().simple());
+        let settings = TierSettings {
+            ttl: Duration::from_secs(60),
+            max_bytes: 1 << 20,
+        };
+        let one = TieredCache::new(ha.cache(&prefix), settings);
+        let two = TieredCache::new(ha.cache(&prefix), settings);
+        assert!(
+            eventually(Duration::from_secs(5), || async {
+                one.stats().trusted && two.stats().trusted
+            })
+            .await,
+            "both tiers subscribe"
+        );
+        let key = "session:s1";
+        let ttl = Duration::from_secs(60);
+        one.set(key, "7", ttl).await.unwrap();
+        assert!(
+            eventually(Duration::from_secs(2), || async {
+                two.get(key).await.unwrap().as_deref() == Some("7") && two.stats().hits >= 1
+            })
+            .await,
+            "the other instance never serves from its tier"
+        );
+
+        // Every data node drops its pub/sub connections, as when the node a subscription was
+        // on goes away (other tests' tiers subscribe again too). Then the session ends behind
+        // the tier's back, straight in Redis: a write whose message it could not hear.
+        let subscribed = two.stats().subscriptions;
+        for address in ha.nodes().await {
+            let _: () = redis::cmd("CLIENT")
+                .arg("KILL")
+                .arg("TYPE")
+                .arg("pubsub")
+                .query_async(&mut node(&address).await)
+                .await
+                .unwrap();
+        }
+        let mut direct = ha.direct().await;
+        let full_key = format!("{prefix}{key}");
+        let _: () = direct
+            .query(redis::cmd("SET").arg(&full_key).arg("ended"))
+            .await;
+        assert!(
+            eventually(Duration::from_secs(5), || async {
+                two.stats().subscriptions > subscribed && two.stats().trusted
+            })
+            .await,
+            "the tier did not subscribe again"
+        );
+        // What it held went with the subscription; and it hears writes again.
+        assert_eq!(two.get(key).await.unwrap().as_deref(), Some("ended"));
+        one.set(key, "8", ttl).await.unwrap();
+        assert!(
+            eventually(Duration::from_secs(2), || async {
+                two.get(key).await.unwrap().as_deref() == Some("8")
+            })
+            .await,
+            "the tier does not hear writes after subscribing again"
+        );
+        one.delete(&[key.into()]).await.unwrap();
     }
 );
 

@@ -188,9 +188,8 @@ impl SqlStore {
     /// SQL that holds when `column` is one of the ids bound at `$param` as [`id_list`]'s text.
     ///
     /// One statement and one parameter whatever the count. A placeholder per id made a new
-    /// statement for every count, which PostgreSQL planned anew each time (2 ms for a thousand
-    /// ids), and, on a table whose statistics lagged behind a bulk insert, as a scan of every
-    /// row: a warm call of 1000 ids took 30 ms instead of 10.
+    /// statement for every count, and PostgreSQL spent longer planning a thousand parameters
+    /// (2.2 ms) than running the query (1.4 ms); a warm of 100,000 ids went from 2.9 s to 2.0 s.
     pub(crate) fn one_of(&self, column: &str, param: usize) -> String {
         match self.kind {
             DbKind::Postgres => {

@@ -337,23 +337,29 @@ on_cluster_and_sentinel!(
     }
 );
 
+/// Two instances' in-process tiers over `ha`, under a fresh key prefix, both subscribed.
+async fn two_instances(ha: Ha) -> (String, TieredCache, TieredCache) {
+    let prefix = format!("ha{}:", uuid::Uuid::new_v4().simple());
+    let settings = TierSettings {
+        ttl: Duration::from_secs(60),
+        max_bytes: 1 << 20,
+    };
+    let one = TieredCache::new(ha.cache(&prefix), settings);
+    let two = TieredCache::new(ha.cache(&prefix), settings);
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            one.stats().trusted && two.stats().trusted
+        })
+        .await,
+        "both tiers subscribe"
+    );
+    (prefix, one, two)
+}
+
 on_cluster_and_sentinel!(
     the_in_process_tier_is_kept_coherent_across_instances,
     |ha: Ha| async move {
-        let prefix = format!("ha{}:", uuid::Uuid::new_v4().simple());
-        let settings = TierSettings {
-            ttl: Duration::from_secs(60),
-            max_bytes: 1 << 20,
-        };
-        let one = TieredCache::new(ha.cache(&prefix), settings);
-        let two = TieredCache::new(ha.cache(&prefix), settings);
-        assert!(
-            eventually(Duration::from_secs(5), || async {
-                one.stats().trusted && two.stats().trusted
-            })
-            .await,
-            "both tiers subscribe"
-        );
+        let (_, one, two) = two_instances(ha).await;
         let ttl = Duration::from_secs(300);
         one.set("profile:1", "old", ttl).await.unwrap();
         // The first read may race the set's own invalidation message; soon reads are the tier's.
@@ -380,20 +386,7 @@ on_cluster_and_sentinel!(
 on_cluster_and_sentinel!(
     an_instance_whose_subscription_breaks_reads_through_until_it_is_back,
     |ha: Ha| async move {
-        let prefix = format!("ha{}:", uuid::Uuid::new_v4().simple());
-        let settings = TierSettings {
-            ttl: Duration::from_secs(60),
-            max_bytes: 1 << 20,
-        };
-        let one = TieredCache::new(ha.cache(&prefix), settings);
-        let two = TieredCache::new(ha.cache(&prefix), settings);
-        assert!(
-            eventually(Duration::from_secs(5), || async {
-                one.stats().trusted && two.stats().trusted
-            })
-            .await,
-            "both tiers subscribe"
-        );
+        let (prefix, one, two) = two_instances(ha).await;
         let key = "session:s1";
         let ttl = Duration::from_secs(60);
         one.set(key, "7", ttl).await.unwrap();

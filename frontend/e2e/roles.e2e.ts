@@ -247,9 +247,14 @@ describe.each(ROLES)('$name', (role) => {
       await dialog.locator('button[type=submit]').click();
       await page.waitForFunction(() => !document.querySelector('dialog[open]'));
 
+      // The count before comes from the list the page fetches now: the page may first show the
+      // list it cached on an earlier visit, without the dues payment just recorded.
+      const listed = page.waitForResponse(
+        (r) => new URL(r.url()).pathname === '/api/payments' && r.request().method() === 'GET',
+      );
       await page.click('#sidebar nav a[href="/payments"]');
       await settle(page);
-      const totalBefore = Number((await page.textContent('.pagination .muted'))?.replace(/\D/g, ''));
+      const totalBefore = ((await (await listed).json()) as { total: number }).total;
       for (const purpose of ['donation', 'material'] as const) {
         await page.getByRole('button', { name: 'Record a payment' }).click();
         dialog = page.locator('dialog[open]');

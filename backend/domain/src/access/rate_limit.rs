@@ -91,7 +91,7 @@ pub struct RateLimiter {
 
 /// The cache key of a counter: `rate:<policy>:<subject>`.
 pub fn counter_key(policy: &Policy, subject: &Subject<'_>) -> String {
-    format!("rate:{}:{}", policy.name, subject.key_part())
+    ["rate:", policy.name, ":", &subject.key_part()].concat()
 }
 
 impl RateLimiter {

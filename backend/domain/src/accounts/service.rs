@@ -84,7 +84,9 @@ pub static PROFILES: Namespace = Namespace {
 
 /// A user's profile key inside [`PROFILES`]: `<id>:profile`.
 fn profile_key(id: UserId) -> String {
-    format!("{}:profile", id.0)
+    let mut key = id.0.to_string();
+    key.push_str(":profile");
+    key
 }
 
 /// Users, passwords and codes.

@@ -35,7 +35,7 @@ const ENDED: &str = "ended";
 
 /// The cache key of a session: `session:<id>`.
 pub fn session_key(id: &SessionId) -> String {
-    format!("{SESSION_NAMESPACE}:{}", id.0)
+    [SESSION_NAMESPACE, ":", &id.0].concat()
 }
 
 /// A session's id: 32 lowercase hex digits.

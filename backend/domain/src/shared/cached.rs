@@ -468,7 +468,8 @@ impl CacheLayer {
     /// The cache key of `key` in a namespace without versions: `<ns>:<key>`.
     pub fn key(&self, ns: &'static Namespace, key: &str) -> String {
         debug_assert!(ns.invalidation != Invalidation::Version);
-        format!("{}:{key}", ns.name)
+        // `concat`, not `format!`: keys are built on every cached read.
+        [ns.name, ":", key].concat()
     }
 
     /// The full key now: with the namespace's current version where it has one. `None` when
@@ -477,11 +478,8 @@ impl CacheLayer {
         match ns.invalidation {
             Invalidation::Version => {
                 let version = self.cache.get(&version_key(ns)).await.ok()?;
-                Some(format!(
-                    "{}:v{}:{key}",
-                    ns.name,
-                    version.as_deref().unwrap_or("0")
-                ))
+                let version = version.as_deref().unwrap_or("0");
+                Some([ns.name, ":v", version, ":", key].concat())
             }
             Invalidation::Tombstone(_) | Invalidation::Delete => Some(self.key(ns, key)),
         }
@@ -662,7 +660,7 @@ impl CacheLayer {
 
 /// The key of a namespace's version: `<ns>:version`.
 fn version_key(ns: &Namespace) -> String {
-    format!("{}:version", ns.name)
+    [ns.name, ":version"].concat()
 }
 
 /// A cached value, if the entry holds one that may still be served (not a tombstone, not

@@ -109,6 +109,12 @@ both_backends!(
             .admin_cache("warm", json!({"file_ids": [m["id"], 999_999]}))
             .await;
         assert_eq!(warmed["cached_count"], 1);
+        // An id given twice, or one that cannot exist, is one file or none (the ids are one
+        // bound list, not a join).
+        let again = app
+            .admin_cache("warm", json!({"file_ids": [m["id"], m["id"], -5, 0]}))
+            .await;
+        assert_eq!(again["cached_count"], 1);
         assert_eq!(
             app.admin_cache("clear", json!({"file_id": a["id"]})).await["cleared_count"],
             0

@@ -11,6 +11,7 @@
 //! rate more. Hits by address (no or a bad credential) are always counted exactly.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,8 +23,8 @@ pub use crate::shared::limits::{Decision, Policy};
 /// The counter's subject: a user, an address, or an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject<'a> {
-    /// A client address.
-    Ip(&'a str),
+    /// A client address (`None`: not known, as for services called directly).
+    Ip(Option<IpAddr>),
     /// A login name, hashed so no email appears in cache keys.
     Account(&'a str),
     /// A user.
@@ -35,11 +36,13 @@ pub enum Subject<'a> {
 impl Subject<'_> {
     fn key_part(&self) -> String {
         match self {
-            Subject::Ip(ip) => format!("ip:{ip}"),
+            Subject::Ip(Some(ip)) => format!("ip:{ip}"),
+            Subject::Ip(None) => "ip:unknown".to_owned(),
             Subject::Account(name) => {
                 format!("account:{}", short_hash(&name.trim().to_lowercase()))
             }
-            Subject::User(id) => format!("user:{id}"),
+            // Once per signed-in request: itoa, not `format!`.
+            Subject::User(id) => ["user:", itoa::Buffer::new().format(*id)].concat(),
             Subject::ApiToken(token) => format!("token:{}", short_hash(token)),
         }
     }
@@ -222,7 +225,7 @@ mod tests {
     fn keys_name_the_policy_and_hide_emails() {
         let login = Policy::per_minute("login", 5);
         assert_eq!(
-            counter_key(&login, &Subject::Ip("10.0.0.1")),
+            counter_key(&login, &Subject::Ip(Some([10, 0, 0, 1].into()))),
             "rate:login:ip:10.0.0.1"
         );
         let key = counter_key(&login, &Subject::Account("Ana@Example.org"));
@@ -279,9 +282,11 @@ mod tests {
         let (limiter, shared) = limiter();
         let api = Policy::per_minute("api", 600).in_batches();
         for _ in 0..3 {
-            limiter.hit(api, &Subject::Ip("10.0.0.9")).await;
+            limiter
+                .hit(api, &Subject::Ip(Some([10, 0, 0, 9].into())))
+                .await;
         }
-        let key = counter_key(&api, &Subject::Ip("10.0.0.9"));
+        let key = counter_key(&api, &Subject::Ip(Some([10, 0, 0, 9].into())));
         assert_eq!(shared.value(&key).as_deref(), Some("3"));
     }
 }

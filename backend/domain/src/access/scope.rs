@@ -2,6 +2,8 @@
 //! units stored with a materialized path (`/1/4/9/`), so "this unit and everything below it" is
 //! one range scan on an ordinary index, on PostgreSQL and SQLite alike.
 
+use std::net::IpAddr;
+
 use crate::shared::{DomainError, DomainResult, OrgUnitId, UserId};
 
 /// A unit's materialized path: the ids from the root down to it, `/1/4/9/`.
@@ -87,8 +89,9 @@ pub struct Actor {
     pub org_unit_id: Option<OrgUnitId>,
     /// Which units' data the caller sees.
     pub units: UnitScope,
-    /// Where the request came from, for the audit log (`None` on the command line).
-    pub ip: Option<String>,
+    /// Where the request came from, for the audit log and login limits (`None` on the command
+    /// line). An address, not text: it is formatted only when something is recorded.
+    pub ip: Option<IpAddr>,
 }
 
 impl Actor {

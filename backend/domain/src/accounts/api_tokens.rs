@@ -213,7 +213,7 @@ impl ApiTokenService {
             .record(
                 NewAuditEvent::new(AuditAction::TokenCreated, Some(actor.user_id))
                     .subject(format!("token:{}", token.id))
-                    .from_ip(actor.ip.clone())
+                    .from_ip(actor.ip)
                     .detail(serde_json::json!({
                         "name": token.name,
                         "scopes": token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -301,7 +301,7 @@ impl ApiTokenService {
             .record(
                 NewAuditEvent::new(AuditAction::TokenRevoked, Some(actor.user_id))
                     .subject(format!("token:{}", token.id))
-                    .from_ip(actor.ip.clone())
+                    .from_ip(actor.ip)
                     .detail(serde_json::json!({"name": token.name})),
             )
             .await;

@@ -3,6 +3,7 @@
 //! caller's own password and one-time codes. Each applies its rate limits and records what it
 //! did in the audit log, so the HTTP API and the command line share one behaviour.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -38,7 +39,7 @@ pub struct LoginAttempt<'a> {
     /// A recovery code, in place of a one-time code.
     pub recovery_code: Option<&'a str>,
     /// Where it came from.
-    pub ip: &'a str,
+    pub ip: Option<IpAddr>,
 }
 
 /// A successful login or refresh: the user and its session.
@@ -105,7 +106,7 @@ impl AuthService {
         let failed = |reason: &'static str| {
             NewAuditEvent::new(AuditAction::LoginFailed, None)
                 .subject(subject.clone())
-                .from_ip(Some(attempt.ip.to_owned()))
+                .from_ip(attempt.ip)
                 .detail(json!({ "reason": reason }))
         };
         let Some(user) = self
@@ -128,7 +129,7 @@ impl AuthService {
                             .record(
                                 NewAuditEvent::new(AuditAction::RecoveryCodeUsed, Some(user.id))
                                     .subject(format!("user:{}", user.id.0))
-                                    .from_ip(Some(attempt.ip.to_owned())),
+                                    .from_ip(attempt.ip),
                             )
                             .await;
                     }
@@ -147,7 +148,7 @@ impl AuthService {
             .record(
                 NewAuditEvent::new(AuditAction::LoginSucceeded, Some(user.id))
                     .subject(format!("user:{}", user.id.0))
-                    .from_ip(Some(attempt.ip.to_owned())),
+                    .from_ip(attempt.ip),
             )
             .await;
         tracing::info!(user_id = user.id.0, "login succeeded");
@@ -156,7 +157,7 @@ impl AuthService {
 
     /// Exchanges a refresh token for the session's next one. A retired token ends the whole
     /// session (recorded); a token of a user gone or inactive ends it too.
-    pub async fn refresh(&self, token: &str, ip: &str) -> DomainResult<SignedIn> {
+    pub async fn refresh(&self, token: &str, ip: Option<IpAddr>) -> DomainResult<SignedIn> {
         let session = match self.sessions.refresh(token).await? {
             Refresh::Rotated(session) => session,
             Refresh::Reused { id, user_id } => {
@@ -169,7 +170,7 @@ impl AuthService {
                     .record(
                         NewAuditEvent::new(AuditAction::RefreshTokenReused, None)
                             .subject(format!("user:{}", user_id.0))
-                            .from_ip(Some(ip.to_owned())),
+                            .from_ip(ip),
                     )
                     .await;
                 return Err(DomainError::Unauthenticated(
@@ -215,7 +216,7 @@ impl AuthService {
             .record(
                 NewAuditEvent::new(AuditAction::Logout, Some(actor.user_id))
                     .subject(format!("user:{}", actor.user_id.0))
-                    .from_ip(actor.ip.clone())
+                    .from_ip(actor.ip)
                     .detail(json!({ "everywhere": everywhere })),
             )
             .await;
@@ -320,7 +321,7 @@ impl AuthService {
 
     async fn password_attempt(&self, actor: &Actor) -> DomainResult<()> {
         let login = Policy::per_minute("login", self.limits.login_per_minute);
-        let ip = actor.ip.as_deref().unwrap_or("unknown");
+        let ip = actor.ip;
         let checks = [
             (login, Subject::Ip(ip)),
             (login, Subject::User(actor.user_id.0)),
@@ -331,7 +332,7 @@ impl AuthService {
 
     async fn code_attempt(&self, actor: &Actor) -> DomainResult<()> {
         let otp = Policy::per_minute("otp", self.limits.otp_per_minute);
-        let ip = actor.ip.as_deref().unwrap_or("unknown");
+        let ip = actor.ip;
         let checks = [
             (otp, Subject::Ip(ip)),
             (otp, Subject::User(actor.user_id.0)),
@@ -346,7 +347,7 @@ impl AuthService {
         checks: &[(Policy, Subject<'_>)],
         actor: Option<UserId>,
         subject: &str,
-        ip: &str,
+        ip: Option<IpAddr>,
     ) -> DomainResult<()> {
         match self.limiter.hit_all(checks).await {
             Some(decision) if !decision.allowed => {
@@ -355,7 +356,7 @@ impl AuthService {
                         .record(
                             NewAuditEvent::new(AuditAction::RateLimited, actor)
                                 .subject(subject.to_owned())
-                                .from_ip(Some(ip.to_owned()))
+                                .from_ip(ip)
                                 .detail(json!({ "policy": decision.policy.name })),
                         )
                         .await;

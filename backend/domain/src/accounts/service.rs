@@ -701,7 +701,7 @@ impl AccountService {
             .record(
                 NewAuditEvent::new(action, Some(actor.user_id))
                     .subject(format!("user:{}", subject.0))
-                    .from_ip(actor.ip.clone())
+                    .from_ip(actor.ip)
                     .detail(detail),
             )
             .await;

@@ -1,5 +1,7 @@
 //! Security events: what happened, who did it, to what, from where.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 
 use crate::shared::{DomainError, DomainResult, UserId};
@@ -115,8 +117,8 @@ impl NewAuditEvent {
     }
 
     /// The same event from `client_ip`.
-    pub fn from_ip(mut self, client_ip: Option<String>) -> Self {
-        self.client_ip = client_ip;
+    pub fn from_ip(mut self, client_ip: Option<IpAddr>) -> Self {
+        self.client_ip = client_ip.map(|ip| ip.to_string());
         self
     }
 

@@ -37,7 +37,7 @@ impl AuditLog {
         self.record(
             NewAuditEvent::new(action, Some(actor.user_id))
                 .subject(subject)
-                .from_ip(actor.ip.clone())
+                .from_ip(actor.ip)
                 .detail(detail),
         )
         .await;

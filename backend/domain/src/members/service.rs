@@ -818,7 +818,7 @@ mod tests {
             is_treasurer,
             org_unit_id: None,
             units: UnitScope::Subtree(UnitPath::from_stored(cell.into())),
-            ip: Some("192.0.2.9".into()),
+            ip: Some([192, 0, 2, 9].into()),
         }
     }
 

@@ -116,11 +116,16 @@ impl Expiry<String, SetEntry> for SetExpiry {
     }
 }
 
+/// How the in-process caches hash their keys: foldhash, seeded per process, as actix-http's
+/// header maps; moka's default, SipHash, cost more than the rest of a lookup. Keys are built by
+/// this program (namespaces, ids, hashes), so a caller cannot choose them freely.
+pub type KeyHasher = foldhash::fast::RandomState;
+
 /// The in-process implementation of the cache port.
 #[derive(Clone)]
 pub struct MemoryCache {
-    entries: Moka<String, Entry>,
-    sets: Moka<String, SetEntry>,
+    entries: Moka<String, Entry, KeyHasher>,
+    sets: Moka<String, SetEntry, KeyHasher>,
     max_entries: u64,
 }
 
@@ -131,11 +136,11 @@ impl MemoryCache {
             entries: Moka::builder()
                 .max_capacity(max_entries)
                 .expire_after(ExpireAtEntryTime)
-                .build(),
+                .build_with_hasher(KeyHasher::default()),
             sets: Moka::builder()
                 .max_capacity(max_entries)
                 .expire_after(SetExpiry)
-                .build(),
+                .build_with_hasher(KeyHasher::default()),
             max_entries,
         }
     }

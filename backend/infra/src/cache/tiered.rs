@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
 use tokio::sync::oneshot;
 
+use crate::cache::memory::KeyHasher;
 use crate::cache::redis::RedisCache;
 
 /// Keys that are never kept in the tier, nor published: locks, counters and pending views
@@ -113,7 +114,7 @@ pub struct TieredCache {
 
 struct Inner {
     remote: RedisCache,
-    local: Moka<String, Option<CachedValue>>,
+    local: Moka<String, Option<CachedValue>, KeyHasher>,
     /// Moved by every invalidation; see the module docs.
     epoch: AtomicU64,
     /// Fills take it shared, invalidations exclusive.
@@ -147,7 +148,7 @@ impl TieredCache {
                 u32::try_from(size).unwrap_or(u32::MAX)
             })
             .time_to_live(settings.ttl)
-            .build();
+            .build_with_hasher(KeyHasher::default());
         let inner = Arc::new(Inner {
             channel: remote.invalidation_channel(),
             remote,

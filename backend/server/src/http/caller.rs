@@ -11,6 +11,7 @@
 //! 401/403 answers into the OpenAPI document, so the spec says what the server does.
 
 use std::marker::PhantomData;
+use std::net::IpAddr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -139,7 +140,7 @@ pub struct Caller<P> {
     /// How the caller proved who it is.
     pub credential: Credential,
     /// The client's address.
-    pub ip: String,
+    pub ip: Option<IpAddr>,
     policy: PhantomData<P>,
 }
 
@@ -152,7 +153,7 @@ impl<P> Caller<P> {
     /// The caller as the domain sees it, with the address it calls from.
     pub fn actor(&self) -> Actor {
         Actor {
-            ip: Some(self.ip.clone()),
+            ip: self.ip,
             ..self.user.actor()
         }
     }
@@ -175,7 +176,7 @@ impl<P: Policy> FromRequest for Caller<P> {
         Box::pin(async move {
             let state = state_of(&req)?;
             let ip = client_ip_of(&req, &state.settings.trusted_proxies);
-            let (user, credential) = authenticate(&state, &req, &ip).await?;
+            let (user, credential) = authenticate(&state, &req, ip).await?;
             req.extensions_mut().insert(match &credential {
                 Credential::Access(_) => CallerId::User(user.id.0),
                 Credential::ApiToken(token) => CallerId::ApiToken(token.id.0),
@@ -196,7 +197,7 @@ impl<P: Policy> FromRequest for Caller<P> {
 pub struct Anonymous {
     state: web::Data<AppState>,
     /// The client's address.
-    pub ip: String,
+    pub ip: Option<IpAddr>,
 }
 
 impl Anonymous {
@@ -215,7 +216,7 @@ impl FromRequest for Anonymous {
         Box::pin(async move {
             let state = state_of(&req)?;
             let ip = client_ip_of(&req, &state.settings.trusted_proxies);
-            meter(&state, &req, Subject::Ip(&ip)).await?;
+            meter(&state, &req, Subject::Ip(ip)).await?;
             Ok(Anonymous { state, ip })
         })
     }
@@ -329,7 +330,7 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
-    ip: &str,
+    ip: Option<IpAddr>,
 ) -> Result<(User, Credential), ApiError> {
     let Some(token) = bearer(req) else {
         meter(state, req, Subject::Ip(ip)).await?;

@@ -37,11 +37,10 @@ pub fn client_ip(
     Some(client)
 }
 
-/// The client address of a request as text (`unknown` when there is no peer, as in tests that
-/// call services directly).
-pub fn client_ip_of(req: &HttpRequest, trusted: &[IpNet]) -> String {
+/// The client address of a request (`None` when there is no peer, as in tests that call
+/// services directly). Kept as an address: it is formatted only when something records it.
+pub fn client_ip_of(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     client_ip(req.peer_addr(), req.headers(), trusted)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
 #[cfg(test)]

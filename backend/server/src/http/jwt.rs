@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::sessions::SessionId;
 use tessera_domain::shared::DomainError;
 use tessera_domain::shared::UserId;
+use tessera_infra::cache::memory::KeyHasher;
 
 const ISSUER: &str = "tessera";
 const AUDIENCE: &str = "tessera-api";
@@ -64,7 +65,7 @@ pub struct JwtKeys {
     /// Tokens that verified, by their exact text. Only tokens that passed every check are kept
     /// (invented ones cost a check each, as before, and no memory); whether the token's session
     /// still lives is not a property of the token and is checked on every request elsewhere.
-    verified: Cache<Box<str>, Verified>,
+    verified: Cache<Box<str>, Verified, KeyHasher>,
 }
 
 impl JwtKeys {
@@ -83,7 +84,7 @@ impl JwtKeys {
             verified: Cache::builder()
                 .max_capacity(VERIFIED_CAPACITY)
                 .time_to_live(ttl + Duration::from_secs(LEEWAY_SECS))
-                .build(),
+                .build_with_hasher(KeyHasher::default()),
         })
     }
 

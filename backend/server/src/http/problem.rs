@@ -303,28 +303,31 @@ fn retry_after(decision: &Decision) -> u64 {
 /// `"login";q=5;w=60` and `"login";r=0;t=42`.
 pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::HeaderValue); 2] {
     let policy = decision.policy;
-    let value = |text: String| {
-        header::HeaderValue::from_str(&text).unwrap_or(header::HeaderValue::from_static(""))
+    // Written on every counted answer: `concat` and itoa, not `format!`'s machinery.
+    let value = |parts: [&str; 6]| {
+        header::HeaderValue::from_str(&parts.concat())
+            .unwrap_or(header::HeaderValue::from_static(""))
     };
+    let (mut first, mut second) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let quota = value([
+        "\"",
+        policy.name,
+        "\";q=",
+        first.format(policy.limit),
+        ";w=",
+        second.format(policy.window.as_secs()),
+    ]);
+    let left = value([
+        "\"",
+        policy.name,
+        "\";r=",
+        first.format(decision.remaining),
+        ";t=",
+        second.format(decision.reset.as_secs_f64().ceil() as u64),
+    ]);
     [
-        (
-            header::HeaderName::from_static("ratelimit-policy"),
-            value(format!(
-                "\"{}\";q={};w={}",
-                policy.name,
-                policy.limit,
-                policy.window.as_secs()
-            )),
-        ),
-        (
-            header::HeaderName::from_static("ratelimit"),
-            value(format!(
-                "\"{}\";r={};t={}",
-                policy.name,
-                decision.remaining,
-                decision.reset.as_secs_f64().ceil() as u64
-            )),
-        ),
+        (header::HeaderName::from_static("ratelimit-policy"), quota),
+        (header::HeaderName::from_static("ratelimit"), left),
     ]
 }
 

@@ -462,7 +462,7 @@ pub async fn clear(
         .audit
         .record(clear_audit_event(
             Some(caller.user.id),
-            Some(caller.ip.clone()),
+            caller.ip,
             target,
             cleared_count,
         ))
@@ -487,7 +487,7 @@ pub fn clear_target(request: &ClearRequest) -> Result<ClearTarget, DomainError> 
 /// The audit event of a clear, by `user` from `ip` (both `None` on the command line).
 pub fn clear_audit_event(
     user: Option<UserId>,
-    ip: Option<String>,
+    ip: Option<std::net::IpAddr>,
     target: ClearTarget,
     cleared_count: u64,
 ) -> NewAuditEvent {

@@ -100,7 +100,7 @@ pub async fn login(caller: Anonymous, body: Json<LoginRequest>) -> Result<HttpRe
             password: &body.password,
             otp_code: body.otp_code.as_deref(),
             recovery_code: body.recovery_code.as_deref(),
-            ip: &caller.ip,
+            ip: caller.ip,
         })
         .await?;
     Ok(HttpResponse::Ok().json(TokenResponse::new(state, signed_in)?))
@@ -125,7 +125,7 @@ pub async fn refresh(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let state = caller.state();
-    let signed_in = state.auth.refresh(&body.refresh_token, &caller.ip).await?;
+    let signed_in = state.auth.refresh(&body.refresh_token, caller.ip).await?;
     Ok(HttpResponse::Ok().json(TokenResponse::new(state, signed_in)?))
 }
 

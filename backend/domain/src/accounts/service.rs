@@ -120,7 +120,42 @@ struct CachedProfile {
     created_at: DateTime<Utc>,
 }
 
-impl Cacheable for CachedProfile {}
+/// A cached profile as read: the user, checked once when its text is decoded (an in-process
+/// store keeps the decoded value), not on every request that reads it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(try_from = "CachedProfile", into = "CachedProfile")]
+struct Profile(User);
+
+impl Cacheable for Profile {}
+
+impl Profile {
+    /// The user without what is never cached, even in this process: the password hash and the
+    /// one-time-code secret.
+    fn of(user: User) -> Self {
+        Self(User {
+            password_hash: String::new(),
+            otp_secret: None,
+            ..user
+        })
+    }
+}
+
+impl TryFrom<CachedProfile> for Profile {
+    type Error = &'static str;
+
+    fn try_from(cached: CachedProfile) -> Result<Self, Self::Error> {
+        cached
+            .into_user()
+            .map(Profile)
+            .ok_or("a cached profile whose email or unit kind does not parse")
+    }
+}
+
+impl From<Profile> for CachedProfile {
+    fn from(profile: Profile) -> Self {
+        CachedProfile::of(&profile.0)
+    }
+}
 
 impl CachedProfile {
     fn of(user: &User) -> Self {
@@ -394,12 +429,11 @@ impl AccountService {
         let profile = self
             .cache
             .lookup_read(&PROFILES, &profile_key(id), cached, || async {
-                Ok(CachedProfile::of(&self.stored(id).await?))
+                Ok(Profile::of(self.stored(id).await?))
             })
             .await?
             .value;
-        profile
-            .into_user()
+        Some(profile.0)
             .filter(|u| u.is_active)
             .ok_or(DomainError::NotFound("user"))
     }

@@ -305,7 +305,7 @@ pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::
     let policy = decision.policy;
     // Written on every counted answer: `concat` and itoa, not `format!`'s machinery.
     let value = |parts: [&str; 6]| {
-        header::HeaderValue::from_str(&parts.concat())
+        header::HeaderValue::from_maybe_shared(bytes::Bytes::from(parts.concat()))
             .unwrap_or(header::HeaderValue::from_static(""))
     };
     let (mut first, mut second) = (itoa::Buffer::new(), itoa::Buffer::new());

@@ -304,30 +304,30 @@ fn retry_after(decision: &Decision) -> u64 {
 pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::HeaderValue); 2] {
     let policy = decision.policy;
     // Written on every counted answer: `concat` and itoa, not `format!`'s machinery.
-    let value = |parts: [&str; 6]| {
-        header::HeaderValue::from_maybe_shared(bytes::Bytes::from(parts.concat()))
+    let field = |(first, a): (&str, u64), (second, b): (&str, u64)| {
+        let (mut a_text, mut b_text) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let text = [
+            "\"",
+            policy.name,
+            first,
+            a_text.format(a),
+            second,
+            b_text.format(b),
+        ]
+        .concat();
+        header::HeaderValue::from_maybe_shared(bytes::Bytes::from(text))
             .unwrap_or(header::HeaderValue::from_static(""))
     };
-    let (mut first, mut second) = (itoa::Buffer::new(), itoa::Buffer::new());
-    let quota = value([
-        "\"",
-        policy.name,
-        "\";q=",
-        first.format(policy.limit),
-        ";w=",
-        second.format(policy.window.as_secs()),
-    ]);
-    let left = value([
-        "\"",
-        policy.name,
-        "\";r=",
-        first.format(decision.remaining),
-        ";t=",
-        second.format(decision.reset.as_secs_f64().ceil() as u64),
-    ]);
+    let reset = decision.reset.as_secs_f64().ceil() as u64;
     [
-        (header::HeaderName::from_static("ratelimit-policy"), quota),
-        (header::HeaderName::from_static("ratelimit"), left),
+        (
+            header::HeaderName::from_static("ratelimit-policy"),
+            field(("\";q=", policy.limit), (";w=", policy.window.as_secs())),
+        ),
+        (
+            header::HeaderName::from_static("ratelimit"),
+            field(("\";r=", decision.remaining), (";t=", reset)),
+        ),
     ]
 }
 

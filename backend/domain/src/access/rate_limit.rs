@@ -118,20 +118,32 @@ impl Batch {
     }
 
     /// What the shared store answered to a report of `hits` in window `window`: the shared
-    /// count and its time left. A store that failed gets the hits again with the next report
-    /// (a limit is never lifted).
-    fn reported(&mut self, window: u64, hits: u64, answer: Option<(u64, Duration)>, now: Instant) {
+    /// count and its time left. Answers how many hits the other instances added since the last
+    /// report. A store that failed gets the hits again with the next report (a limit is never
+    /// lifted).
+    fn reported(
+        &mut self,
+        window: u64,
+        hits: u64,
+        answer: Option<(u64, Duration)>,
+        now: Instant,
+    ) -> u64 {
         if window != self.window {
-            return;
+            return 0;
         }
         self.reporting = 0;
         self.reported_at = Some(now);
         match answer {
             Some((shared, left)) => {
+                let others = shared.saturating_sub(self.known + hits);
                 self.known = shared;
                 self.resets_at = now + left;
+                others
             }
-            None => self.pending += hits,
+            None => {
+                self.pending += hits;
+                0
+            }
         }
     }
 }
@@ -188,7 +200,9 @@ impl RateLimiter {
     async fn hit_in_batch(&self, policy: Policy, key: String) -> Decision {
         let batch = self.batch(&key, policy.window);
         let lock = || batch.lock().unwrap_or_else(PoisonError::into_inner);
-        let report = {
+        // The hit is decided on the count at its own arrival (the hits before it), not on what
+        // arrived while it reported; a report adds only what other instances counted.
+        let (count, resets_at, report) = {
             let mut batch = lock();
             let now = Instant::now();
             if batch.resets_at <= now {
@@ -199,17 +213,25 @@ impl RateLimiter {
                 };
             }
             batch.pending += 1;
-            batch.take_report(policy, now)
+            (
+                batch.count(),
+                batch.resets_at,
+                batch.take_report(policy, now),
+            )
         };
-        if let Some((hits, window)) = report {
-            let answer = self.cache.count_hits(&key, hits, policy.window).await.ok();
-            lock().reported(window, hits, answer, Instant::now());
-        }
-        let batch = lock();
+        let (count, resets_at) = match report {
+            Some((hits, window)) => {
+                let answer = self.cache.count_hits(&key, hits, policy.window).await.ok();
+                let mut batch = lock();
+                let others = batch.reported(window, hits, answer, Instant::now());
+                (count + others, batch.resets_at)
+            }
+            None => (count, resets_at),
+        };
         decision(
             policy,
-            batch.count(),
-            batch.resets_at.saturating_duration_since(Instant::now()),
+            count,
+            resets_at.saturating_duration_since(Instant::now()),
         )
     }
 
@@ -332,15 +354,15 @@ mod tests {
         assert_eq!(batch.take_report(api, start), None);
         assert_eq!(batch.count(), 5);
         // The shared counter had 10 from other instances: 13 with ours, 15 in all.
-        batch.reported(window, hits, Some((13, api.window)), start);
-        assert_eq!(batch.count(), 15);
+        let others = batch.reported(window, hits, Some((13, api.window)), start);
+        assert_eq!((others, batch.count()), (10, 15));
         // The period is not over, so the two wait; once it is, they go.
         assert_eq!(batch.take_report(api, start), None);
         let later = start + REPORT_EVERY;
         let (hits, window) = batch.take_report(api, later).unwrap();
         assert_eq!(hits, 2);
         // The store fails: the hits are kept and go with the next report.
-        batch.reported(window, hits, None, later);
+        assert_eq!(batch.reported(window, hits, None, later), 0);
         assert_eq!((batch.pending, batch.count()), (2, 15));
         // An answer for a window that has ended since is not applied to the new one.
         let (hits, old) = batch.take_report(api, later + REPORT_EVERY).unwrap();
@@ -348,7 +370,7 @@ mod tests {
             window: old + 1,
             ..Batch::new(later, api.window)
         };
-        batch.reported(old, hits, Some((99, api.window)), later);
+        assert_eq!(batch.reported(old, hits, Some((99, api.window)), later), 0);
         assert_eq!(batch.count(), 0);
     }
 

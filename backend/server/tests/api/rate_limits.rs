@@ -197,6 +197,29 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_burst_of_one_callers_requests_at_once_gets_exactly_the_limit_through,
+    &[("RATE_LIMIT_API_PER_MINUTE", "40")],
+    |app: TestApp| async move {
+        // 120 requests at once on the server's workers: the hits that arrive while one of
+        // them reports to the shared counter count too, so exactly 40 pass.
+        let answers =
+            futures::future::join_all((0..120).map(|_| app.get("/api/auth/me", &app.admin_token)))
+                .await;
+        let passed = answers
+            .iter()
+            .filter(|res| res.status() == StatusCode::OK)
+            .count();
+        let refused = answers
+            .iter()
+            .filter(|res| res.status() == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!((passed, refused), (40, 80));
+        // And the shared counter heard of all of them by the next request.
+        assert_limited(app.get("/api/auth/me", &app.admin_token).await, "api", 40).await;
+    }
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_in_redis_always_carry_a_ttl() {
     let app = spawn_app_with(Backend::Services, LIMITED).await;

@@ -25,11 +25,15 @@ use crate::metrics::Metrics;
 use crate::settings::{LogFile, LogFormat, LogRotation};
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST_ID: RequestId;
 }
 
 /// The response (and accepted request) header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// [`REQUEST_ID_HEADER`] as a header name, made once: a name given as text is parsed, and
+/// allocated, on every lookup.
+const REQUEST_ID_NAME: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// The target of the access-log lines, one per request (`RUST_LOG=tessera::access=off` silences
 /// them).
@@ -140,7 +144,7 @@ fn appender(file: &LogFile) -> anyhow::Result<RollingFileAppender> {
 
 /// The id of the request being handled, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST_ID.try_with(|id| id.as_str().to_owned()).ok()
 }
 
 /// Who made a request, once its credential was accepted: kept on the request by the caller
@@ -162,23 +166,72 @@ impl fmt::Display for CallerId {
     }
 }
 
-/// A request id: the bits as 32 lowercase hex digits, written by uuid's encoder (a
-/// `format!("{:032x}")` cost a request about 750 instructions more).
-fn request_id_of(bits: u128) -> String {
-    uuid::Uuid::from_u128(bits)
-        .simple()
-        .encode_lower(&mut uuid::Uuid::encode_buffer())
-        .to_owned()
+/// The caller field of an access line: the caller, or `-` when none was accepted. Written only
+/// when the line is.
+struct CallerField(Option<CallerId>);
+
+impl fmt::Display for CallerField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(caller) => caller.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
 }
 
-fn accepted_id(value: &HeaderValue) -> Option<String> {
-    let id = value.to_str().ok()?;
-    let sane = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    sane.then(|| id.to_owned())
+/// The longest request id accepted from a client.
+const MAX_REQUEST_ID: usize = 64;
+
+/// A request id, kept on the stack: the task-local and every copy of it cost no allocation.
+#[derive(Clone, Copy)]
+struct RequestId {
+    len: u8,
+    bytes: [u8; MAX_REQUEST_ID],
+}
+
+impl RequestId {
+    /// The bits as 32 lowercase hex digits, written by uuid's encoder (a `format!("{:032x}")`
+    /// cost a request about 750 instructions more).
+    fn of_bits(bits: u128) -> Self {
+        let mut id = Self {
+            len: 32,
+            bytes: [0; MAX_REQUEST_ID],
+        };
+        uuid::Uuid::from_u128(bits)
+            .simple()
+            .encode_lower(&mut id.bytes[..32]);
+        id
+    }
+
+    /// A client's id when it is sane: 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+    fn accepted(value: &HeaderValue) -> Option<Self> {
+        let text = value.as_bytes();
+        let sane = !text.is_empty()
+            && text.len() <= MAX_REQUEST_ID
+            && text
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b));
+        if !sane {
+            return None;
+        }
+        let mut id = Self {
+            len: text.len() as u8,
+            bytes: [0; MAX_REQUEST_ID],
+        };
+        id.bytes[..text.len()].copy_from_slice(text);
+        Some(id)
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever written in.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Middleware: gives the request an id and a span that every log line inherits; when it
@@ -189,52 +242,64 @@ pub async fn request_context(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req
         .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(accepted_id)
+        .get(REQUEST_ID_NAME)
+        .and_then(RequestId::accepted)
         // 128 random bits from the thread's generator: unlike `Uuid::new_v4`, no system call
         // per request.
-        .unwrap_or_else(|| request_id_of(rand::random::<u128>()));
+        .unwrap_or_else(|| RequestId::of_bits(rand::random::<u128>()));
     let method = req.method().clone();
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    // Taken only when it records: its reference count is shared by every worker.
+    let metrics = req
+        .app_data::<web::Data<Metrics>>()
+        .filter(|m| m.enabled())
+        .cloned();
     let span =
         tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
     let started = Instant::now();
-    let result = REQUEST_ID
-        .scope(id.clone(), next.call(req))
-        .instrument(span)
-        .await;
+    let result = REQUEST_ID.scope(id, next.call(req)).instrument(span).await;
     let elapsed = started.elapsed();
-    // The pattern is read once the request went through (the path normalised); a request that
-    // failed before it had a response has none.
-    let (status, route, caller) = match &result {
-        Ok(res) => (
-            res.status(),
-            res.request().match_pattern(),
-            res.request().extensions().get::<CallerId>().copied(),
-        ),
-        Err(e) => (e.as_response_error().status_code(), None, None),
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(e) => e.as_response_error().status_code(),
     };
-    let route = match route.as_deref() {
-        None => UNMATCHED_ROUTE,
-        // The web app's scope is mounted at the root with no pattern of its own.
-        Some("") => SPA_ROUTE,
-        Some(pattern) => pattern,
+    // The route is worked out (an allocation) only for whoever takes it: the metrics, or an
+    // access line the log filter lets through.
+    let logged = if status.is_server_error() {
+        tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR)
+    } else {
+        tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
     };
-    if let Some(metrics) = &metrics {
-        metrics.record_request(method.as_str(), route, status.as_u16(), elapsed);
+    if metrics.is_some() || logged {
+        // The pattern is read once the request went through (the path normalised); a request
+        // that failed before it had a response has none.
+        let (route, caller) = match &result {
+            Ok(res) => (
+                res.request().match_pattern(),
+                res.request().extensions().get::<CallerId>().copied(),
+            ),
+            Err(_) => (None, None),
+        };
+        let route = match route.as_deref() {
+            None => UNMATCHED_ROUTE,
+            // The web app's scope is mounted at the root with no pattern of its own.
+            Some("") => SPA_ROUTE,
+            Some(pattern) => pattern,
+        };
+        if let Some(metrics) = &metrics {
+            metrics.record_request(method.as_str(), route, status.as_u16(), elapsed);
+        }
+        access_line(
+            id.as_str(),
+            method.as_str(),
+            route,
+            status.as_u16(),
+            elapsed,
+            CallerField(caller),
+        );
     }
-    access_line(
-        &id,
-        method.as_str(),
-        route,
-        status.as_u16(),
-        elapsed,
-        caller,
-    );
     let mut res = result?;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    if let Ok(value) = HeaderValue::from_bytes(id.as_str().as_bytes()) {
+        res.headers_mut().insert(REQUEST_ID_NAME, value);
     }
     Ok(res)
 }
@@ -246,12 +311,10 @@ fn access_line(
     route: &str,
     status: u16,
     elapsed: std::time::Duration,
-    caller: Option<CallerId>,
+    caller: CallerField,
 ) {
     // Microseconds are as fine as it gets; more digits are noise.
     let duration_ms = elapsed.as_micros() as f64 / 1000.0;
-    let caller = caller.map(|c| c.to_string());
-    let caller = caller.as_deref().unwrap_or("-");
     if status >= 500 {
         tracing::error!(
             target: ACCESS_TARGET,
@@ -260,7 +323,7 @@ fn access_line(
             route,
             status,
             duration_ms,
-            caller,
+            caller = %caller,
             "request failed"
         );
     } else {
@@ -271,7 +334,7 @@ fn access_line(
             route,
             status,
             duration_ms,
-            caller,
+            caller = %caller,
             "request completed"
         );
     }
@@ -279,7 +342,7 @@ fn access_line(
 
 #[cfg(test)]
 mod tests {
-    use super::request_id_of;
+    use super::*;
 
     #[test]
     fn a_request_id_is_the_bits_in_32_lowercase_hex_digits() {
@@ -290,7 +353,31 @@ mod tests {
             u128::MAX,
             0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
         ] {
-            assert_eq!(request_id_of(bits), format!("{bits:032x}"));
+            assert_eq!(RequestId::of_bits(bits).as_str(), format!("{bits:032x}"));
         }
+    }
+
+    #[test]
+    fn a_client_request_id_is_taken_only_when_sane() {
+        let taken = |text: &str| {
+            RequestId::accepted(&HeaderValue::from_str(text).unwrap()).map(|id| id.to_string())
+        };
+        assert_eq!(taken("abc-123_x.y").as_deref(), Some("abc-123_x.y"));
+        let longest = "a".repeat(MAX_REQUEST_ID);
+        assert_eq!(taken(&longest), Some(longest.clone()));
+        assert_eq!(taken(&format!("{longest}a")), None);
+        assert_eq!(taken(""), None);
+        assert_eq!(taken("a b"), None);
+        assert_eq!(taken("a/b"), None);
+    }
+
+    #[test]
+    fn the_caller_field_names_the_caller_or_none() {
+        assert_eq!(CallerField(Some(CallerId::User(7))).to_string(), "user:7");
+        assert_eq!(
+            CallerField(Some(CallerId::ApiToken(3))).to_string(),
+            "token:3"
+        );
+        assert_eq!(CallerField(None).to_string(), "-");
     }
 }

@@ -12,6 +12,7 @@
 
 use std::marker::PhantomData;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -32,18 +33,24 @@ use crate::state::AppState;
 use crate::telemetry::CallerId;
 
 /// What the app holds for the extractors of this module; nothing else can read the state out.
-pub struct AppHandle(web::Data<AppState>);
+/// Each worker has its own (the app is built once per worker): every request takes a reference
+/// to its worker's, so no reference count is shared between threads, where each increment
+/// would move a cache line from one core to the other.
+pub struct AppHandle(WorkerState);
+
+/// The application state as a worker's requests hold it.
+type WorkerState = Rc<web::Data<AppState>>;
 
 impl AppHandle {
-    /// The handle to register with `App::app_data`.
+    /// The handle to register with `App::app_data`, in the worker's app factory.
     pub fn new(state: web::Data<AppState>) -> Self {
-        Self(state)
+        Self(Rc::new(state))
     }
 }
 
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+fn state_of(req: &HttpRequest) -> Result<WorkerState, ApiError> {
     req.app_data::<AppHandle>()
-        .map(|handle| handle.0.clone())
+        .map(|handle| Rc::clone(&handle.0))
         .ok_or_else(|| {
             ApiError::Domain(anyhow::anyhow!("the application state is not registered").into())
         })
@@ -134,7 +141,7 @@ pub enum Credential {
 /// missing, invalid, expired or logged out, its session has ended, or its user is gone or
 /// inactive; 403 when `P` refuses the caller; 429 over the API limit.
 pub struct Caller<P> {
-    state: web::Data<AppState>,
+    state: WorkerState,
     /// The user behind the credential.
     pub user: User,
     /// How the caller proved who it is.
@@ -195,7 +202,7 @@ impl<P: Policy> FromRequest for Caller<P> {
 
 /// Anyone, counted against the API limit per client address.
 pub struct Anonymous {
-    state: web::Data<AppState>,
+    state: WorkerState,
     /// The client's address.
     pub ip: Option<IpAddr>,
 }
@@ -224,7 +231,7 @@ impl FromRequest for Anonymous {
 
 /// Anyone, not counted (health probes; signed object URLs, authorised by their signature).
 pub struct Public {
-    state: web::Data<AppState>,
+    state: WorkerState,
 }
 
 impl Public {

@@ -299,6 +299,13 @@ fn retry_after(decision: &Decision) -> u64 {
     decision.reset.as_secs_f64().ceil().max(1.0) as u64
 }
 
+/// The `RateLimit-Policy` header's name, made once (a name given as text is parsed, and
+/// allocated, on every use).
+pub const RATE_LIMIT_POLICY: header::HeaderName =
+    header::HeaderName::from_static("ratelimit-policy");
+/// The `RateLimit` header's name.
+pub const RATE_LIMIT: header::HeaderName = header::HeaderName::from_static("ratelimit");
+
 /// The IETF `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers-09):
 /// `"login";q=5;w=60` and `"login";r=0;t=42`.
 pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::HeaderValue); 2] {
@@ -321,11 +328,11 @@ pub fn rate_limit_headers(decision: &Decision) -> [(header::HeaderName, header::
     let reset = decision.reset.as_secs_f64().ceil() as u64;
     [
         (
-            header::HeaderName::from_static("ratelimit-policy"),
+            RATE_LIMIT_POLICY,
             field(("\";q=", policy.limit), (";w=", policy.window.as_secs())),
         ),
         (
-            header::HeaderName::from_static("ratelimit"),
+            RATE_LIMIT,
             field(("\";r=", decision.remaining), (";t=", reset)),
         ),
     ]

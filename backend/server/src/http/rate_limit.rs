@@ -8,7 +8,7 @@ use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use tessera_domain::shared::limits::Decision;
 
-use crate::http::problem::rate_limit_headers;
+use crate::http::problem::{rate_limit_headers, RATE_LIMIT_POLICY};
 
 /// Middleware: copies the request's rate-limit decision into the response headers, unless an
 /// endpoint's own limit (login, one-time codes) already wrote its own.
@@ -19,7 +19,7 @@ pub async fn headers(
     let mut res = next.call(req).await?;
     let decision = res.request().extensions().get::<Decision>().copied();
     if let Some(decision) = decision {
-        if !res.headers().contains_key("ratelimit-policy") {
+        if !res.headers().contains_key(RATE_LIMIT_POLICY) {
             for (name, value) in rate_limit_headers(&decision) {
                 res.headers_mut().insert(name, value);
             }

@@ -1,6 +1,7 @@
 //! The object-store port: where file bytes live (S3-compatible, or the local disk) and how their
 //! URLs are signed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,8 +14,9 @@ use crate::shared::{DomainError, DomainResult};
 /// A signed URL and the instant it stops working.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedUrl {
-    /// The URL. It is a bearer credential: never log it.
-    pub url: String,
+    /// The URL. It is a bearer credential: never log it. Shared, not copied, by every read of
+    /// a cached URL.
+    pub url: Arc<str>,
     /// When the signature (or the credential it was made with) expires, whichever is first.
     pub expires_at: DateTime<Utc>,
 }

@@ -38,9 +38,10 @@ pub static FILE_ROWS: Namespace = Namespace {
     invalidation: Invalidation::Tombstone(Duration::from_secs(60)),
 };
 
-/// What a row lookup found; absence is not cached (ids are cheap to invent).
+/// What a row lookup found; absence is not cached (ids are cheap to invent). The file is shared
+/// by every read of the cached entry, not copied.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
-struct Row(Option<StoredFile>);
+struct Row(Option<Arc<StoredFile>>);
 
 impl Cacheable for Row {
     fn ttl(&self, class: Duration, _now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
@@ -51,8 +52,8 @@ impl Cacheable for Row {
 /// A file and, once uploaded, its view URL.
 #[derive(Debug, Clone)]
 pub struct FileView {
-    /// The file.
-    pub file: StoredFile,
+    /// The file; the very value of the cache entry it was read from, when it was.
+    pub file: Arc<StoredFile>,
     /// Its signed view URL; `None` while the upload is pending.
     pub url: Option<SignedUrl>,
 }
@@ -164,7 +165,7 @@ impl FileService {
         };
         let url = self.urls.url_for(&file).await?;
         Ok(FileView {
-            file,
+            file: Arc::new(file),
             url: Some(url),
         })
     }
@@ -289,7 +290,7 @@ impl FileService {
                     // served, whatever the URL still PUTs there.
                     self.delete_object(&upload_key).await;
                 }
-                self.view(file).await
+                self.view(Arc::new(file)).await
             }
             Ok(None) => {
                 // Another completion won (it serves its own copy), or the file was deleted.
@@ -356,7 +357,10 @@ impl FileService {
                 .into_iter()
                 .map(|file| {
                     let url = urls.remove(&file.id);
-                    FileView { file, url }
+                    FileView {
+                        file: Arc::new(file),
+                        url,
+                    }
                 })
                 .collect(),
         })
@@ -376,12 +380,12 @@ impl FileService {
     }
 
     /// The file if it exists and the actor may see it; otherwise `NotFound` (existence is not revealed).
-    async fn visible(&self, actor: &Actor, id: FileId) -> DomainResult<StoredFile> {
+    async fn visible(&self, actor: &Actor, id: FileId) -> DomainResult<Arc<StoredFile>> {
         let Row(row) = self
             .urls
             .cache()
             .get_or_load(&FILE_ROWS, &id.to_string(), || async {
-                Ok(Row(self.files.file_by_id(id).await?))
+                Ok(Row(self.files.file_by_id(id).await?.map(Arc::new)))
             })
             .await?;
         row.filter(|file| FileScope::of(actor).contains(file))
@@ -414,7 +418,7 @@ impl FileService {
         }
     }
 
-    async fn view(&self, file: StoredFile) -> DomainResult<FileView> {
+    async fn view(&self, file: Arc<StoredFile>) -> DomainResult<FileView> {
         let url = match file.status {
             FileStatus::Uploaded => Some(self.urls.url_for(&file).await?),
             FileStatus::Pending => None,

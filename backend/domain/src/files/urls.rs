@@ -93,7 +93,8 @@ pub static FILE_URLS: Namespace = Namespace {
 /// be served (the safety floor before that).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct CachedUrl {
-    url: String,
+    /// Shared by every read of the entry (and by what answers were made of it).
+    url: Arc<str>,
     /// Unix seconds.
     expires_at: i64,
     /// Unix seconds: `expires_at` less the safety floor.
@@ -478,7 +479,7 @@ mod tests {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(20)).await;
             Ok(SignedUrl {
-                url: format!("https://objects.test/{key}?n={n}"),
+                url: format!("https://objects.test/{key}?n={n}").into(),
                 expires_at: after(Utc::now(), expires),
             })
         }
@@ -551,7 +552,7 @@ mod tests {
             .await
             .unwrap();
         let url = urls.url_for(&file(3)).await.unwrap();
-        assert_ne!(url.url, "https://old");
+        assert_ne!(&*url.url, "https://old");
         assert_eq!(signer.0.load(Ordering::SeqCst), 1);
     }
 

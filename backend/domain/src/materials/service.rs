@@ -447,7 +447,7 @@ impl MaterialService {
             .urls_for(&files)
             .await?
             .into_iter()
-            .map(|(id, signed)| (id, signed.url))
+            .map(|(id, signed)| (id, signed.url.to_string()))
             .collect())
     }
 

@@ -390,7 +390,7 @@ impl PostService {
                     .filter_map(|id| {
                         Some(PostImage {
                             file_id: *id,
-                            url: urls.get(id)?.url.clone(),
+                            url: urls.get(id)?.url.to_string(),
                         })
                     })
                     .collect(),

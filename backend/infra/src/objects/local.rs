@@ -151,7 +151,10 @@ impl LocalObjects {
             length,
             signature
         );
-        Ok(SignedUrl { url, expires_at })
+        Ok(SignedUrl {
+            url: url.into(),
+            expires_at,
+        })
     }
 
     /// Checks a signed request for `key` with `method`; answers the object's path when it may

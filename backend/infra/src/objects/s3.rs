@@ -192,7 +192,7 @@ impl S3Objects {
             expires_at = expires_at.min(DateTime::<Utc>::from(credential_expiry));
         }
         SignedUrl {
-            url: uri,
+            url: uri.into(),
             expires_at,
         }
     }
@@ -362,7 +362,10 @@ impl ObjectStore for S3Objects {
         }
         Ok(urls
             .into_iter()
-            .map(|url| SignedUrl { url, expires_at })
+            .map(|url| SignedUrl {
+                url: url.into(),
+                expires_at,
+            })
             .collect())
     }
 

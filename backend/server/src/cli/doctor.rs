@@ -826,7 +826,7 @@ async fn object_round_trip(
         .timeout(ANSWER_WITHIN)
         .build()
         .map_err(|e| (format!("no HTTP client: {e}"), String::new()))?
-        .get(&signed.url)
+        .get(&*signed.url)
         .send()
         .await;
     let elapsed = started.elapsed();

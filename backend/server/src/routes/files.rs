@@ -1,16 +1,19 @@
 //! `/api/files`: upload through the API (multipart) or directly to the object store, read with a
 //! cached signed URL, list, delete.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::{web, HttpResponse};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use tessera_domain::files::{DirectUploadRequest, FileView};
-use tessera_domain::files::{FileStatus, FileType};
+use tessera_domain::files::{FileStatus, FileType, StoredFile};
 use tessera_domain::shared::ErrorCode;
 use tessera_domain::shared::FileId;
 use tessera_domain::shared::OrgUnitId;
@@ -33,6 +36,7 @@ pub fn scope() -> Scope<impl Routes> {
     // that matches the path but not the method answers 405, it does not fall through), and
     // `/{id}` never matches `/{id}/complete`.
     utoipa_actix_web::scope("/api/files")
+        .app_data(web::Data::new(RenderedFiles::new()))
         .service(endpoints![upload_file, list_files])
         .service(endpoints![start_upload])
         .service(endpoints![get_file, delete_file])
@@ -129,7 +133,8 @@ pub struct FileDto {
 
 impl From<FileView> for FileDto {
     fn from(view: FileView) -> Self {
-        let file = view.file;
+        // Moved out when this view holds the only reference, copied from a cached row.
+        let file = Arc::unwrap_or_clone(view.file);
         Self {
             id: file.id.0,
             file_type: file.file_type.into(),
@@ -141,8 +146,72 @@ impl From<FileView> for FileDto {
             org_unit_id: file.org_unit_id.map(|u| u.0),
             created_at: file.created_at,
             url_expires_at: view.url.as_ref().map(|u| u.expires_at),
-            url: view.url.map(|u| u.url),
+            url: view.url.map(|u| u.url.to_string()),
         }
+    }
+}
+
+/// How many files' answers each worker keeps rendered (about 1 KiB each).
+const RENDERED_FILES: NonZeroUsize = NonZeroUsize::new(2048).unwrap();
+
+/// The rendered answers of `GET /api/files/{id}`, the hottest read: its JSON is most of what
+/// the read costs once the row and the URL come from the cache. An answer is reused only while
+/// the file row and the URL it was made from are the very values the cache serves now: the same
+/// allocations, which the kept answer holds on to, so their addresses cannot be reused
+/// meanwhile. A re-signed URL, a changed row or an invalidation from another instance makes new
+/// values, and the answer is made again. Who may see the file is decided before, on every
+/// request.
+///
+/// The router is built once per worker, and so is this: nothing here is shared between threads.
+pub struct RenderedFiles(RefCell<lru::LruCache<FileId, Rendered>>);
+
+/// One rendered answer and the values it was made from.
+struct Rendered {
+    file: Arc<StoredFile>,
+    url: Option<Arc<str>>,
+    body: Bytes,
+}
+
+impl Rendered {
+    fn made_from(&self, view: &FileView) -> bool {
+        Arc::ptr_eq(&self.file, &view.file)
+            && match (&self.url, &view.url) {
+                (Some(kept), Some(now)) => Arc::ptr_eq(kept, &now.url),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+}
+
+impl RenderedFiles {
+    fn new() -> Self {
+        Self(RefCell::new(lru::LruCache::new(RENDERED_FILES)))
+    }
+
+    /// The JSON of `view`'s `FileDto`: the kept one when it was made from these very values.
+    fn body(&self, view: FileView) -> Result<Bytes, ApiError> {
+        let id = view.file.id;
+        if let Some(kept) = self.0.borrow_mut().get(&id) {
+            if kept.made_from(&view) {
+                return Ok(kept.body.clone());
+            }
+        }
+        let (file, url) = (
+            Arc::clone(&view.file),
+            view.url.as_ref().map(|u| Arc::clone(&u.url)),
+        );
+        let body = serde_json::to_vec(&FileDto::from(view))
+            .map(Bytes::from)
+            .map_err(|e| ApiError::Domain(anyhow::Error::from(e).into()))?;
+        self.0.borrow_mut().put(
+            id,
+            Rendered {
+                file,
+                url,
+                body: body.clone(),
+            },
+        );
+        Ok(body)
     }
 }
 
@@ -309,13 +378,16 @@ pub async fn list_files(
 pub async fn get_file(
     caller: Caller<policy::Read>,
     id: web::Path<i64>,
+    rendered: web::Data<RenderedFiles>,
 ) -> Result<HttpResponse, ApiError> {
     let view = caller
         .state()
         .files
         .get(&caller.actor(), FileId(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(FileDto::from(view)))
+    Ok(HttpResponse::Ok()
+        .content_type(mime::APPLICATION_JSON)
+        .body(rendered.body(view)?))
 }
 
 /// Deletes a file: its row, its cached URL (at once) and its object.
@@ -410,12 +482,12 @@ pub async fn start_upload(
         ("Content-Length".to_owned(), body.size.to_string()),
     ]);
     Ok(HttpResponse::Created().json(StartUploadResponse {
-        upload_url: started.upload.url,
+        upload_url: started.upload.url.to_string(),
         upload_method: UploadMethod::Put,
         upload_headers,
         upload_expires_at: started.upload.expires_at,
         file: FileDto::from(FileView {
-            file: started.file,
+            file: Arc::new(started.file),
             url: None,
         }),
     }))

@@ -99,7 +99,7 @@ impl From<MemberView> for MemberDto {
             joined_on: member.joined_on,
             notes: member.notes,
             avatar_file_id: member.avatar_file_id.map(|f| f.0),
-            avatar_url: view.avatar_url.map(|u| u.url),
+            avatar_url: view.avatar_url.map(|u| u.url.to_string()),
             created_at: member.created_at,
         }
     }

@@ -363,6 +363,63 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_file_read_answers_what_its_row_and_url_are_now_as_they_change,
+    |app: TestApp| async move {
+        // The rendered answer is kept per worker; enough reads that every worker keeps one.
+        let reads = |id: i64| {
+            let app = &app;
+            async move {
+                let first = app.get_file(id).await;
+                for _ in 0..8 {
+                    assert_eq!(
+                        app.get_file(id).await,
+                        first,
+                        "the same answer until a change"
+                    );
+                }
+                first
+            }
+        };
+        let bytes = pdf();
+        let started =
+            start_direct_upload(&app, "receipt", "application/pdf", bytes.len() as u64).await;
+        let id = started["file"]["id"].as_i64().unwrap();
+        let pending = reads(id).await;
+        assert_eq!(pending["status"], "pending");
+        assert!(pending["url"].is_null());
+
+        let put = put_upload(&app, &started, "application/pdf", bytes).await;
+        assert!(put.status().is_success(), "PUT answered {}", put.status());
+        let done = complete(&app, id).await;
+        assert_eq!(done.status(), StatusCode::OK);
+        let done: Value = done.json().await.unwrap();
+        let uploaded = reads(id).await;
+        assert_eq!(
+            uploaded, done,
+            "the completed row and its URL, not the pending answer"
+        );
+
+        let other = app.upload("avatar", "me.png", png()).await;
+        let other_id = other["id"].as_i64().unwrap();
+        assert_eq!(reads(other_id).await["original_name"], "me.png");
+
+        let res = app
+            .delete(&format!("/api/files/{id}"), &app.admin_token)
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        for _ in 0..8 {
+            let res = app.get(&format!("/api/files/{id}"), &app.admin_token).await;
+            assert_eq!(
+                res.status(),
+                StatusCode::NOT_FOUND,
+                "a deleted file is not answered"
+            );
+        }
+        assert_eq!(reads(other_id).await["id"], other_id);
+    }
+);
+
 /// Starts a direct upload as the admin; answers the started upload.
 async fn start_direct_upload(
     app: &TestApp,

@@ -420,6 +420,46 @@ both_backends!(
     }
 );
 
+both_backends!(
+    a_kept_file_answer_goes_only_to_callers_who_may_see_it_however_the_path_is_spelled,
+    |app: TestApp| async move {
+        let ana = app.user_token().await;
+        let bia = app.user_token().await;
+        let res = app.upload_as(&ana, "avatar", "ana.png", png()).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let encoded: String = id
+            .to_string()
+            .bytes()
+            .map(|b| format!("%{b:02X}"))
+            .collect();
+        let spellings = [
+            format!("/api/files/{id}"),
+            format!("//api/files/{id}"),
+            format!("/api/files/{encoded}"),
+            format!("/api/files/0{id}"),
+        ];
+        // Many reads at once by its owner: every worker keeps the answer, and all agree.
+        let reads = join_all((0..24).map(|i| app.get(&spellings[i % spellings.len()], &ana))).await;
+        let mut bodies = Vec::new();
+        for res in reads {
+            assert_eq!(res.status(), StatusCode::OK);
+            bodies.push(res.json::<Value>().await.unwrap());
+        }
+        assert!(bodies.iter().all(|b| *b == bodies[0] && b["id"] == id));
+        // Another user, however the path is spelled and however often: not found.
+        let tries = join_all((0..24).map(|i| app.get(&spellings[i % spellings.len()], &bia))).await;
+        for res in tries {
+            assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        }
+        assert_eq!(
+            app.get_file(id).await,
+            bodies[0],
+            "the administrator sees it"
+        );
+    }
+);
+
 /// Starts a direct upload as the admin; answers the started upload.
 async fn start_direct_upload(
     app: &TestApp,

@@ -304,7 +304,7 @@ fn retry_after(decision: &Decision) -> u64 {
 pub const RATE_LIMIT_POLICY: header::HeaderName =
     header::HeaderName::from_static("ratelimit-policy");
 /// The `RateLimit` header's name.
-pub const RATE_LIMIT: header::HeaderName = header::HeaderName::from_static("ratelimit");
+const RATE_LIMIT: header::HeaderName = header::HeaderName::from_static("ratelimit");
 
 /// The IETF `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers-09):
 /// `"login";q=5;w=60` and `"login";r=0;t=42`.

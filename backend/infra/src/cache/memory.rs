@@ -2,6 +2,8 @@
 //! cache for every call the domain makes. It never degrades. Sorted sets live in a moka cache
 //! of their own as real ordered sets (a member's score and an ordered index), so adding one
 //! member to a set of 100 000 (the file URLs' expiry index) costs a lookup, not a rewrite.
+//! Each thread keeps its own copies of the entries it reads in a [`Front`], which every write
+//! here invalidates.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,6 +14,8 @@ use moka::future::Cache as Moka;
 use moka::ops::compute::{CompResult, Op};
 use moka::Expiry;
 use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
+
+use crate::cache::front::{is_volatile, Front};
 
 #[derive(Clone)]
 struct Entry {
@@ -126,6 +130,8 @@ pub type KeyHasher = foldhash::fast::RandomState;
 pub struct MemoryCache {
     entries: Moka<String, Entry, KeyHasher>,
     sets: Moka<String, SetEntry, KeyHasher>,
+    /// Each thread's copies of what it read from `entries`.
+    front: Arc<Front>,
     max_entries: u64,
 }
 
@@ -141,12 +147,41 @@ impl MemoryCache {
                 .max_capacity(max_entries)
                 .expire_after(SetExpiry)
                 .build_with_hasher(KeyHasher::default()),
+            front: Arc::default(),
             max_entries,
         }
     }
 
     fn live(&self, entry: Entry) -> Option<Entry> {
         (entry.expires_at > Instant::now()).then_some(entry)
+    }
+
+    /// The live value of `key`: this thread's copy, else the shared entry (then copied).
+    async fn read(&self, key: &str) -> Option<CachedValue> {
+        if is_volatile(key) {
+            return self
+                .entries
+                .get(key)
+                .await
+                .and_then(|e| self.live(e))
+                .map(|e| e.value);
+        }
+        let now = Instant::now();
+        let ticket = match self.front.get(key, now) {
+            Ok(value) => return Some(value),
+            Err(ticket) => ticket,
+        };
+        let entry = self.entries.get(key).await.filter(|e| e.expires_at > now)?;
+        self.front.keep(ticket, key, &entry.value, entry.expires_at);
+        Some(entry.value)
+    }
+
+    /// Called after every write to `entries` under `key`: the threads' copies are dropped
+    /// (see [`Front`]), unless the key is never copied.
+    fn wrote(&self, key: &str) {
+        if !is_volatile(key) {
+            self.front.invalidate();
+        }
     }
 }
 
@@ -223,18 +258,13 @@ impl Cache for MemoryCache {
     }
 
     async fn get(&self, key: &str) -> Result<Option<CachedValue>, CacheError> {
-        Ok(self
-            .entries
-            .get(key)
-            .await
-            .and_then(|e| self.live(e))
-            .map(|e| e.value))
+        Ok(self.read(key).await)
     }
 
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<CachedValue>>, CacheError> {
         let mut values = Vec::with_capacity(keys.len());
         for key in keys {
-            values.push(self.get(key).await?);
+            values.push(self.read(key).await);
         }
         Ok(values)
     }
@@ -245,6 +275,7 @@ impl Cache for MemoryCache {
             expires_at: Instant::now() + ttl,
         };
         self.entries.insert(key.to_owned(), entry).await;
+        self.wrote(key);
         Ok(())
     }
 
@@ -266,24 +297,24 @@ impl Cache for MemoryCache {
             expires_at: Instant::now() + ttl,
         };
         // One atomic step: concurrent callers see exactly one fresh insert.
-        Ok(self
+        let fresh = self
             .entries
             .entry(key.to_owned())
             .or_insert(entry)
             .await
-            .is_fresh())
+            .is_fresh();
+        if fresh {
+            self.wrote(key);
+        }
+        Ok(fresh)
     }
 
     async fn delete(&self, keys: &[String]) -> Result<u64, CacheError> {
         let mut deleted = 0;
         for key in keys {
-            if self
-                .entries
-                .remove(key)
-                .await
-                .and_then(|e| self.live(e))
-                .is_some()
-            {
+            let removed = self.entries.remove(key).await;
+            self.wrote(key);
+            if removed.and_then(|e| self.live(e)).is_some() {
                 deleted += 1;
             }
             if self
@@ -317,6 +348,7 @@ impl Cache for MemoryCache {
                 }))
             })
             .await;
+        self.wrote(key);
         Ok(())
     }
 
@@ -352,6 +384,7 @@ impl Cache for MemoryCache {
                 std::future::ready(op)
             })
             .await;
+        self.wrote(key);
         Ok(())
     }
 
@@ -381,6 +414,7 @@ impl Cache for MemoryCache {
                 std::future::ready(Op::Put(entry))
             })
             .await;
+        self.wrote(key);
         let entry = match result {
             CompResult::Inserted(e) | CompResult::ReplacedWith(e) => e.into_value(),
             _ => return Err(CacheError("the counter was not stored".into())),
@@ -415,6 +449,7 @@ impl Cache for MemoryCache {
                 std::future::ready(op)
             })
             .await;
+        self.wrote(key);
         if invalid {
             return Err(CacheError("the value is not an integer".into()));
         }
@@ -429,10 +464,9 @@ impl Cache for MemoryCache {
     }
 
     async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
-        Ok(self
-            .entries
-            .remove(key)
-            .await
+        let removed = self.entries.remove(key).await;
+        self.wrote(key);
+        Ok(removed
             .and_then(|e| self.live(e))
             .map(|e| e.value.to_string()))
     }
@@ -449,6 +483,7 @@ impl Cache for MemoryCache {
                 std::future::ready(if held { Op::Remove } else { Op::Nop })
             })
             .await;
+        self.wrote(key);
         Ok(matches!(result, CompResult::Removed(_)))
     }
 
@@ -595,6 +630,7 @@ impl Cache for MemoryCache {
                     })
                 })
                 .await;
+            self.wrote(key);
             stored.push(matches!(result, CompResult::ReplacedWith(_)));
         }
         Ok(stored)
@@ -758,6 +794,58 @@ mod tests {
             None,
             "an empty set is no key"
         );
+    }
+
+    /// Each thread reads through its own copies; a write on any thread is what every other
+    /// thread reads next, however often they read meanwhile.
+    #[test]
+    fn a_write_on_one_thread_is_what_every_thread_reads_next() {
+        use futures::executor::block_on;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+        let cache = Arc::new(MemoryCache::new(100));
+        let ttl = Duration::from_secs(60);
+        block_on(cache.set("profile:1", "0", ttl)).unwrap();
+        let written = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let (cache, written, done) = (cache.clone(), written.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut last = 0;
+                    let mut reads = 0u64;
+                    loop {
+                        let finished = done.load(Ordering::Acquire);
+                        // Whatever was written before this read started is seen by it.
+                        let floor = written.load(Ordering::Acquire);
+                        let value = block_on(cache.get("profile:1")).unwrap().unwrap();
+                        let value: u64 = value.parse().unwrap();
+                        assert!(value >= floor, "read {value} after {floor} was written");
+                        assert!(value >= last, "read {value} after {last}");
+                        last = value;
+                        reads += 1;
+                        if finished {
+                            return (last, reads);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for n in 1..=2000u64 {
+            block_on(cache.set("profile:1", &n.to_string(), ttl)).unwrap();
+            written.store(n, Ordering::Release);
+            if n % 500 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        done.store(true, Ordering::Release);
+        for reader in readers {
+            let (last, reads) = reader.join().unwrap();
+            assert_eq!(last, 2000);
+            assert!(reads > 1);
+        }
+        block_on(cache.delete(&["profile:1".into()])).unwrap();
+        assert_eq!(block_on(cache.get("profile:1")).unwrap(), None);
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! (kept coherent across instances through pub/sub), and the in-process cache of the embedded
 //! default.
 
+pub mod front;
 pub mod memory;
 pub mod redis;
 pub mod tiered;

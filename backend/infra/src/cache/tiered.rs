@@ -14,6 +14,10 @@
 //! a reader notes the epoch before asking Redis and fills the tier (under the read lock) only
 //! if the epoch has not moved since.
 //!
+//! In front of the tier, each thread keeps its own copies of what it read from it (a
+//! [`Front`]), dropped by the same invalidations, so a hot read touches no memory that the
+//! other worker threads write.
+//!
 //! Values that go stale by themselves (a signed URL) still say so: the cache layer checks
 //! `usable` on every read, whichever tier answered. Entries live here at most
 //! `CACHE_LOCAL_TTL`, so an expiry in Redis (which is not published) is followed soon.
@@ -21,7 +25,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -30,12 +34,10 @@ use serde::{Deserialize, Serialize};
 use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
 use tokio::sync::oneshot;
 
+use crate::cache::front::{is_volatile, Front};
 use crate::cache::memory::KeyHasher;
 use crate::cache::redis::RedisCache;
 
-/// Keys that are never kept in the tier, nor published: locks, counters and pending views
-/// change with every call and are read by atomic operations, not `GET`.
-const NOT_TIERED: &[&str] = &["lock:", "rate:", "post_views:", "job:"];
 /// A write of more keys than this is published as "drop everything" (an admin clear).
 const MAX_KEYS_PER_MESSAGE: usize = 1000;
 /// Reconnection backoff of the subscription.
@@ -112,9 +114,21 @@ pub struct TieredCache {
     inner: Arc<Inner>,
 }
 
+/// What the tier holds for a key: Redis's answer (`None`: no such key), and when the tier
+/// drops it.
+#[derive(Clone)]
+struct Local {
+    value: Option<CachedValue>,
+    until: Instant,
+}
+
 struct Inner {
     remote: RedisCache,
-    local: Moka<String, Option<CachedValue>, KeyHasher>,
+    local: Moka<String, Local, KeyHasher>,
+    /// How long an entry lives in the tier.
+    local_ttl: Duration,
+    /// Each thread's copies of what it read from the tier.
+    front: Front,
     /// Moved by every invalidation; see the module docs.
     epoch: AtomicU64,
     /// Fills take it shared, invalidations exclusive.
@@ -143,8 +157,8 @@ impl TieredCache {
         let (stop, stopped) = oneshot::channel();
         let local = Moka::builder()
             .max_capacity(settings.max_bytes)
-            .weigher(|key: &String, value: &Option<CachedValue>| {
-                let size = 64 + key.len() + value.as_ref().map_or(0, |v| v.len());
+            .weigher(|key: &String, local: &Local| {
+                let size = 64 + key.len() + local.value.as_ref().map_or(0, |v| v.len());
                 u32::try_from(size).unwrap_or(u32::MAX)
             })
             .time_to_live(settings.ttl)
@@ -153,6 +167,8 @@ impl TieredCache {
             channel: remote.invalidation_channel(),
             remote,
             local,
+            local_ttl: settings.ttl,
+            front: Front::default(),
             epoch: AtomicU64::new(0),
             fill: RwLock::new(()),
             subscribed: AtomicBool::new(false),
@@ -268,7 +284,10 @@ impl Inner {
         if !self.subscribed.load(Ordering::Acquire) {
             return false;
         }
-        if self.missed_writes.swap(false, Ordering::AcqRel) {
+        // Read first: a swap on every read would write a cache line every thread reads.
+        if self.missed_writes.load(Ordering::Acquire)
+            && self.missed_writes.swap(false, Ordering::AcqRel)
+        {
             // Writes made while Redis was degraded could not be published.
             self.drop_all();
         }
@@ -281,20 +300,40 @@ impl Inner {
         for key in keys {
             self.local.invalidate(key);
         }
+        self.front.invalidate();
     }
 
     fn drop_all(&self) {
         let _exclusive = self.fill.write().unwrap_or_else(PoisonError::into_inner);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.local.invalidate_all();
+        self.front.invalidate();
     }
 
     /// Keeps what Redis answered for `key`, unless an invalidation came since `epoch`.
     fn fill(&self, epoch: u64, key: &str, value: Option<&CachedValue>) {
         let _shared = self.fill.read().unwrap_or_else(PoisonError::into_inner);
         if self.epoch.load(Ordering::Acquire) == epoch && self.subscribed.load(Ordering::Acquire) {
-            self.local.insert(key.to_owned(), value.cloned());
+            let local = Local {
+                value: value.cloned(),
+                until: Instant::now() + self.local_ttl,
+            };
+            self.local.insert(key.to_owned(), local);
         }
+    }
+
+    /// What the tier holds for `key`, if anything: this thread's copy, else the tier's entry
+    /// (then copied). Only while the tier is trusted.
+    fn read(&self, key: &str) -> Option<Option<CachedValue>> {
+        let ticket = match self.front.get(key, Instant::now()) {
+            Ok(value) => return Some(Some(value)),
+            Err(ticket) => ticket,
+        };
+        let local = self.local.get(key)?;
+        if let Some(value) = &local.value {
+            self.front.keep(ticket, key, value, local.until);
+        }
+        Some(local.value)
     }
 
     /// Counts a read of `key` (all reads, or one namespace's).
@@ -403,8 +442,9 @@ fn namespace_of(key: &str) -> &str {
     key.split(':').next().unwrap_or(key)
 }
 
+/// Whether `key` is kept in the tier and its writes published ([`is_volatile`]).
 fn tiered(key: &str) -> bool {
-    !NOT_TIERED.iter().any(|p| key.starts_with(p))
+    !is_volatile(key)
 }
 
 fn unix_micros() -> u64 {
@@ -435,7 +475,7 @@ impl Cache for TieredCache {
         }
         let trusted = inner.trusted();
         if trusted {
-            if let Some(value) = inner.local.get(key) {
+            if let Some(value) = inner.read(key) {
                 inner.count(key, true);
                 return Ok(value);
             }
@@ -456,7 +496,7 @@ impl Cache for TieredCache {
         if trusted {
             for (slot, key) in found.iter_mut().zip(keys) {
                 if tiered(key) {
-                    *slot = inner.local.get(key);
+                    *slot = inner.read(key);
                 }
             }
         }

@@ -1,17 +1,21 @@
 //! Bearer access tokens: HS256 JWTs with `sub`, `exp`, `iat`, `jti`, issuer and audience, the
 //! algorithm pinned. A token that verified once is remembered until it expires, so a client
 //! that calls again with it is not checked (HMAC, base64, claims JSON) on every request.
+//! Each thread remembers its own: whether a token verifies depends on its text alone, so
+//! nothing is shared between the worker threads and nothing needs invalidating.
 
+use std::cell::RefCell;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use moka::sync::Cache;
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
 use tessera_domain::accounts::sessions::SessionId;
 use tessera_domain::shared::DomainError;
 use tessera_domain::shared::UserId;
-use tessera_infra::cache::memory::KeyHasher;
+use thread_local::ThreadLocal;
 
 const ISSUER: &str = "tessera";
 const AUDIENCE: &str = "tessera-api";
@@ -53,8 +57,11 @@ struct Verified {
     valid_until: i64,
 }
 
-/// How many verified tokens are remembered: beyond it the least used are checked again.
-const VERIFIED_CAPACITY: u64 = 10_000;
+/// How many verified tokens each thread remembers: beyond it the least used are checked again.
+const VERIFIED_PER_THREAD: NonZeroUsize = NonZeroUsize::new(2048).unwrap();
+
+/// One thread's verified tokens, by their exact text.
+type Remembered = RefCell<LruCache<Box<str>, Verified>>;
 
 /// Issues and checks access tokens.
 pub struct JwtKeys {
@@ -62,10 +69,10 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl: Duration,
-    /// Tokens that verified, by their exact text. Only tokens that passed every check are kept
+    /// Tokens that verified, per thread. Only tokens that passed every check are kept
     /// (invented ones cost a check each, as before, and no memory); whether the token's session
     /// still lives is not a property of the token and is checked on every request elsewhere.
-    verified: Cache<Box<str>, Verified, KeyHasher>,
+    verified: ThreadLocal<Remembered>,
 }
 
 impl JwtKeys {
@@ -81,10 +88,7 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret)?,
             validation,
             ttl,
-            verified: Cache::builder()
-                .max_capacity(VERIFIED_CAPACITY)
-                .time_to_live(ttl + Duration::from_secs(LEEWAY_SECS))
-                .build_with_hasher(KeyHasher::default()),
+            verified: ThreadLocal::new(),
         })
     }
 
@@ -116,7 +120,7 @@ impl JwtKeys {
     /// `Unauthenticated`.
     pub fn verify(&self, token: &str) -> Result<AccessToken, DomainError> {
         let now = Utc::now().timestamp();
-        if let Some(seen) = self.verified.get(token) {
+        if let Some(seen) = self.remembered(token) {
             if now <= seen.valid_until {
                 return Ok(seen.access);
             }
@@ -131,14 +135,31 @@ impl JwtKeys {
             user_id: claims.sub.parse().map(UserId).map_err(|_| invalid())?,
             session,
         };
-        self.verified.insert(
-            token.into(),
+        self.remember(
+            token,
             Verified {
                 access: access.clone(),
                 valid_until: claims.exp.saturating_add(LEEWAY_SECS as i64),
             },
         );
         Ok(access)
+    }
+
+    fn thread_verified(&self) -> &Remembered {
+        self.verified
+            .get_or(|| RefCell::new(LruCache::new(VERIFIED_PER_THREAD)))
+    }
+
+    /// What this thread remembers of `token`.
+    fn remembered(&self, token: &str) -> Option<Verified> {
+        self.thread_verified().borrow_mut().get(token).cloned()
+    }
+
+    /// Remembers on this thread that `token` verified.
+    fn remember(&self, token: &str, verified: Verified) {
+        self.thread_verified()
+            .borrow_mut()
+            .put(token.into(), verified);
     }
 }
 
@@ -172,9 +193,9 @@ mod tests {
             UserId(7),
             "remembered"
         );
-        let remembered = keys.verified.get(token.as_str()).unwrap();
-        keys.verified.insert(
-            token.as_str().into(),
+        let remembered = keys.remembered(&token).unwrap();
+        keys.remember(
+            &token,
             Verified {
                 valid_until: Utc::now().timestamp() - 1,
                 ..remembered
@@ -183,14 +204,14 @@ mod tests {
         // Past its time the token is checked again (and here still passes: only the memo's
         // own expiry was moved), so a remembered token is never served beyond its `exp`.
         assert!(keys.verify(&token).is_ok());
-        assert!(keys.verified.get(token.as_str()).unwrap().valid_until > Utc::now().timestamp());
+        assert!(keys.remembered(&token).unwrap().valid_until > Utc::now().timestamp());
         let mut tampered = token.clone();
         tampered.pop();
         assert!(
             keys.verify(&tampered).is_err(),
             "only the exact text is remembered"
         );
-        assert!(keys.verified.get(tampered.as_str()).is_none());
+        assert!(keys.remembered(&tampered).is_none());
     }
 
     #[test]

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -32,6 +32,7 @@ use futures::StreamExt;
 use moka::sync::Cache as Moka;
 use serde::{Deserialize, Serialize};
 use tessera_domain::shared::cache::{Cache, CacheBackend, CacheError, CacheInfo, CachedValue};
+use thread_local::ThreadLocal;
 use tokio::sync::oneshot;
 
 use crate::cache::front::{is_volatile, Front};
@@ -86,11 +87,14 @@ pub struct TierNamespaceStats {
     pub entries: u64,
 }
 
-/// Hit and miss counts of one namespace.
+/// The reads one thread made: hits and misses in all, and per namespace. Each thread counts
+/// its own under a lock only the stats take besides it, so a read writes no memory that
+/// another thread writes.
 #[derive(Default)]
-struct Counts {
-    hits: AtomicU64,
-    misses: AtomicU64,
+struct ThreadCounts {
+    hits: u64,
+    misses: u64,
+    by_namespace: HashMap<String, (u64, u64)>,
 }
 
 /// Told how late each invalidation message arrived (the metrics' lag histogram).
@@ -138,13 +142,11 @@ struct Inner {
     missed_writes: AtomicBool,
     instance: String,
     channel: String,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    /// Reads counted per thread; see [`ThreadCounts`].
+    counts: ThreadLocal<Mutex<ThreadCounts>>,
     messages: AtomicU64,
     subscriptions: AtomicU64,
     last_lag_us: AtomicU64,
-    /// Per namespace; our key prefixes are few and fixed, so the map stays small.
-    by_namespace: RwLock<HashMap<String, Arc<Counts>>>,
     lag_observer: OnceLock<LagObserver>,
     /// Dropped with the cache, which stops the subscriber.
     _stop: oneshot::Sender<()>,
@@ -174,12 +176,10 @@ impl TieredCache {
             subscribed: AtomicBool::new(false),
             missed_writes: AtomicBool::new(false),
             instance: uuid::Uuid::new_v4().simple().to_string(),
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            counts: ThreadLocal::new(),
             messages: AtomicU64::new(0),
             subscriptions: AtomicU64::new(0),
             last_lag_us: AtomicU64::new(0),
-            by_namespace: RwLock::default(),
             lag_observer: OnceLock::new(),
             _stop: stop,
         });
@@ -192,8 +192,8 @@ impl TieredCache {
         let inner = &self.inner;
         inner.local.run_pending_tasks();
         TierStats {
-            hits: inner.hits.load(Ordering::Relaxed),
-            misses: inner.misses.load(Ordering::Relaxed),
+            hits: inner.sum(|c| c.hits),
+            misses: inner.sum(|c| c.misses),
             entries: inner.local.entry_count(),
             trusted: inner.trusted(),
             messages: inner.messages.load(Ordering::Relaxed),
@@ -210,17 +210,22 @@ impl TieredCache {
         for (key, _) in inner.local.iter() {
             *entries.entry(namespace_of(&key).to_owned()).or_default() += 1;
         }
-        let counts = inner
-            .by_namespace
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let mut stats: Vec<TierNamespaceStats> = counts
-            .iter()
-            .map(|(namespace, c)| TierNamespaceStats {
-                namespace: namespace.clone(),
-                hits: c.hits.load(Ordering::Relaxed),
-                misses: c.misses.load(Ordering::Relaxed),
-                entries: entries.get(namespace).copied().unwrap_or(0),
+        let mut reads: HashMap<String, (u64, u64)> = HashMap::new();
+        for counts in inner.counts.iter() {
+            let counts = counts.lock().unwrap_or_else(PoisonError::into_inner);
+            for (namespace, (hits, misses)) in &counts.by_namespace {
+                let total = reads.entry(namespace.clone()).or_default();
+                total.0 += hits;
+                total.1 += misses;
+            }
+        }
+        let mut stats: Vec<TierNamespaceStats> = reads
+            .into_iter()
+            .map(|(namespace, (hits, misses))| TierNamespaceStats {
+                entries: entries.get(&namespace).copied().unwrap_or(0),
+                namespace,
+                hits,
+                misses,
             })
             .collect();
         stats.sort_by(|a, b| a.namespace.cmp(&b.namespace));
@@ -336,24 +341,33 @@ impl Inner {
         Some(local.value)
     }
 
-    /// Counts a read of `key` (all reads, or one namespace's).
+    /// Counts a read of `key`, in all and in its namespace, on this thread's counts.
     fn count(&self, key: &str, hit: bool) {
-        if hit { &self.hits } else { &self.misses }.fetch_add(1, Ordering::Relaxed);
+        let mut counts = self
+            .counts
+            .get_or_default()
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let namespace = namespace_of(key);
-        let known = self
-            .by_namespace
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(namespace)
-            .cloned();
-        let counts = known.unwrap_or_else(|| {
-            let mut map = self
-                .by_namespace
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(map.entry(namespace.to_owned()).or_default())
-        });
-        if hit { &counts.hits } else { &counts.misses }.fetch_add(1, Ordering::Relaxed);
+        let reads = match counts.by_namespace.get_mut(namespace) {
+            Some(reads) => reads,
+            None => counts.by_namespace.entry(namespace.to_owned()).or_default(),
+        };
+        if hit {
+            reads.0 += 1;
+            counts.hits += 1;
+        } else {
+            reads.1 += 1;
+            counts.misses += 1;
+        }
+    }
+
+    /// The sum over every thread's counts of what `of` picks.
+    fn sum(&self, of: impl Fn(&ThreadCounts) -> u64) -> u64 {
+        self.counts
+            .iter()
+            .map(|counts| of(&counts.lock().unwrap_or_else(PoisonError::into_inner)))
+            .sum()
     }
 
     fn heard(&self, payload: &str) {

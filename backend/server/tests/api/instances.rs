@@ -327,3 +327,185 @@ async fn an_instance_that_loses_its_subscription_reads_through_until_it_is_back(
         eventually(|| async { b.get("session:s1").await.unwrap().as_deref() == Some("8") }).await
     );
 }
+
+/// Debian's nginx running the load balancer of `docker-compose.yml`'s `scale` profile: the
+/// config is read out of the compose file as it is, with only the two instances' and its own
+/// address put in for the compose network's names. Stopped when dropped.
+struct ComposeLoadBalancer {
+    address: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl ComposeLoadBalancer {
+    fn start(one: &ServerProcess, two: &ServerProcess) -> Self {
+        let compose = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docker-compose.yml"
+        ))
+        .unwrap();
+        let marker = "\n  lb:\n    content: |\n";
+        let start = compose
+            .find(marker)
+            .expect("configs.lb.content in docker-compose.yml");
+        let content: Vec<&str> = compose[start + marker.len()..]
+            .lines()
+            .take_while(|line| line.starts_with("      ") || line.trim().is_empty())
+            .map(|line| line.strip_prefix("      ").unwrap_or(line))
+            .collect();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = |server: &ServerProcess| server.address.trim_start_matches("http://").to_owned();
+        let mut site = content.join("\n").replace("$$", "$");
+        for (from, to) in [
+            ("server api:8080;", format!("server {};", host(one))),
+            ("server api-2:8080;", format!("server {};", host(two))),
+            ("listen 8081;", format!("listen 127.0.0.1:{port};")),
+        ] {
+            assert!(
+                site.contains(from),
+                "the compose file's lb config has no `{from}`"
+            );
+            site = site.replace(from, &to);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {path}/nginx.pid;\nerror_log {path}/error.log;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {path}/body;\n  \
+             proxy_temp_path {path}/proxy;\n  fastcgi_temp_path {path}/fastcgi;\n  \
+             uwsgi_temp_path {path}/uwsgi;\n  scgi_temp_path {path}/scgi;\n{site}\n}}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        // Debian puts it in /usr/sbin, which a non-root PATH may lack.
+        let nginx = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("nginx");
+        let child = std::process::Command::new(nginx)
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx (Debian's nginx-light; scripts/services installs it)");
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            child,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+impl Drop for ComposeLoadBalancer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `docker compose --profile scale`, without Docker: two `tessera serve` processes behind the
+/// very nginx config of the compose file answer as one deployment, whichever instance each
+/// request reaches, and keep answering when one of them dies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scale_profiles_load_balancer_serves_two_instances_as_one() {
+    let app = spawn_app_with(Backend::Services, &[]).await;
+    let trusted = [("TESSERA_TRUSTED_PROXIES", "127.0.0.1")];
+    let mut one = ServerProcess::start(&app, &trusted);
+    let two = ServerProcess::start(&app, &trusted);
+    let lb = ComposeLoadBalancer::start(&one, &two);
+    let client = &app.client;
+    assert!(
+        crate::helpers::eventually(Duration::from_secs(5), || async {
+            client
+                .get(lb.url("/readyz"))
+                .send()
+                .await
+                .is_ok_and(|res| res.status() == StatusCode::OK)
+        })
+        .await,
+        "nginx did not answer"
+    );
+    // Round robin: every second request goes to the other instance.
+    let all_four = |path: String, token: String, status: StatusCode| {
+        let url = lb.url(&path);
+        async move {
+            for _ in 0..4 {
+                if get(client, url.clone(), &token).await.status() != status {
+                    return false;
+                }
+            }
+            true
+        }
+    };
+
+    let (email, _) = app.create_user("user-password-1", json!({})).await;
+    let res = client
+        .post(lb.url("/api/auth/login"))
+        .json(&json!({"email": email, "password": "user-password-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let access = res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(all_four("/api/auth/me".into(), access.clone(), StatusCode::OK).await);
+
+    let file = app.upload("general", "a.png", crate::helpers::png()).await;
+    let path = format!("/api/files/{}", file["id"]);
+    let mut urls = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let res = get(client, lb.url(&path), &app.admin_token).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        urls.insert(body["url"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(urls.len(), 1, "both instances answer the one cached URL");
+    let res = client
+        .delete(lb.url(&path))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(
+        eventually(|| all_four(path.clone(), app.admin_token.clone(), StatusCode::NOT_FOUND)).await,
+        "an instance behind the balancer still serves the deleted file"
+    );
+
+    let res = post(client, lb.url("/api/auth/logout"), &access, json!({})).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(
+        eventually(|| all_four(
+            "/api/auth/me".into(),
+            access.clone(),
+            StatusCode::UNAUTHORIZED
+        ))
+        .await,
+        "an instance behind the balancer still lets the logged-out token in"
+    );
+
+    // One instance dies: the balancer sends everything to the other.
+    one.kill();
+    assert!(
+        all_four(
+            "/api/auth/me".into(),
+            app.admin_token.clone(),
+            StatusCode::OK
+        )
+        .await
+    );
+}

@@ -41,6 +41,10 @@ async fn post(
         .unwrap()
 }
 
+async fn delete(client: &reqwest::Client, url: String, token: &str) -> reqwest::Response {
+    client.delete(url).bearer_auth(token).send().await.unwrap()
+}
+
 async fn signatures(client: &reqwest::Client, server: &ServerProcess, token: &str) -> u64 {
     let body: Value = get(client, server.url("/api/admin/cache/stats"), token)
         .await
@@ -147,12 +151,7 @@ async fn a_logout_a_write_and_a_clear_on_one_instance_are_seen_on_the_other() {
     );
 
     // A deleted file is gone on the other instance too.
-    let res = client
-        .delete(one.url(&path))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let res = delete(client, one.url(&path), &app.admin_token).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(
         eventually(|| async {
@@ -474,12 +473,7 @@ async fn the_scale_profiles_load_balancer_serves_two_instances_as_one() {
         urls.insert(body["url"].as_str().unwrap().to_owned());
     }
     assert_eq!(urls.len(), 1, "both instances answer the one cached URL");
-    let res = client
-        .delete(lb.url(&path))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
+    let res = delete(client, lb.url(&path), &app.admin_token).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(
         eventually(|| all_four(path.clone(), app.admin_token.clone(), StatusCode::NOT_FOUND)).await,

@@ -94,7 +94,7 @@ pub struct TierNamespaceStats {
 struct ThreadCounts {
     hits: u64,
     misses: u64,
-    by_namespace: HashMap<String, (u64, u64)>,
+    by_namespace: HashMap<String, (u64, u64), KeyHasher>,
 }
 
 /// Told how late each invalidation message arrived (the metrics' lag histogram).

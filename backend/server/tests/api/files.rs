@@ -230,11 +230,7 @@ both_backends!(
 both_backends!(
     a_user_sees_only_their_own_files_and_others_are_not_found,
     |app: TestApp| async move {
-        let ana = app.user_token().await;
-        let bia = app.user_token().await;
-        let res = app.upload_as(&ana, "avatar", "ana.png", png()).await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let (ana, bia, id) = two_users_and_an_avatar_of_the_first(&app).await;
         assert_eq!(
             app.get(&format!("/api/files/{id}"), &ana).await.status(),
             StatusCode::OK
@@ -423,11 +419,7 @@ both_backends!(
 both_backends!(
     a_kept_file_answer_goes_only_to_callers_who_may_see_it_however_the_path_is_spelled,
     |app: TestApp| async move {
-        let ana = app.user_token().await;
-        let bia = app.user_token().await;
-        let res = app.upload_as(&ana, "avatar", "ana.png", png()).await;
-        assert_eq!(res.status(), StatusCode::CREATED);
-        let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let (ana, bia, id) = two_users_and_an_avatar_of_the_first(&app).await;
         let encoded: String = id
             .to_string()
             .bytes()
@@ -461,6 +453,16 @@ both_backends!(
 );
 
 /// Starts a direct upload as the admin; answers the started upload.
+/// Two users, Ana and Bia, and the id of an avatar Ana uploaded.
+async fn two_users_and_an_avatar_of_the_first(app: &TestApp) -> (String, String, i64) {
+    let ana = app.user_token().await;
+    let bia = app.user_token().await;
+    let res = app.upload_as(&ana, "avatar", "ana.png", png()).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    (ana, bia, id)
+}
+
 async fn start_direct_upload(
     app: &TestApp,
     file_type: &str,
